@@ -1,0 +1,242 @@
+//! The environment contract, after Gymnasium 1.x's `Env`.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value as Json;
+
+use crate::error::{EnvError, Result};
+use crate::spaces::{Space, Value};
+
+/// Free-form per-step or per-reset information (Gymnasium's `info` dict).
+pub type Info = serde_json::Map<String, Json>;
+
+/// Reset options or constructor kwargs (Gymnasium's `options` dict and `**kwargs`).
+pub type Options = serde_json::Map<String, Json>;
+
+/// What `step` returns: Gymnasium's `(obs, reward, terminated, truncated, info)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The observation after the action.
+    pub obs: Value,
+    /// The reward for the transition.
+    pub reward: f64,
+    /// The episode reached a terminal state of the MDP (success or failure).
+    pub terminated: bool,
+    /// The episode was cut short by something outside the MDP (a time limit).
+    pub truncated: bool,
+    /// Extra information.
+    pub info: Info,
+}
+
+impl Step {
+    /// True when the episode is over, by termination or truncation.
+    pub fn done(&self) -> bool {
+        self.terminated || self.truncated
+    }
+}
+
+/// A reinforcement-learning environment with Gymnasium 1.x semantics.
+///
+/// * `reset(Some(seed), ..)` reseeds the env's random generator; `reset(None, ..)` keeps
+///   drawing from it. The same seed and the same actions give bit-identical trajectories.
+/// * `step` before the first `reset` is [`EnvError::ResetNeeded`]; an action of the wrong
+///   shape or kind, or with NaN, is [`EnvError::InvalidAction`].
+pub trait Env: Send {
+    /// The space every observation lies in.
+    fn observation_space(&self) -> &Space;
+
+    /// The space actions are drawn from.
+    fn action_space(&self) -> &Space;
+
+    /// Starts a new episode and returns the first observation.
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)>;
+
+    /// Advances the episode by one action.
+    fn step(&mut self, action: &Value) -> Result<Step>;
+
+    /// Releases resources; the env may not be used afterwards.
+    fn close(&mut self) {}
+}
+
+impl<E: Env + ?Sized> Env for Box<E> {
+    fn observation_space(&self) -> &Space {
+        (**self).observation_space()
+    }
+    fn action_space(&self) -> &Space {
+        (**self).action_space()
+    }
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
+        (**self).reset(seed, options)
+    }
+    fn step(&mut self, action: &Value) -> Result<Step> {
+        (**self).step(action)
+    }
+    fn close(&mut self) {
+        (**self).close()
+    }
+}
+
+/// An env's random generator, seeded like Gymnasium's `np_random`: a seed passed to
+/// `reset` replaces it; without one, the first reset seeds it from the OS.
+#[derive(Clone, Debug, Default)]
+pub struct EnvRng {
+    rng: Option<ChaCha8Rng>,
+}
+
+impl EnvRng {
+    /// Reseeds when `seed` is given (or when never seeded) and returns the generator.
+    pub fn reseed(&mut self, seed: Option<u64>) -> &mut ChaCha8Rng {
+        match seed {
+            Some(s) => self.rng = Some(ChaCha8Rng::seed_from_u64(s)),
+            None if self.rng.is_none() => self.rng = Some(ChaCha8Rng::from_os_rng()),
+            None => {}
+        }
+        self.rng.as_mut().expect("seeded above")
+    }
+
+    /// The generator (seeded from the OS if no reset has seeded it yet).
+    pub fn get(&mut self) -> &mut ChaCha8Rng {
+        self.reseed(None)
+    }
+}
+
+/// Reads typed values out of kwargs or options and rejects keys nobody asked for, so a
+/// misspelt argument is an error that lists the accepted ones instead of being ignored.
+pub struct ArgReader<'a> {
+    map: &'a Options,
+    what: &'static str,
+    known: Vec<&'static str>,
+}
+
+impl<'a> ArgReader<'a> {
+    /// A reader over constructor kwargs.
+    pub fn kwargs(map: &'a Options) -> Self {
+        ArgReader { map, what: "kwarg", known: Vec::new() }
+    }
+
+    /// A reader over reset options.
+    pub fn options(map: &'a Options) -> Self {
+        ArgReader { map, what: "option", known: Vec::new() }
+    }
+
+    fn err(&self, key: &str, reason: String) -> EnvError {
+        EnvError::InvalidArgument { what: self.what, key: key.to_string(), reason }
+    }
+
+    /// A number, or `default` when absent.
+    pub fn f64(&mut self, key: &'static str, default: f64) -> Result<f64> {
+        Ok(self.opt_f64(key)?.unwrap_or(default))
+    }
+
+    /// A number, if present.
+    pub fn opt_f64(&mut self, key: &'static str) -> Result<Option<f64>> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(self.err(key, format!("expected a finite number, got `{v}`"))),
+            },
+        }
+    }
+
+    /// A boolean, or `default` when absent.
+    pub fn bool(&mut self, key: &'static str, default: bool) -> Result<bool> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Json::Null) => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| self.err(key, format!("expected true or false, got `{v}`"))),
+        }
+    }
+
+    /// A list of exactly `len` finite numbers, if present.
+    pub fn opt_vec(&mut self, key: &'static str, len: usize) -> Result<Option<Vec<f64>>> {
+        self.known.push(key);
+        let Some(v) = self.map.get(key) else { return Ok(None) };
+        let arr = v.as_array().ok_or_else(|| self.err(key, format!("expected a list of {len} numbers, got `{v}`")))?;
+        if arr.len() != len {
+            return Err(self.err(key, format!("expected {len} numbers, got {}", arr.len())));
+        }
+        arr.iter()
+            .map(|x| {
+                x.as_f64()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| self.err(key, format!("`{x}` is not a finite number")))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// Fails on any key that was not read.
+    pub fn finish(self) -> Result<()> {
+        if let Some(key) = self.map.keys().find(|k| !self.known.contains(&k.as_str())) {
+            let mut known = self.known.clone();
+            known.sort_unstable();
+            known.dedup();
+            let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return Err(self.err(key, format!("not accepted here (accepted: {list})")));
+        }
+        Ok(())
+    }
+}
+
+/// Gymnasium's `maybe_parse_reset_bounds` plus vlmgym's explicit start state: reads the
+/// options `low`/`high` (bounds of the uniform initial-state distribution) and
+/// `init_state` (exactly this state, `len` numbers). Returns the bounds and the explicit
+/// state, if any.
+pub fn parse_reset_options(
+    options: &Options,
+    default_low: f64,
+    default_high: f64,
+    len: usize,
+) -> Result<(f64, f64, Option<Vec<f64>>)> {
+    let mut r = ArgReader::options(options);
+    let low = r.f64("low", default_low)?;
+    let high = r.f64("high", default_high)?;
+    let init = r.opt_vec("init_state", len)?;
+    r.finish()?;
+    if low > high {
+        return Err(EnvError::option("low", format!("lower bound ({low}) must be lower than higher bound ({high})")));
+    }
+    Ok((low, high, init))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arg_reader_rejects_unknown_and_mistyped_keys() {
+        let m: Options = serde_json::from_str(r#"{"g": 9.81, "gravty": 1}"#).unwrap();
+        let mut r = ArgReader::kwargs(&m);
+        assert_eq!(r.f64("g", 10.0).unwrap(), 9.81);
+        let err = r.finish().unwrap_err().to_string();
+        assert_eq!(err, "invalid kwarg `gravty`: not accepted here (accepted: g)");
+        let m: Options = serde_json::from_str(r#"{"g": "high"}"#).unwrap();
+        let err = ArgReader::kwargs(&m).f64("g", 1.0).unwrap_err().to_string();
+        assert_eq!(err, "invalid kwarg `g`: expected a finite number, got `\"high\"`");
+    }
+
+    #[test]
+    fn reset_options_bounds_and_init_state() {
+        let m: Options = serde_json::from_str(r#"{"low": -0.2, "init_state": [1, 2]}"#).unwrap();
+        assert_eq!(parse_reset_options(&m, -0.05, 0.05, 2).unwrap(), (-0.2, 0.05, Some(vec![1.0, 2.0])));
+        let m: Options = serde_json::from_str(r#"{"init_state": [1, 2, 3]}"#).unwrap();
+        let err = parse_reset_options(&m, -0.05, 0.05, 2).unwrap_err().to_string();
+        assert_eq!(err, "invalid option `init_state`: expected 2 numbers, got 3");
+        let m: Options = serde_json::from_str(r#"{"low": 1, "high": 0}"#).unwrap();
+        assert!(parse_reset_options(&m, -0.05, 0.05, 2).is_err());
+    }
+
+    #[test]
+    fn env_rng_reseeds_only_with_a_seed() {
+        use rand::Rng;
+        let mut a = EnvRng::default();
+        let x: u64 = a.reseed(Some(3)).random();
+        let y: u64 = a.reseed(None).random();
+        let mut b = EnvRng::default();
+        assert_eq!(b.reseed(Some(3)).random::<u64>(), x);
+        assert_eq!(b.reseed(None).random::<u64>(), y);
+        assert_ne!(x, y);
+    }
+}

@@ -1,0 +1,37 @@
+//! vlmgym-envs: the Gymnasium-style core of vlmgym and its environments.
+//!
+//! * [`spaces`]: `Box`, `Discrete`, `MultiDiscrete`, `Dict` and their [`Value`]s.
+//! * [`Env`]: `reset(seed, options) -> (obs, info)`,
+//!   `step(action) -> Step { obs, reward, terminated, truncated, info }`.
+//! * [`registry`]: [`make`]`("CartPole-v1")` with the registered time limit and threshold.
+//! * [`wrappers`]: TimeLimit, RecordEpisodeStatistics, NormalizeObservation,
+//!   NormalizeReward, ClipAction, RescaleAction, FrameStack, TransformReward.
+//! * [`vector`]: sync and threaded [`VecEnv`]s with Gymnasium's autoreset modes.
+//! * [`checker`]: [`check_env`], like `gymnasium.utils.env_checker.check_env`.
+//! * [`classic`]: CartPole, MountainCar(Continuous), Pendulum and Acrobot with Gymnasium's
+//!   dynamics.
+//!
+//! ```
+//! use vlmgym_envs::{make, Options, Value};
+//! let mut env = make("CartPole-v1").unwrap();
+//! let (obs, _info) = env.reset(Some(42), &Options::new()).unwrap();
+//! assert_eq!(obs.as_box().unwrap().len(), 4);
+//! let step = env.step(&Value::Discrete(1)).unwrap();
+//! assert_eq!(step.reward, 1.0);
+//! ```
+
+pub mod checker;
+pub mod classic;
+pub mod env;
+pub mod error;
+pub mod registry;
+pub mod spaces;
+pub mod vector;
+pub mod wrappers;
+
+pub use checker::check_env;
+pub use env::{Env, EnvRng, Info, Options, Step};
+pub use error::{EnvError, Result};
+pub use registry::{make, make_with, register, EnvSpec};
+pub use spaces::{BoxSpace, DictSpace, Discrete, MultiDiscrete, Space, Value};
+pub use vector::{make_vec, AutoresetMode, VecEnv, VecStep, VectorizationMode};

@@ -1,0 +1,343 @@
+//! Vector environments: N copies of an env stepped together, observations gathered into
+//! one contiguous `f32` batch, with Gymnasium 1.x's autoreset modes.
+//!
+//! [`VecEnv::sync`] steps the envs one after another on the caller's thread, like
+//! `gymnasium.vector.SyncVectorEnv`; [`VecEnv::threaded`] steps them on a pool of worker
+//! threads (each worker a contiguous chunk of envs) and writes their observations
+//! straight into the shared batch. Both give identical results.
+
+use rayon::prelude::*;
+
+use crate::env::{Env, Info, Options};
+use crate::error::{EnvError, Result};
+use crate::registry;
+use crate::spaces::{Space, Value};
+
+/// What happens when a sub-env's episode ends (Gymnasium's `AutoresetMode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AutoresetMode {
+    /// The step after an episode ends resets that env instead of stepping it: its action
+    /// is ignored and it returns the reset observation with reward 0 and both flags false.
+    #[default]
+    NextStep,
+    /// An env whose episode ends is reset in the same step: the returned observation is
+    /// the new episode's first one, and [`VecStep::final_obs`] / [`VecStep::final_info`]
+    /// keep the last observation and info of the episode that ended.
+    SameStep,
+    /// Envs are never reset automatically; call [`VecEnv::reset_envs`] with a mask.
+    Disabled,
+}
+
+/// How [`make_vec`] runs the sub-envs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorizationMode {
+    /// One after another on the caller's thread.
+    Sync,
+    /// On worker threads; `threads == 0` uses every available core.
+    Threaded {
+        /// Number of worker threads.
+        threads: usize,
+    },
+}
+
+/// What [`VecEnv::step`] returns for the whole batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VecStep {
+    /// Flattened observations, `num_envs x obs_dim`, row-major.
+    pub obs: Vec<f32>,
+    /// One reward per env.
+    pub rewards: Vec<f64>,
+    /// One termination flag per env.
+    pub terminations: Vec<bool>,
+    /// One truncation flag per env.
+    pub truncations: Vec<bool>,
+    /// One info per env.
+    pub infos: Vec<Info>,
+    /// [`AutoresetMode::SameStep`] only: for each env whose episode ended in this step, the
+    /// flattened last observation of that episode.
+    pub final_obs: Vec<Option<Vec<f32>>>,
+    /// [`AutoresetMode::SameStep`] only: for each env whose episode ended in this step, the
+    /// info of its last step.
+    pub final_info: Vec<Option<Info>>,
+}
+
+struct Slot {
+    env: Box<dyn Env>,
+    /// NextStep mode: this env's episode ended on the previous step.
+    autoreset: bool,
+}
+
+struct SlotOut {
+    reward: f64,
+    terminated: bool,
+    truncated: bool,
+    info: Info,
+    final_obs: Option<Vec<f32>>,
+    final_info: Option<Info>,
+}
+
+enum Executor {
+    Sync,
+    Threaded(rayon::ThreadPool),
+}
+
+/// N envs with the same spaces, stepped as one (see the module docs).
+pub struct VecEnv {
+    slots: Vec<Slot>,
+    executor: Executor,
+    mode: AutoresetMode,
+    observation_space: Space,
+    action_space: Space,
+    obs: Vec<f32>,
+}
+
+impl VecEnv {
+    /// Steps the envs sequentially on the caller's thread.
+    pub fn sync(envs: Vec<Box<dyn Env>>) -> Result<Self> {
+        Self::build(envs, Executor::Sync)
+    }
+
+    /// Steps the envs on `threads` worker threads (0: one per available core, at most one
+    /// per env).
+    pub fn threaded(envs: Vec<Box<dyn Env>>, threads: usize) -> Result<Self> {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let threads = if threads == 0 { cores } else { threads }.clamp(1, envs.len().max(1));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("vecenv-{i}"))
+            .build()
+            .map_err(|e| EnvError::kwarg("threads", format!("cannot start worker threads: {e}")))?;
+        Self::build(envs, Executor::Threaded(pool))
+    }
+
+    fn build(envs: Vec<Box<dyn Env>>, executor: Executor) -> Result<Self> {
+        let first = envs.first().ok_or_else(|| EnvError::kwarg("num_envs", "a vector env needs at least one env"))?;
+        let observation_space = first.observation_space().clone();
+        let action_space = first.action_space().clone();
+        for (i, e) in envs.iter().enumerate() {
+            if e.observation_space() != &observation_space || e.action_space() != &action_space {
+                return Err(EnvError::SpaceMismatch {
+                    space: observation_space.to_string(),
+                    reason: format!(
+                        "env {i} has spaces {} / {}, env 0 has {observation_space} / {action_space}",
+                        e.observation_space(),
+                        e.action_space()
+                    ),
+                });
+            }
+        }
+        if observation_space.flatdim() == 0 {
+            return Err(EnvError::SpaceMismatch {
+                space: observation_space.to_string(),
+                reason: "observations are empty".into(),
+            });
+        }
+        let obs = vec![0.0; envs.len() * observation_space.flatdim()];
+        Ok(VecEnv {
+            slots: envs.into_iter().map(|env| Slot { env, autoreset: false }).collect(),
+            executor,
+            mode: AutoresetMode::NextStep,
+            observation_space,
+            action_space,
+            obs,
+        })
+    }
+
+    /// Sets the autoreset mode (default [`AutoresetMode::NextStep`]).
+    pub fn with_autoreset_mode(mut self, mode: AutoresetMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The autoreset mode.
+    pub fn autoreset_mode(&self) -> AutoresetMode {
+        self.mode
+    }
+
+    /// Number of sub-envs.
+    pub fn num_envs(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Each sub-env's observation space.
+    pub fn single_observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    /// Each sub-env's action space.
+    pub fn single_action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    /// Length of one env's flattened observation (a row of the batch).
+    pub fn obs_dim(&self) -> usize {
+        self.observation_space.flatdim()
+    }
+
+    /// Number of worker threads (1 for a sync vector env).
+    pub fn num_threads(&self) -> usize {
+        match &self.executor {
+            Executor::Sync => 1,
+            Executor::Threaded(p) => p.current_num_threads(),
+        }
+    }
+
+    /// Resets every env; with a seed, env `i` gets `seed + i`. Returns the observation
+    /// batch and one info per env.
+    pub fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Vec<f32>, Vec<Info>)> {
+        let mask = vec![true; self.num_envs()];
+        self.reset_envs(&mask, seed, options)
+    }
+
+    /// Resets the envs whose `mask` entry is true (seeded `seed + i`), leaving the others
+    /// as they are; returns the whole observation batch. This is how envs are reset in
+    /// [`AutoresetMode::Disabled`].
+    pub fn reset_envs(&mut self, mask: &[bool], seed: Option<u64>, options: &Options) -> Result<(Vec<f32>, Vec<Info>)> {
+        if mask.len() != self.num_envs() {
+            return Err(EnvError::kwarg(
+                "reset_mask",
+                format!("expected {} entries, got {}", self.num_envs(), mask.len()),
+            ));
+        }
+        let dim = self.obs_dim();
+        let space = &self.observation_space;
+        let work = |(i, (slot, out)): (usize, (&mut Slot, &mut [f32]))| -> Result<Info> {
+            if !mask[i] {
+                return Ok(Info::new());
+            }
+            let (obs, info) = slot.env.reset(seed.map(|s| s.wrapping_add(i as u64)), options)?;
+            space.flatten_into(&obs, out)?;
+            slot.autoreset = false;
+            Ok(info)
+        };
+        let infos: Vec<Result<Info>> = match &self.executor {
+            Executor::Sync => self.slots.iter_mut().zip(self.obs.chunks_mut(dim)).enumerate().map(work).collect(),
+            Executor::Threaded(pool) => {
+                let chunk = chunk_len(self.slots.len(), pool.current_num_threads());
+                let (slots, obs) = (&mut self.slots, &mut self.obs);
+                pool.install(|| {
+                    slots
+                        .par_iter_mut()
+                        .zip(obs.par_chunks_mut(dim))
+                        .with_min_len(chunk)
+                        .enumerate()
+                        .map(work)
+                        .collect()
+                })
+            }
+        };
+        let infos = infos.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok((self.obs.clone(), infos))
+    }
+
+    /// Steps every env with its action (one per env) and autoresets as the mode says.
+    pub fn step(&mut self, actions: &[Value]) -> Result<VecStep> {
+        if actions.len() != self.num_envs() {
+            return Err(EnvError::InvalidAction {
+                space: self.action_space.to_string(),
+                reason: format!("expected {} actions (one per env), got {}", self.num_envs(), actions.len()),
+            });
+        }
+        let dim = self.obs_dim();
+        let (mode, space) = (self.mode, &self.observation_space);
+        let work = |((slot, out), action): ((&mut Slot, &mut [f32]), &Value)| step_slot(slot, action, mode, space, out);
+        let outs: Vec<Result<SlotOut>> = match &self.executor {
+            Executor::Sync => self.slots.iter_mut().zip(self.obs.chunks_mut(dim)).zip(actions).map(work).collect(),
+            Executor::Threaded(pool) => {
+                let chunk = chunk_len(self.slots.len(), pool.current_num_threads());
+                let (slots, obs) = (&mut self.slots, &mut self.obs);
+                pool.install(|| {
+                    slots
+                        .par_iter_mut()
+                        .zip(obs.par_chunks_mut(dim))
+                        .zip(actions.par_iter())
+                        .with_min_len(chunk)
+                        .map(work)
+                        .collect()
+                })
+            }
+        };
+        let n = self.num_envs();
+        let mut step = VecStep {
+            obs: self.obs.clone(),
+            rewards: Vec::with_capacity(n),
+            terminations: Vec::with_capacity(n),
+            truncations: Vec::with_capacity(n),
+            infos: Vec::with_capacity(n),
+            final_obs: Vec::with_capacity(n),
+            final_info: Vec::with_capacity(n),
+        };
+        for out in outs {
+            let out = out?;
+            step.rewards.push(out.reward);
+            step.terminations.push(out.terminated);
+            step.truncations.push(out.truncated);
+            step.infos.push(out.info);
+            step.final_obs.push(out.final_obs);
+            step.final_info.push(out.final_info);
+        }
+        Ok(step)
+    }
+
+    /// Closes every env.
+    pub fn close(&mut self) {
+        for s in &mut self.slots {
+            s.env.close();
+        }
+    }
+}
+
+fn chunk_len(n: usize, threads: usize) -> usize {
+    n.div_ceil(threads.max(1)).max(1)
+}
+
+fn step_slot(slot: &mut Slot, action: &Value, mode: AutoresetMode, space: &Space, out: &mut [f32]) -> Result<SlotOut> {
+    if mode == AutoresetMode::NextStep && slot.autoreset {
+        let (obs, info) = slot.env.reset(None, &Options::new())?;
+        space.flatten_into(&obs, out)?;
+        slot.autoreset = false;
+        return Ok(SlotOut {
+            reward: 0.0,
+            terminated: false,
+            truncated: false,
+            info,
+            final_obs: None,
+            final_info: None,
+        });
+    }
+    let step = slot.env.step(action)?;
+    let done = step.done();
+    let (mut final_obs, mut final_info) = (None, None);
+    let info = if mode == AutoresetMode::SameStep && done {
+        final_obs = Some(space.flatten(&step.obs)?);
+        final_info = Some(step.info);
+        let (obs, info) = slot.env.reset(None, &Options::new())?;
+        space.flatten_into(&obs, out)?;
+        info
+    } else {
+        space.flatten_into(&step.obs, out)?;
+        step.info
+    };
+    slot.autoreset = mode == AutoresetMode::NextStep && done;
+    Ok(SlotOut {
+        reward: step.reward,
+        terminated: step.terminated,
+        truncated: step.truncated,
+        info,
+        final_obs,
+        final_info,
+    })
+}
+
+/// `gymnasium.make_vec`: `num_envs` copies of a registered env (each with its time
+/// limit), sync or threaded, autoresetting on the next step.
+pub fn make_vec(id: &str, num_envs: usize, kwargs: &Options, mode: VectorizationMode) -> Result<VecEnv> {
+    if num_envs == 0 {
+        return Err(EnvError::kwarg("num_envs", "must be at least 1"));
+    }
+    let envs = (0..num_envs).map(|_| registry::make_with(id, kwargs)).collect::<Result<Vec<_>>>()?;
+    match mode {
+        VectorizationMode::Sync => VecEnv::sync(envs),
+        VectorizationMode::Threaded { threads } => VecEnv::threaded(envs, threads),
+    }
+}
