@@ -1,1 +1,147 @@
+//! Throughput workloads shared by the criterion benches and `vlmgym bench`.
 
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use vlmgym_envs::{make, make_vec, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
+
+/// How many pre-drawn actions each env cycles through (so timing excludes the RNG).
+const ACTION_TABLE: usize = 1024;
+
+/// What a workload steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One env, reset by hand at each episode end.
+    Single,
+    /// A vector env of `num_envs` copies.
+    Vector {
+        /// Sync or threaded.
+        mode: VectorizationMode,
+        /// Number of sub-envs.
+        num_envs: usize,
+    },
+}
+
+enum Stepper {
+    Single(Box<dyn Env>),
+    Vector(VecEnv),
+}
+
+/// A seeded env (or vector env) and a table of random actions to step it with.
+pub struct Workload {
+    stepper: Stepper,
+    actions: Vec<Vec<Value>>,
+    cursor: usize,
+}
+
+fn action_table(space: &Space, num_envs: usize, seed: u64) -> Vec<Vec<Value>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..ACTION_TABLE).map(|_| (0..num_envs).map(|_| space.sample(&mut rng)).collect()).collect()
+}
+
+impl Workload {
+    /// Makes and resets the env(s) of `id`.
+    pub fn new(id: &str, target: Target, seed: u64) -> Result<Self> {
+        let (stepper, actions) = match target {
+            Target::Single => {
+                let mut env = make(id)?;
+                env.reset(Some(seed), &Options::new())?;
+                let actions = action_table(env.action_space(), 1, seed);
+                (Stepper::Single(env), actions)
+            }
+            Target::Vector { mode, num_envs } => {
+                let mut venv = make_vec(id, num_envs, &Options::new(), mode)?;
+                venv.reset(Some(seed), &Options::new())?;
+                let actions = action_table(venv.single_action_space(), num_envs, seed);
+                (Stepper::Vector(venv), actions)
+            }
+        };
+        Ok(Workload { stepper, actions, cursor: ChaCha8Rng::seed_from_u64(seed).random_range(0..ACTION_TABLE) })
+    }
+
+    /// Env steps taken by one call of [`Workload::step`].
+    pub fn env_steps_per_call(&self) -> usize {
+        match &self.stepper {
+            Stepper::Single(_) => 1,
+            Stepper::Vector(v) => v.num_envs(),
+        }
+    }
+
+    /// One step of the env or of every sub-env.
+    pub fn step(&mut self) -> Result<()> {
+        let acts = &self.actions[self.cursor];
+        self.cursor = (self.cursor + 1) % ACTION_TABLE;
+        match &mut self.stepper {
+            Stepper::Single(env) => {
+                if env.step(&acts[0])?.done() {
+                    env.reset(None, &Options::new())?;
+                }
+            }
+            Stepper::Vector(v) => {
+                v.step(acts)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps for at least `min_time` and returns env steps per second.
+    pub fn steps_per_second(&mut self, min_time: Duration) -> Result<f64> {
+        for _ in 0..100 {
+            self.step()?; // warm up
+        }
+        let start = Instant::now();
+        let mut calls = 0u64;
+        loop {
+            for _ in 0..64 {
+                self.step()?;
+            }
+            calls += 64;
+            let elapsed = start.elapsed();
+            if elapsed >= min_time {
+                return Ok((calls * self.env_steps_per_call() as u64) as f64 / elapsed.as_secs_f64());
+            }
+        }
+    }
+}
+
+/// One line of a `vlmgym bench` report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// What was measured, e.g. `threaded_vecenv_8`.
+    pub name: String,
+    /// Environment id.
+    pub env_id: String,
+    /// Number of envs stepped together.
+    pub num_envs: usize,
+    /// Worker threads (1 for sync).
+    pub threads: usize,
+    /// Env steps per second.
+    pub steps_per_sec: f64,
+}
+
+/// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
+/// vector envs of 2 and 8 CartPoles.
+pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
+    let id = "CartPole-v1";
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut targets = vec![("single_env".to_string(), Target::Single, 1)];
+    for n in [2, 8] {
+        targets.push((format!("sync_vecenv_{n}"), Target::Vector { mode: VectorizationMode::Sync, num_envs: n }, 1));
+        let threads = cores.min(n);
+        let mode = VectorizationMode::Threaded { threads };
+        targets.push((format!("threaded_vecenv_{n}"), Target::Vector { mode, num_envs: n }, threads));
+    }
+    targets
+        .into_iter()
+        .map(|(name, target, threads)| {
+            let num_envs = match target {
+                Target::Single => 1,
+                Target::Vector { num_envs, .. } => num_envs,
+            };
+            let steps_per_sec = Workload::new(id, target, 0)?.steps_per_second(min_time)?;
+            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec })
+        })
+        .collect()
+}

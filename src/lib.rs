@@ -5,5 +5,6 @@
 //! [`envs`] (the Gymnasium-style core and every environment).
 
 pub mod bench;
+pub mod rollout;
 
 pub use vlmgym_envs as envs;

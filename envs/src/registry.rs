@@ -137,7 +137,7 @@ fn close_matches<'a>(id: &str, known: impl Iterator<Item = &'a String>) -> Vec<S
     let mut scored: Vec<(f64, &String)> = known
         .map(|k| {
             let k_lower = k.to_lowercase();
-            let score = if k_lower.starts_with(&lower) || lower.starts_with(&k_lower.split('-').next().unwrap_or("")) {
+            let score = if k_lower.starts_with(&lower) || lower.starts_with(k_lower.split('-').next().unwrap_or("")) {
                 1.0
             } else {
                 strsim::jaro_winkler(&lower, &k_lower)

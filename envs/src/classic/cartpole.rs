@@ -105,6 +105,8 @@ impl Env for CartPole {
         theta_dot += TAU * thetaacc;
         self.state = Some([x, x_dot, theta, theta_dot]);
 
+        // Gymnasium's comparisons, kept as written.
+        #[allow(clippy::manual_range_contains)]
         let terminated =
             x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD_RADIANS || theta > THETA_THRESHOLD_RADIANS;
         let reward = if !terminated {

@@ -64,7 +64,7 @@ impl<E: Env> RescaleAction<E> {
                 reason: "RescaleAction needs finite action bounds".into(),
             });
         }
-        if !(min_action < max_action) {
+        if min_action.is_nan() || max_action.is_nan() || min_action >= max_action {
             return Err(EnvError::kwarg(
                 "min_action",
                 format!("must be below max_action, got [{min_action}, {max_action}]"),

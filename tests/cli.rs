@@ -1,0 +1,154 @@
+//! The `vlmgym` binary as a user runs it.
+
+use std::process::{Command, Output};
+
+fn vlmgym(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vlmgym")).args(args).output().expect("run vlmgym")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_jsonl(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn list_shows_the_classic_ids_with_spaces() {
+    let o = vlmgym(&["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for (id, action) in [
+        ("CartPole-v1", "Discrete(2)"),
+        ("MountainCar-v0", "Discrete(3)"),
+        ("MountainCarContinuous-v0", "Box(-1.0, 1.0, (1,), float32)"),
+        ("Pendulum-v1", "Box(-2.0, 2.0, (1,), float32)"),
+        ("Acrobot-v1", "Discrete(3)"),
+    ] {
+        let line =
+            out.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("{id} missing:\n{out}"));
+        assert!(line.contains(&format!("action {action}")), "{line}");
+        assert!(line.contains("obs Box("), "{line}");
+    }
+}
+
+#[test]
+fn rollout_is_seeded_and_writes_one_line_per_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.jsonl");
+    let b = dir.path().join("nested/b.jsonl");
+    for p in [&a, &b] {
+        let o = vlmgym(&["rollout", "CartPole-v1", "--seed", "7", "--steps", "120", "--out", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same seed, same file");
+    let lines = read_jsonl(&a);
+    assert_eq!(lines.len(), 120);
+    for key in ["obs", "action", "reward", "terminated", "truncated", "info", "step", "episode"] {
+        assert!(lines[0].get(key).is_some(), "missing {key}");
+    }
+    // 120 random CartPole steps cross episode ends: the episode counter advances after one.
+    let first_end = lines.iter().position(|l| l["terminated"] == true).expect("a random policy drops the pole");
+    assert_eq!(lines[first_end + 1]["episode"], 1);
+    let c = dir.path().join("c.jsonl");
+    vlmgym(&["rollout", "CartPole-v1", "--seed", "8", "--steps", "120", "--out", c.to_str().unwrap()]);
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap(), "another seed, another file");
+}
+
+/// Replays the first Pendulum trajectory recorded with Gymnasium through the CLI.
+#[test]
+fn rollout_with_actions_and_init_state_reproduces_gymnasium() {
+    let fx: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/envs/tests/fixtures/classic/Pendulum-v1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let traj = &fx["trajectories"][0];
+    let dir = tempfile::tempdir().unwrap();
+    let actions = dir.path().join("actions.json");
+    std::fs::write(&actions, traj["actions"].to_string()).unwrap();
+    let init: Vec<String> = traj["init_state"].as_array().unwrap().iter().map(|x| x.to_string()).collect();
+    let out = dir.path().join("out.jsonl");
+    let n = traj["actions"].as_array().unwrap().len().to_string();
+    let o = vlmgym(&[
+        "rollout",
+        "Pendulum-v1",
+        "--steps",
+        &n,
+        "--init-state",
+        &init.join(","),
+        "--actions",
+        actions.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = read_jsonl(&out);
+    for (i, line) in lines.iter().enumerate() {
+        let want_r = traj["rewards"][i].as_f64().unwrap();
+        assert!((line["reward"].as_f64().unwrap() - want_r).abs() < 1e-5, "step {i}");
+        for (g, w) in line["obs"].as_array().unwrap().iter().zip(traj["observations"][i].as_array().unwrap()) {
+            assert!((g.as_f64().unwrap() - w.as_f64().unwrap()).abs() < 1e-5, "step {i}");
+        }
+    }
+    assert_eq!(lines.last().unwrap()["truncated"], true, "Pendulum's 200-step limit");
+}
+
+#[test]
+fn bad_arguments_get_clear_errors_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.jsonl");
+    let o_s = out.to_str().unwrap();
+    let bad_actions = dir.path().join("bad.json");
+    std::fs::write(&bad_actions, "[0, 1, 7]").unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["rollout", "CartPol-v1", "--steps", "3"],
+            "unknown environment id `CartPol-v1`; did you mean `CartPole-v1`",
+        ),
+        (
+            vec!["rollout", "CartPole-v1", "--steps", "3", "--init-state", "0,0,0"],
+            "invalid option `init_state`: expected 4 numbers, got 3",
+        ),
+        (
+            vec!["rollout", "CartPole-v1", "--steps", "3", "--init-state", "0,a,0,0"],
+            "--init-state: `a` is not a finite number",
+        ),
+        (
+            vec!["rollout", "CartPole-v1", "--steps", "3", "--actions", bad_actions.to_str().unwrap()],
+            "action 2 (`7`) of the actions file: invalid action for Discrete(2): 7 is not in 0..2",
+        ),
+        (
+            vec!["rollout", "CartPole-v1", "--steps", "4", "--actions", bad_actions.to_str().unwrap()],
+            "the actions file has 3 actions but --steps asks for 4",
+        ),
+        (
+            vec!["rollout", "Pendulum-v1", "--steps", "3", "--kwarg", "gravity=3"],
+            "invalid kwarg `gravity`: not accepted here (accepted: g)",
+        ),
+        (vec!["rollout", "CartPole-v1", "--steps", "0"], "--steps must be at least 1"),
+    ];
+    for (mut args, want) in cases {
+        args.extend(["--out", o_s]);
+        let o = vlmgym(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"));
+        assert!(!out.exists(), "{args:?} created the output file");
+    }
+}
+
+#[test]
+fn bench_classic_prints_json() {
+    let o = vlmgym(&["bench", "classic", "--seconds", "0.05"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let names: Vec<&str> = json["results"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["single_env", "sync_vecenv_2", "threaded_vecenv_2", "sync_vecenv_8", "threaded_vecenv_8"]);
+    assert!(json["results"].as_array().unwrap().iter().all(|r| r["steps_per_sec"].as_f64().unwrap() > 0.0));
+}
