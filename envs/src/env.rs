@@ -5,6 +5,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value as Json;
 
 use crate::error::{EnvError, Result};
+use crate::scene::{Caption, Scene};
 use crate::spaces::{Space, Value};
 
 /// Free-form per-step or per-reset information (Gymnasium's `info` dict).
@@ -56,6 +57,16 @@ pub trait Env: Send {
 
     /// Releases resources; the env may not be used afterwards.
     fn close(&mut self) {}
+
+    /// What the current state looks like, for the renderer (None for envs without one).
+    fn scene(&self) -> Option<Scene> {
+        None
+    }
+
+    /// The true facts of the current state in plain English (empty before the first reset).
+    fn captions(&self) -> Vec<Caption> {
+        Vec::new()
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -73,6 +84,12 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn close(&mut self) {
         (**self).close()
+    }
+    fn scene(&self) -> Option<Scene> {
+        (**self).scene()
+    }
+    fn captions(&self) -> Vec<Caption> {
+        (**self).captions()
     }
 }
 

@@ -7,6 +7,7 @@
 //! * [`wrappers`]: TimeLimit, RecordEpisodeStatistics, NormalizeObservation,
 //!   NormalizeReward, ClipAction, RescaleAction, FrameStack, TransformReward.
 //! * [`vector`]: sync and threaded [`VecEnv`]s with Gymnasium's autoreset modes.
+//! * [`scene`]: what an env looks like ([`Scene`]) and what is true of it ([`Caption`]).
 //! * [`checker`]: [`check_env`], like `gymnasium.utils.env_checker.check_env`.
 //! * [`classic`]: CartPole, MountainCar(Continuous), Pendulum and Acrobot with Gymnasium's
 //!   dynamics.
@@ -25,6 +26,7 @@ pub mod classic;
 pub mod env;
 pub mod error;
 pub mod registry;
+pub mod scene;
 pub mod spaces;
 pub mod vector;
 pub mod wrappers;
@@ -33,5 +35,6 @@ pub use checker::check_env;
 pub use env::{Env, EnvRng, Info, Options, Step};
 pub use error::{EnvError, Result};
 pub use registry::{make, make_with, register, EnvSpec};
+pub use scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
 pub use spaces::{BoxSpace, DictSpace, Discrete, MultiDiscrete, Space, Value};
 pub use vector::{make_vec, AutoresetMode, VecEnv, VecStep, VectorizationMode};

@@ -43,6 +43,12 @@ impl<E: Env> Env for ClipAction<E> {
     fn close(&mut self) {
         self.env.close()
     }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
+    }
 }
 
 /// Exposes the Box action space as `[min_action, max_action]` and maps actions affinely
@@ -100,5 +106,11 @@ impl<E: Env> Env for RescaleAction<E> {
     }
     fn close(&mut self) {
         self.env.close()
+    }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
     }
 }

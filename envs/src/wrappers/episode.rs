@@ -57,6 +57,12 @@ impl<E: Env> Env for TimeLimit<E> {
     fn close(&mut self) {
         self.env.close()
     }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
+    }
 }
 
 /// One finished episode's statistics.
@@ -155,5 +161,11 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
     }
     fn close(&mut self) {
         self.env.close()
+    }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
     }
 }

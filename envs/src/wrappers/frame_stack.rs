@@ -71,4 +71,10 @@ impl<E: Env> Env for FrameStack<E> {
     fn close(&mut self) {
         self.env.close()
     }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
+    }
 }

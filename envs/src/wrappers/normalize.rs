@@ -119,6 +119,12 @@ impl<E: Env> Env for NormalizeObservation<E> {
     fn close(&mut self) {
         self.env.close()
     }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
+    }
 }
 
 /// Scales rewards by the running standard deviation of the discounted return
@@ -174,6 +180,12 @@ impl<E: Env> Env for NormalizeReward<E> {
     }
     fn close(&mut self) {
         self.env.close()
+    }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
     }
 }
 

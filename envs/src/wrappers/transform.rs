@@ -38,6 +38,12 @@ impl<E: Env> Env for TransformReward<E> {
     fn close(&mut self) {
         self.env.close()
     }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
+    }
 }
 
 /// Applies `f` to every observation (Gymnasium's `TransformObservation`); the caller
@@ -75,5 +81,11 @@ impl<E: Env> Env for TransformObservation<E> {
     }
     fn close(&mut self) {
         self.env.close()
+    }
+    fn scene(&self) -> Option<crate::scene::Scene> {
+        self.env.scene()
+    }
+    fn captions(&self) -> Vec<crate::scene::Caption> {
+        self.env.captions()
     }
 }
