@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use vlmgym_agents::{Ppo, PpoConfig, RunSpec};
 use vlmgym_envs::{make, make_vec, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
 
 /// How many pre-drawn actions each env cycles through (so timing excludes the RNG).
@@ -144,4 +145,29 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
             Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec })
         })
         .collect()
+}
+
+/// The report of `vlmgym bench ppo`: env steps per second of full PPO training (rollout
+/// collection, policy forward passes and updates with CleanRL's defaults) on CartPole-v1
+/// with 8 threaded envs, over whole updates for at least `min_time`.
+pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
+    let num_envs = 8;
+    let cfg = PpoConfig { num_envs, total_timesteps: u64::MAX / 2, ..PpoConfig::discrete() };
+    let spec = RunSpec { env_id: "CartPole-v1".into(), env_kwargs: Default::default(), seed: 0, ppo: cfg };
+    let mut ppo = Ppo::new(spec)?;
+    ppo.train_iteration(None)?; // warm up
+    let start = Instant::now();
+    let first = ppo.global_step();
+    while start.elapsed() < min_time {
+        ppo.train_iteration(None)?;
+    }
+    let steps = ppo.global_step() - first;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(num_envs);
+    Ok(Measurement {
+        name: "ppo_train_cartpole_8_envs".into(),
+        env_id: "CartPole-v1".into(),
+        num_envs,
+        threads,
+        steps_per_sec: steps as f64 / start.elapsed().as_secs_f64(),
+    })
 }

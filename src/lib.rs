@@ -2,9 +2,11 @@
 //! vision-language model reading a natural-language goal.
 //!
 //! This crate holds the `vlmgym` command-line tool and re-exports the workspace's crates:
-//! [`envs`] (the Gymnasium-style core and every environment).
+//! [`envs`] (the Gymnasium-style core and every environment) and [`agents`] (PPO).
 
 pub mod bench;
 pub mod rollout;
+pub mod train;
 
+pub use vlmgym_agents as agents;
 pub use vlmgym_envs as envs;

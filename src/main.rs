@@ -47,6 +47,48 @@ enum Command {
         #[arg(long, value_name = "FILE.jsonl")]
         out: PathBuf,
     },
+    /// Train a PPO agent; writes config.toml, metrics.csv, checkpoints and curves.png to --out.
+    Train {
+        /// Environment id (see `vlmgym list`); optional with --resume.
+        #[arg(long = "env")]
+        env_id: Option<String>,
+        /// Total env steps (default: 500k for discrete actions, 1M for continuous).
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Number of parallel envs (default 4 discrete, 1 continuous, as CleanRL).
+        #[arg(long)]
+        num_envs: Option<usize>,
+        /// Run seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// PPO hyper-parameters in TOML, over the defaults (e.g. assets/configs/ppo/pendulum.toml).
+        #[arg(long, value_name = "FILE.toml")]
+        config: Option<PathBuf>,
+        /// Run directory, e.g. runs/cartpole.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Continue the run in --out from its last checkpoint (bit-identical to an uninterrupted run).
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
+    Eval {
+        /// A run directory (its newest checkpoint) or a checkpoint file.
+        #[arg(long, value_name = "PATH")]
+        checkpoint: PathBuf,
+        /// Number of episodes.
+        #[arg(long, default_value_t = 10)]
+        episodes: usize,
+        /// Take the most likely action instead of sampling.
+        #[arg(long)]
+        deterministic: bool,
+        /// Seed of the first episode (episode i uses seed + i).
+        #[arg(long, default_value_t = 1_000_000)]
+        seed: u64,
+        /// Evaluate on another env id than the one trained on (must have the same spaces).
+        #[arg(long = "env")]
+        env_id: Option<String>,
+    },
     /// Measure throughput and print it as JSON.
     Bench {
         /// What to measure.
@@ -68,6 +110,8 @@ enum PolicyArg {
 enum BenchSuite {
     /// CartPole steps/s: one env, and sync vs threaded vector envs with 2 and 8 envs.
     Classic,
+    /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
+    Ppo,
 }
 
 fn parse_kwargs(pairs: &[String]) -> Result<Options> {
@@ -147,6 +191,33 @@ fn run() -> Result<()> {
                 summary.episode_returns.len(),
                 summary.episode_returns
             );
+            Ok(())
+        }
+        Command::Train { env_id, steps, num_envs, seed, config, out, resume } => {
+            use std::io::IsTerminal;
+            let progress = std::io::stderr().is_terminal();
+            let args =
+                vlmgym::train::TrainArgs { env_id, steps, num_envs, seed, config, out: out.clone(), resume, progress };
+            let last = vlmgym::train::train(args)?;
+            eprintln!(
+                "done: checkpoint {}, metrics {}, curves {}",
+                last.display(),
+                out.join("metrics.csv").display(),
+                out.join("curves.png").display()
+            );
+            Ok(())
+        }
+        Command::Eval { checkpoint, episodes, deterministic, seed, env_id } => {
+            let report = vlmgym::train::eval(&checkpoint, env_id.as_deref(), episodes, deterministic, seed)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench { suite: BenchSuite::Ppo, seconds } => {
+            if !(seconds > 0.0 && seconds.is_finite()) {
+                bail!("--seconds must be a positive number");
+            }
+            let result = vlmgym::bench::ppo(Duration::from_secs_f64(seconds))?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "suite": "ppo", "results": [result] }))?);
             Ok(())
         }
         Command::Bench { suite: BenchSuite::Classic, seconds } => {

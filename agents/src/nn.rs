@@ -1,0 +1,312 @@
+//! The small neural-network pieces PPO needs, on candle: orthogonally initialised MLPs,
+//! the Nature CNN, Adam with savable state, and global-norm gradient clipping.
+
+use std::collections::BTreeMap;
+
+use candle_core::{backprop::GradStore, DType, Device, Result, Tensor, Var, D};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// An orthogonal `rows x cols` matrix scaled by `gain` (PyTorch's `orthogonal_`): QR of a
+/// Gaussian matrix by modified Gram-Schmidt, with the signs fixed by R's diagonal.
+pub fn orthogonal<R: Rng>(rng: &mut R, rows: usize, cols: usize, gain: f64) -> Vec<f32> {
+    let (n, m) = if rows < cols { (cols, rows) } else { (rows, cols) }; // n >= m
+                                                                        // Columns of an n x m Gaussian matrix.
+    let mut q: Vec<Vec<f64>> = (0..m).map(|_| (0..n).map(|_| rng.sample(StandardNormal)).collect()).collect();
+    for j in 0..m {
+        let (done, rest) = q.split_at_mut(j);
+        let col = &mut rest[0];
+        for prev in done.iter() {
+            let dot: f64 = col.iter().zip(prev).map(|(a, b)| a * b).sum();
+            col.iter_mut().zip(prev).for_each(|(a, b)| *a -= dot * b);
+        }
+        let norm = col.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+        col.iter_mut().for_each(|x| *x /= norm);
+    }
+    let mut out = vec![0.0f32; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            // q is n x m with orthonormal columns; transpose when rows < cols.
+            let v = if rows >= cols { q[c][r] } else { q[r][c] };
+            out[r * cols + c] = (gain * v) as f32;
+        }
+    }
+    out
+}
+
+/// A dense layer `y = x W^T + b` whose weights are named `{prefix}.weight` / `.bias`.
+#[derive(Clone, Debug)]
+pub struct Dense {
+    weight: Var,
+    bias: Var,
+}
+
+impl Dense {
+    /// Orthogonal weights with `gain`, zero bias (CleanRL's `layer_init`).
+    pub fn new<R: Rng>(
+        rng: &mut R,
+        inputs: usize,
+        outputs: usize,
+        gain: f64,
+        params: &mut Params,
+        prefix: &str,
+    ) -> Result<Self> {
+        let w = Tensor::from_vec(orthogonal(rng, outputs, inputs, gain), (outputs, inputs), &Device::Cpu)?;
+        let weight = params.add(&format!("{prefix}.weight"), w)?;
+        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(outputs, DType::F32, &Device::Cpu)?)?;
+        Ok(Dense { weight, bias })
+    }
+
+    /// Applies the layer to a `batch x inputs` tensor.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight.as_tensor().t()?)?.broadcast_add(self.bias.as_tensor())
+    }
+}
+
+/// A tanh MLP: hidden layers with gain sqrt(2), the output layer with `out_gain`.
+#[derive(Clone, Debug)]
+pub struct Mlp {
+    layers: Vec<Dense>,
+}
+
+impl Mlp {
+    /// `inputs -> hidden[0] -> ... -> outputs`.
+    pub fn new<R: Rng>(
+        rng: &mut R,
+        inputs: usize,
+        hidden: &[usize],
+        outputs: usize,
+        out_gain: f64,
+        params: &mut Params,
+        prefix: &str,
+    ) -> Result<Self> {
+        let mut layers = Vec::new();
+        let mut fan_in = inputs;
+        for (i, &h) in hidden.iter().enumerate() {
+            layers.push(Dense::new(rng, fan_in, h, 2f64.sqrt(), params, &format!("{prefix}.{i}"))?);
+            fan_in = h;
+        }
+        layers.push(Dense::new(rng, fan_in, outputs, out_gain, params, &format!("{prefix}.{}", hidden.len()))?);
+        Ok(Mlp { layers })
+    }
+
+    /// Forward pass; tanh after every layer but the last.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for (i, l) in self.layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.tanh()?;
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// The named trainable tensors of a model, in a stable (sorted) order.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    vars: BTreeMap<String, Var>,
+}
+
+impl Params {
+    /// Registers a trainable tensor under a unique name.
+    pub fn add(&mut self, name: &str, init: Tensor) -> Result<Var> {
+        if self.vars.contains_key(name) {
+            candle_core::bail!("parameter `{name}` defined twice");
+        }
+        let v = Var::from_tensor(&init)?;
+        self.vars.insert(name.to_string(), v.clone());
+        Ok(v)
+    }
+
+    /// Name and variable of every parameter, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Var)> {
+        self.vars.iter()
+    }
+
+    /// Number of scalar parameters.
+    pub fn count(&self) -> usize {
+        self.vars.values().map(|v| v.elem_count()).sum()
+    }
+
+    /// The current values, by name.
+    pub fn tensors(&self) -> BTreeMap<String, Tensor> {
+        self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect()
+    }
+
+    /// Overwrites every parameter from `tensors`; names and shapes must match exactly.
+    pub fn load(&self, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
+        for (name, var) in &self.vars {
+            let t = tensors.get(name).ok_or_else(|| candle_core::Error::Msg(format!("missing parameter `{name}`")))?;
+            if t.dims() != var.dims() {
+                candle_core::bail!("parameter `{name}` has shape {:?}, the model needs {:?}", t.dims(), var.dims());
+            }
+            var.set(&t.to_dtype(DType::F32)?)?;
+        }
+        if let Some(extra) = tensors.keys().find(|k| !self.vars.contains_key(*k)) {
+            candle_core::bail!("unexpected parameter `{extra}`: the checkpoint is for another model");
+        }
+        Ok(())
+    }
+}
+
+/// Adam (PyTorch semantics, no weight decay) whose moments can be saved and restored, so
+/// a resumed run continues exactly.
+#[derive(Debug)]
+pub struct Adam {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step: u64,
+    moments: BTreeMap<String, (Tensor, Tensor)>,
+}
+
+impl Adam {
+    /// Adam over `params` with learning rate `lr` and epsilon `eps`.
+    pub fn new(params: &Params, lr: f64, eps: f64) -> Result<Self> {
+        let moments = params
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), (v.zeros_like()?, v.zeros_like()?))))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        Ok(Adam { lr, beta1: 0.9, beta2: 0.999, eps, step: 0, moments })
+    }
+
+    /// Sets the learning rate (for annealing).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// The learning rate.
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// One update of every parameter that has a gradient.
+    pub fn step(&mut self, params: &Params, grads: &GradStore) -> Result<()> {
+        self.step += 1;
+        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
+        let bc2 = 1.0 - self.beta2.powi(self.step as i32);
+        for (name, var) in params.iter() {
+            let Some(g) = grads.get(var) else { continue };
+            let (m, v) = self.moments.get_mut(name).expect("moments for every parameter");
+            *m = ((&*m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
+            *v = ((&*v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            let denom = ((v.sqrt()? / bc2.sqrt())? + self.eps)?;
+            let update = ((&*m / denom)? * (self.lr / bc1))?;
+            var.set(&(var.as_tensor() - update)?)?;
+        }
+        Ok(())
+    }
+
+    /// The optimizer state as named tensors (`adam.m.{param}`, `adam.v.{param}`,
+    /// `adam.step`).
+    pub fn state(&self) -> Result<BTreeMap<String, Tensor>> {
+        let mut out = BTreeMap::new();
+        for (k, (m, v)) in &self.moments {
+            out.insert(format!("adam.m.{k}"), m.clone());
+            out.insert(format!("adam.v.{k}"), v.clone());
+        }
+        out.insert("adam.step".into(), Tensor::new(&[self.step as f64], &Device::Cpu)?);
+        Ok(out)
+    }
+
+    /// Restores [`Adam::state`].
+    pub fn load_state(&mut self, state: &BTreeMap<String, Tensor>) -> Result<()> {
+        for (k, (m, v)) in self.moments.iter_mut() {
+            let get = |key: String| {
+                state.get(&key).cloned().ok_or_else(|| candle_core::Error::Msg(format!("missing `{key}`")))
+            };
+            *m = get(format!("adam.m.{k}"))?;
+            *v = get(format!("adam.v.{k}"))?;
+        }
+        let step = state.get("adam.step").ok_or_else(|| candle_core::Error::Msg("missing `adam.step`".into()))?;
+        self.step = step.to_vec1::<f64>()?[0] as u64;
+        Ok(())
+    }
+}
+
+/// Scales all gradients so their global L2 norm is at most `max_norm` (PyTorch's
+/// `clip_grad_norm_`); returns the norm before clipping.
+pub fn clip_grad_norm(params: &Params, grads: &mut GradStore, max_norm: f64) -> Result<f64> {
+    let mut total = 0.0f64;
+    for (_, var) in params.iter() {
+        if let Some(g) = grads.get(var) {
+            total += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        }
+    }
+    let norm = total.sqrt();
+    let coef = max_norm / (norm + 1e-6);
+    if coef < 1.0 {
+        for (_, var) in params.iter() {
+            if let Some(g) = grads.get(var) {
+                let scaled = (g * coef)?;
+                grads.insert(var, scaled);
+            }
+        }
+    }
+    Ok(norm)
+}
+
+/// Log-softmax over the last dimension.
+pub fn log_softmax(logits: &Tensor) -> Result<Tensor> {
+    candle_nn::ops::log_softmax(logits, D::Minus1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn orthogonal_rows_or_columns_are_orthonormal() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        for (r, c) in [(64, 4), (4, 64), (16, 16)] {
+            let w = orthogonal(&mut rng, r, c, 1.0);
+            // W W^T = I when r <= c, W^T W = I when r >= c.
+            let at = |i: usize, k: usize| if r <= c { w[i * c + k] } else { w[k * c + i] };
+            let (n, len) = if r <= c { (r, c) } else { (c, r) };
+            for i in 0..n {
+                for j in 0..n {
+                    let dot: f32 = (0..len).map(|k| at(i, k) * at(j, k)).sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((dot - want).abs() < 1e-4, "({r},{c}) [{i},{j}] = {dot}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adam_matches_hand_computed_first_steps() {
+        let mut params = Params::default();
+        let x = params.add("x", Tensor::new(&[1.0f32], &Device::Cpu).unwrap()).unwrap();
+        let mut adam = Adam::new(&params, 0.1, 1e-8).unwrap();
+        // f(x) = x^2, grad 2x. Adam's first step moves by lr * sign(grad).
+        for _ in 0..2 {
+            let loss = x.as_tensor().sqr().unwrap().sum_all().unwrap();
+            let grads = loss.backward().unwrap();
+            adam.step(&params, &grads).unwrap();
+        }
+        // step 1: x = 1 - 0.1 = 0.9; step 2: g = 1.8, m = 0.9*0.2+0.18=0.36 -> m_hat = 0.36/0.19,
+        // v = 0.999*0.004 + 0.001*3.24 = 0.007236 -> v_hat = 0.007236/0.001999.
+        let m_hat: f64 = 0.36 / 0.19;
+        let v_hat: f64 = 0.007236 / 0.001999;
+        let want = 0.9 - 0.1 * m_hat / (v_hat.sqrt() + 1e-8);
+        let got = x.as_tensor().to_vec1::<f32>().unwrap()[0] as f64;
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+
+    #[test]
+    fn clipping_bounds_the_global_norm() {
+        let mut params = Params::default();
+        let a = params.add("a", Tensor::new(&[3.0f32, 4.0], &Device::Cpu).unwrap()).unwrap();
+        let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap(); // grad = a, norm 5
+        let mut grads = loss.backward().unwrap();
+        let norm = clip_grad_norm(&params, &mut grads, 0.5).unwrap();
+        assert!((norm - 5.0).abs() < 1e-5);
+        let g = grads.get(&a).unwrap().to_vec1::<f32>().unwrap();
+        assert!((g[0] - 0.3).abs() < 1e-4 && (g[1] - 0.4).abs() < 1e-4, "{g:?}");
+    }
+}

@@ -1,0 +1,131 @@
+//! PPO end to end on small runs: exact resume, the reward hook, and clear errors.
+
+use std::collections::BTreeMap;
+
+use candle_core::Tensor;
+use vlmgym_agents::checkpoint::Checkpoint;
+use vlmgym_agents::{Ppo, PpoConfig, Rollout, RunSpec};
+
+fn small_spec(env_id: &str, discrete: bool) -> RunSpec {
+    let cfg = PpoConfig {
+        num_envs: 2,
+        num_steps: 32,
+        num_minibatches: 2,
+        update_epochs: 2,
+        total_timesteps: 64 * 8,
+        checkpoint_every: 2,
+        ..PpoConfig::for_actions(discrete)
+    };
+    let mut kwargs = toml::Table::new();
+    kwargs.insert("max_episode_steps".into(), toml::Value::Integer(20));
+    RunSpec { env_id: env_id.into(), env_kwargs: kwargs, seed: 3, ppo: cfg }
+}
+
+fn tensors(path: &std::path::Path) -> BTreeMap<String, Vec<f32>> {
+    let (_, t) = Checkpoint::read(path).unwrap();
+    t.into_iter()
+        .map(|(k, v): (String, Tensor)| {
+            (k, v.flatten_all().unwrap().to_dtype(candle_core::DType::F32).unwrap().to_vec1().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn resume_continues_bit_identically() {
+    for (id, discrete) in [("CartPole-v1", true), ("Pendulum-v1", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let straight = dir.path().join("straight.safetensors");
+        let mut a = Ppo::new(small_spec(id, discrete)).unwrap();
+        let mut a_stats = Vec::new();
+        while !a.finished() {
+            a_stats.push(a.train_iteration(None).unwrap());
+        }
+        Checkpoint::save(&a, &straight).unwrap();
+
+        let mid = dir.path().join("mid.safetensors");
+        let mut b = Ppo::new(small_spec(id, discrete)).unwrap();
+        for _ in 0..4 {
+            b.train_iteration(None).unwrap();
+        }
+        assert!(b.at_boundary());
+        Checkpoint::save(&b, &mid).unwrap();
+        drop(b);
+        let mut c = Checkpoint::resume(&mid).unwrap();
+        assert_eq!((c.iteration(), c.global_step()), (4, 256));
+        let mut c_stats = Vec::new();
+        while !c.finished() {
+            c_stats.push(c.train_iteration(None).unwrap());
+        }
+        let resumed = dir.path().join("resumed.safetensors");
+        Checkpoint::save(&c, &resumed).unwrap();
+        assert_eq!(tensors(&straight), tensors(&resumed), "{id}: weights, optimizer and statistics");
+        for (x, y) in a_stats[4..].iter().zip(&c_stats) {
+            assert_eq!(
+                (x.policy_loss, x.value_loss, x.approx_kl, &x.episodes),
+                (y.policy_loss, y.value_loss, y.approx_kl, &y.episodes)
+            );
+        }
+    }
+}
+
+#[test]
+fn the_hook_replaces_every_reward_and_sees_truncations() {
+    let mut ppo = Ppo::new(small_spec("CartPole-v1", true)).unwrap();
+    let mut calls = 0;
+    let mut truncated_with_value = 0;
+    let mut hook = |ro: &mut Rollout| -> anyhow::Result<()> {
+        calls += 1;
+        assert_eq!(ro.rewards.len(), 64);
+        assert_eq!(ro.raw_obs.len(), 64 * 4);
+        for (k, t) in ro.truncations.iter().enumerate() {
+            if *t && !ro.terminations[k] {
+                assert!(ro.final_values[k].is_some());
+                truncated_with_value += 1;
+            }
+        }
+        // Reward upright poles only (|theta| < 0.05), from the raw state.
+        for k in 0..ro.rewards.len() {
+            ro.rewards[k] = if ro.raw_obs_at(k)[2].abs() < 0.05 { 1.0 } else { 0.0 };
+        }
+        Ok(())
+    };
+    for _ in 0..3 {
+        ppo.train_iteration(Some(&mut hook)).unwrap();
+    }
+    assert_eq!(calls, 3);
+    assert!(truncated_with_value > 0, "the 20-step limit truncates episodes");
+}
+
+#[test]
+fn bad_rewards_and_corrupt_checkpoints_are_clear_errors() {
+    let mut ppo = Ppo::new(small_spec("CartPole-v1", true)).unwrap();
+    let mut nan = |ro: &mut Rollout| -> anyhow::Result<()> {
+        ro.rewards[5] = f64::NAN;
+        Ok(())
+    };
+    let err = ppo.train_iteration(Some(&mut nan)).unwrap_err().to_string();
+    assert_eq!(err, "the reward hook produced a non-finite reward at step 2 of env 1");
+    let mut huge = |ro: &mut Rollout| -> anyhow::Result<()> {
+        ro.rewards.iter_mut().for_each(|r| *r = 1e30);
+        Ok(())
+    };
+    let err = ppo.train_iteration(Some(&mut huge)).unwrap_err().to_string();
+    assert!(err.starts_with("the loss became non-finite"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"definitely not a checkpoint").unwrap();
+    let err = Checkpoint::read(&bad).unwrap_err().to_string();
+    assert!(err.contains("is corrupt or not a vlmgym checkpoint"), "{err}");
+    // A truncated real checkpoint is also caught.
+    let good = dir.path().join("good.safetensors");
+    Checkpoint::save(&Ppo::new(small_spec("CartPole-v1", true)).unwrap(), &good).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Checkpoint::read(&bad).unwrap_err().to_string();
+    assert!(err.contains("is corrupt"), "{err}");
+    assert!(Checkpoint::read(&dir.path().join("missing.safetensors"))
+        .unwrap_err()
+        .to_string()
+        .contains("cannot read checkpoint"));
+}

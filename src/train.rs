@@ -1,0 +1,260 @@
+//! `vlmgym train` and `vlmgym eval`: PPO runs in a run directory.
+//!
+//! A run directory holds `config.toml` (env, kwargs, seed, every PPO hyper-parameter),
+//! `metrics.csv`, `checkpoints/iter_NNNNNN.safetensors` (atomic) and `curves.png`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use vlmgym_agents::checkpoint::{write_atomically, Checkpoint};
+use vlmgym_agents::metrics::{plot_curves, MetricsWriter};
+use vlmgym_agents::{load_policy, ActionKind, Ppo, PpoConfig, RunSpec};
+use vlmgym_envs::{make, make_with, registry, Options, Space};
+
+/// What `vlmgym train` was asked.
+pub struct TrainArgs {
+    /// Env id (required for a new run; checked against the run on resume).
+    pub env_id: Option<String>,
+    /// Total env steps (overrides the config).
+    pub steps: Option<u64>,
+    /// Number of envs (overrides the config).
+    pub num_envs: Option<usize>,
+    /// Run seed.
+    pub seed: u64,
+    /// PPO config TOML over the defaults.
+    pub config: Option<PathBuf>,
+    /// Run directory.
+    pub out: PathBuf,
+    /// Continue the run in `out` from its last checkpoint.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// The newest checkpoint of a run directory.
+pub fn latest_checkpoint(run_dir: &Path) -> Result<Option<PathBuf>> {
+    let dir = run_dir.join("checkpoints");
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "safetensors")
+                && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    Ok(files.pop())
+}
+
+fn checkpoint_path(run_dir: &Path, iteration: u64) -> PathBuf {
+    run_dir.join("checkpoints").join(format!("iter_{iteration:06}.safetensors"))
+}
+
+/// Trains (or resumes) a PPO run and returns the final checkpoint's path.
+pub fn train(args: TrainArgs) -> Result<PathBuf> {
+    let out = &args.out;
+    let (mut ppo, metrics) = if args.resume {
+        let ckpt = latest_checkpoint(out)?
+            .with_context(|| format!("--resume: {} has no checkpoint to resume from", out.display()))?;
+        let ppo = Checkpoint::resume(&ckpt)?;
+        if let Some(id) = &args.env_id {
+            if id != &ppo.spec().env_id {
+                bail!("--resume: {} is a run of {}, not {id}", out.display(), ppo.spec().env_id);
+            }
+        }
+        if args.steps.is_some_and(|s| s != ppo.spec().ppo.total_timesteps)
+            || args.num_envs.is_some_and(|n| n != ppo.spec().ppo.num_envs)
+        {
+            bail!(
+                "--resume continues the run as configured in {}; --steps and --num-envs cannot change",
+                out.join("config.toml").display()
+            );
+        }
+        eprintln!(
+            "resuming {} from {} (update {}, step {})",
+            ppo.spec().env_id,
+            ckpt.display(),
+            ppo.iteration(),
+            ppo.global_step()
+        );
+        let metrics = MetricsWriter::open(&out.join("metrics.csv"), Some(ppo.global_step()))?;
+        (ppo, metrics)
+    } else {
+        let env_id = args.env_id.clone().context("--env is required")?;
+        if latest_checkpoint(out)?.is_some() {
+            bail!("{} already holds a run; pass --resume to continue it, or choose another --out", out.display());
+        }
+        let probe = make(&env_id)?;
+        let discrete = matches!(ActionKind::from_space(probe.action_space())?, ActionKind::Discrete { .. });
+        let mut cfg = match &args.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                PpoConfig::from_toml(&text, discrete).with_context(|| format!("config {}", path.display()))?
+            }
+            None => PpoConfig::for_actions(discrete),
+        };
+        if let Some(s) = args.steps {
+            cfg.total_timesteps = s;
+        }
+        if let Some(n) = args.num_envs {
+            cfg.num_envs = n;
+        }
+        cfg.validate()?;
+        let spec = RunSpec { env_id, env_kwargs: toml::Table::new(), seed: args.seed, ppo: cfg };
+        let ppo = Ppo::new(spec.clone())?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;
+        let metrics = MetricsWriter::open(&out.join("metrics.csv"), None)?;
+        (ppo, metrics)
+    };
+    let mut metrics = metrics;
+    let total = ppo.spec().ppo.num_iterations() * ppo.spec().ppo.batch_size() as u64;
+    let bar = if args.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}")
+            .expect("valid template"),
+    );
+    bar.set_position(ppo.global_step());
+    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut last = checkpoint_path(out, ppo.iteration());
+    while !ppo.finished() {
+        let stats = ppo.train_iteration(None)?;
+        metrics.write(&stats)?;
+        for e in &stats.episodes {
+            if recent.len() == 20 {
+                recent.pop_front();
+            }
+            recent.push_back(e.ret);
+        }
+        let mean = if recent.is_empty() { f64::NAN } else { recent.iter().sum::<f64>() / recent.len() as f64 };
+        bar.set_position(stats.global_step);
+        bar.set_message(format!("{:.0} steps/s, return (last 20) {mean:.1}", stats.sps));
+        if ppo.at_boundary() {
+            last = checkpoint_path(out, ppo.iteration());
+            Checkpoint::save(&ppo, &last)?;
+        }
+    }
+    bar.finish();
+    plot_curves(
+        &out.join("metrics.csv"),
+        &out.join("curves.png"),
+        &format!("PPO on {} (seed {})", ppo.spec().env_id, ppo.spec().seed),
+    )?;
+    Ok(last)
+}
+
+/// The JSON `vlmgym eval` prints.
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    /// Env evaluated on.
+    pub env_id: String,
+    /// Checkpoint file.
+    pub checkpoint: String,
+    /// Env steps the policy was trained for.
+    pub global_step: u64,
+    /// Episodes run.
+    pub episodes: usize,
+    /// Modes instead of samples.
+    pub deterministic: bool,
+    /// Mean undiscounted return.
+    pub mean_return: f64,
+    /// Standard deviation of the return.
+    pub std_return: f64,
+    /// Every episode's return.
+    pub returns: Vec<f64>,
+    /// Mean episode length.
+    pub mean_length: f64,
+    /// Fraction of episodes whose last info says `success` (null if the env reports none).
+    pub success_rate: Option<f64>,
+    /// The registered reward threshold.
+    pub reward_threshold: Option<f64>,
+    /// Means of the numeric fields of each episode's last info (env metrics).
+    pub metrics: std::collections::BTreeMap<String, f64>,
+}
+
+/// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...).
+pub fn eval(
+    checkpoint: &Path,
+    env_override: Option<&str>,
+    episodes: usize,
+    deterministic: bool,
+    seed: u64,
+) -> Result<EvalReport> {
+    if episodes == 0 {
+        bail!("--episodes must be at least 1");
+    }
+    let file = if checkpoint.is_dir() {
+        latest_checkpoint(checkpoint)?.with_context(|| format!("{} has no checkpoints", checkpoint.display()))?
+    } else {
+        checkpoint.to_path_buf()
+    };
+    let (meta, _) = Checkpoint::read(&file)?;
+    let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
+    let mut env = make_with(&env_id, &meta.spec.kwargs()?)?;
+    let obs_dim = env.observation_space().flatdim();
+    let bundle = load_policy(&file, obs_dim, env.action_space())
+        .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
+    let kind = bundle.policy.kind().clone();
+    let obs_space: Space = env.observation_space().clone();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut returns, mut lengths, mut successes) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sums: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
+    for ep in 0..episodes {
+        let (obs, _) = env.reset(Some(seed + ep as u64), &Options::new())?;
+        let mut flat = obs_space.flatten(&obs)?;
+        let (mut ret, mut len) = (0.0, 0u64);
+        loop {
+            let input = match &bundle.obs_norm {
+                Some(n) => n.normalize(&flat),
+                None => flat.clone(),
+            };
+            let out = bundle.policy.act(&input, &mut rng, deterministic)?;
+            let step = env.step(&kind.to_env_action(&out.actions))?;
+            ret += step.reward;
+            len += 1;
+            flat = obs_space.flatten(&step.obs)?;
+            if step.done() {
+                if let Some(s) =
+                    step.info.get("success").or_else(|| step.info.get("is_success")).and_then(|v| v.as_bool())
+                {
+                    successes.push(s);
+                }
+                for (k, v) in &step.info {
+                    if let Some(x) = v.as_f64() {
+                        let e = sums.entry(k.clone()).or_default();
+                        e.0 += x;
+                        e.1 += 1;
+                    }
+                }
+                break;
+            }
+        }
+        returns.push(ret);
+        lengths.push(len as f64);
+    }
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    Ok(EvalReport {
+        reward_threshold: registry::spec(&env_id)?.reward_threshold,
+        env_id,
+        checkpoint: file.display().to_string(),
+        global_step: bundle.global_step,
+        episodes,
+        deterministic,
+        mean_return: mean,
+        std_return: std,
+        returns,
+        mean_length: lengths.iter().sum::<f64>() / n,
+        success_rate: (!successes.is_empty())
+            .then(|| successes.iter().filter(|s| **s).count() as f64 / successes.len() as f64),
+        metrics: sums.into_iter().map(|(k, (s, c))| (k, s / c as f64)).collect(),
+    })
+}
