@@ -166,6 +166,35 @@ impl<'a> ArgReader<'a> {
         }
     }
 
+    /// A non-negative integer, or `default` when absent.
+    pub fn usize(&mut self, key: &'static str, default: usize) -> Result<usize> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Json::Null) => Ok(default),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| self.err(key, format!("expected a non-negative integer, got `{v}`"))),
+        }
+    }
+
+    /// One of the strings in `accepted`, or `default` when absent.
+    pub fn choice(
+        &mut self,
+        key: &'static str,
+        default: &'static str,
+        accepted: &[&'static str],
+    ) -> Result<&'static str> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Json::Null) => Ok(default),
+            Some(v) => v
+                .as_str()
+                .and_then(|s| accepted.iter().find(|a| **a == s).copied())
+                .ok_or_else(|| self.err(key, format!("expected one of {}, got `{v}`", accepted.join(", ")))),
+        }
+    }
+
     /// A list of exactly `len` finite numbers, if present.
     pub fn opt_vec(&mut self, key: &'static str, len: usize) -> Result<Option<Vec<f64>>> {
         self.known.push(key);
@@ -243,6 +272,19 @@ mod tests {
         assert_eq!(err, "invalid option `init_state`: expected 2 numbers, got 3");
         let m: Options = serde_json::from_str(r#"{"low": 1, "high": 0}"#).unwrap();
         assert!(parse_reset_options(&m, -0.05, 0.05, 2).is_err());
+    }
+
+    #[test]
+    fn arg_reader_integers_and_choices() {
+        let m: Options = serde_json::from_str(r#"{"n": 3, "map": "town", "bad": 1.5, "b2": "x"}"#).unwrap();
+        let mut r = ArgReader::kwargs(&m);
+        assert_eq!(r.usize("n", 1).unwrap(), 3);
+        assert_eq!(r.usize("absent", 7).unwrap(), 7);
+        assert_eq!(r.choice("map", "loop", &["loop", "town"]).unwrap(), "town");
+        let err = r.usize("bad", 1).unwrap_err().to_string();
+        assert_eq!(err, "invalid kwarg `bad`: expected a non-negative integer, got `1.5`");
+        let err = r.choice("b2", "loop", &["loop", "town"]).unwrap_err().to_string();
+        assert_eq!(err, "invalid kwarg `b2`: expected one of loop, town, got `\"x\"`");
     }
 
     #[test]

@@ -23,6 +23,7 @@
 
 pub mod checker;
 pub mod classic;
+pub mod driving;
 pub mod env;
 pub mod error;
 pub mod registry;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use crate::classic;
+use crate::driving;
 use crate::env::{Env, Options};
 use crate::error::{EnvError, Result};
 use crate::wrappers::TimeLimit;
@@ -103,6 +104,18 @@ fn builtin_specs() -> Vec<EnvSpec> {
         })
         .max_episode_steps(500)
         .reward_threshold(-100.0),
+        // 1,500 steps at 15 Hz = 100 s: a loop lap or a town route at VLM-RL's 25 km/h
+        // with room to spare.
+        EnvSpec::new("Driving-v0", "drive a route on generated roads with traffic, continuous steer/throttle", |k| {
+            boxed(driving::Driving::from_kwargs(k, false))
+        })
+        .max_episode_steps(1500),
+        EnvSpec::new(
+            "Driving-Discrete-v0",
+            "drive a route on generated roads with traffic, 15 discrete actions",
+            |k| boxed(driving::Driving::from_kwargs(k, true)),
+        )
+        .max_episode_steps(1500),
     ]
 }
 

@@ -252,10 +252,8 @@ impl World {
                 let [x1, _, z1, a1] = npc.target;
                 let mut da = a1 - a0;
                 da -= (da / std::f32::consts::TAU).round() * std::f32::consts::TAU;
-                let pose = Pose::from_parts(
-                    Vector::new(x0 + (x1 - x0) * f, y, z0 + (z1 - z0) * f),
-                    yaw_rotation(a0 + da * f),
-                );
+                let pose =
+                    Pose::from_parts(Vector::new(x0 + (x1 - x0) * f, y, z0 + (z1 - z0) * f), yaw_rotation(a0 + da * f));
                 if let Some(b) = self.pw.bodies.get_mut(npc.body) {
                     b.set_next_kinematic_position(pose);
                 }

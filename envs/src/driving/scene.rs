@@ -1,0 +1,169 @@
+//! The Driving scene: roads, markings, kerbs, barriers, buildings and trees as static
+//! primitives; the ego and NPC cars as coloured boxes; cameras `chase`, `bev` and `hood`.
+
+use super::map::{Map, LANE_WIDTH};
+use crate::scene::{Camera, Material, Pose, SceneObject, Shape};
+
+/// Body colours of the NPC cars.
+pub const NPC_COLORS: [[f32; 3]; 8] = [
+    [0.15, 0.30, 0.75],
+    [0.90, 0.90, 0.92],
+    [0.10, 0.10, 0.12],
+    [0.55, 0.57, 0.60],
+    [0.15, 0.55, 0.25],
+    [0.95, 0.75, 0.10],
+    [0.45, 0.25, 0.15],
+    [0.35, 0.65, 0.85],
+];
+/// The ego car's colour (red).
+pub const EGO_COLOR: [f32; 3] = [0.85, 0.08, 0.08];
+
+fn xz(p: [f64; 2]) -> [f32; 2] {
+    [p[0] as f32, -p[1] as f32]
+}
+
+fn obj(name: String, shape: Shape, pose: Pose, material: Material) -> SceneObject {
+    SceneObject { name, shape, pose, material, dynamic: false }
+}
+
+fn strip(points: Vec<[f64; 2]>, width: f32, closed: bool) -> Shape {
+    Shape::Strip { points: points.into_iter().map(xz).collect(), width, closed }
+}
+
+/// Every static object of `map`.
+pub fn static_objects(map: &Map) -> Vec<SceneObject> {
+    let mut out = Vec::new();
+    let [cx, cy, hx, hy] = map.extent;
+    out.push(obj(
+        "ground".into(),
+        Shape::Plane { half_size: [hx as f32, hy as f32] },
+        Pose::from_translation([cx as f32, 0.0, -cy as f32]),
+        Material { color: [0.35, 0.55, 0.25, 1.0], ..Material::textured("grass", 4.0) },
+    ));
+    let asphalt = Material { color: [0.30, 0.30, 0.32, 1.0], ..Material::textured("asphalt", 6.0) };
+    let white = Material { roughness: 0.6, ..Material::color(0.95, 0.95, 0.95) };
+    let yellow = Material { roughness: 0.6, ..Material::color(0.95, 0.80, 0.10) };
+    let kerb = Material::color(0.70, 0.70, 0.68);
+    for (i, road) in map.roads.iter().enumerate() {
+        let closed = road.closed;
+        let (pts, line) = (road.line.points.clone(), &road.line);
+        out.push(obj(
+            format!("road_{i}"),
+            strip(pts.clone(), 2.0 * LANE_WIDTH as f32, closed),
+            Pose::from_translation([0.0, 0.01, 0.0]),
+            asphalt.clone(),
+        ));
+        out.push(obj(
+            format!("centre_line_{i}"),
+            strip(pts, 0.15, closed),
+            Pose::from_translation([0.0, 0.02, 0.0]),
+            yellow.clone(),
+        ));
+        for (side, sign) in [("left", 1.0), ("right", -1.0)] {
+            let edge = line.offset(sign * (LANE_WIDTH - 0.2));
+            out.push(obj(
+                format!("edge_line_{i}_{side}"),
+                strip(edge, 0.15, closed),
+                Pose::from_translation([0.0, 0.02, 0.0]),
+                white.clone(),
+            ));
+            let k = line.offset(sign * (LANE_WIDTH + 0.2));
+            out.push(obj(
+                format!("kerb_{i}_{side}"),
+                strip(k, 0.4, closed),
+                Pose::from_translation([0.0, 0.08, 0.0]),
+                kerb.clone(),
+            ));
+        }
+    }
+    for (j, jn) in map.junctions.iter().enumerate() {
+        let h = jn.half_size as f32;
+        out.push(obj(
+            format!("junction_{j}"),
+            Shape::Plane { half_size: [h, h] },
+            Pose::from_translation([jn.center[0] as f32, 0.012, -jn.center[1] as f32]),
+            asphalt.clone(),
+        ));
+    }
+    for (k, b) in map.barriers.iter().enumerate() {
+        out.push(obj(
+            format!("barrier_{k}"),
+            Shape::Cuboid { half_extents: [b.half[0] as f32, (b.height / 2.0) as f32, b.half[1] as f32] },
+            Pose::from_yaw([b.center[0] as f32, (b.height / 2.0) as f32, -b.center[1] as f32], b.heading as f32),
+            Material { metallic: 0.6, roughness: 0.4, ..Material::color(b.color[0], b.color[1], b.color[2]) },
+        ));
+    }
+    for (k, b) in map.buildings.iter().enumerate() {
+        out.push(obj(
+            format!("building_{k}"),
+            Shape::Cuboid { half_extents: [b.half[0] as f32, (b.height / 2.0) as f32, b.half[1] as f32] },
+            Pose::from_yaw([b.center[0] as f32, (b.height / 2.0) as f32, -b.center[1] as f32], b.heading as f32),
+            Material {
+                texture: Some("facade".into()),
+                texture_scale: 4.0,
+                ..Material::color(b.color[0], b.color[1], b.color[2])
+            },
+        ));
+    }
+    for (k, t) in map.trees.iter().enumerate() {
+        let [x, z] = xz(*t);
+        out.push(obj(
+            format!("tree_{k}_trunk"),
+            Shape::Cylinder { radius: 0.25, half_height: 1.5 },
+            Pose::from_translation([x, 1.5, z]),
+            Material::color(0.40, 0.28, 0.15),
+        ));
+        out.push(obj(
+            format!("tree_{k}_crown"),
+            Shape::Sphere { radius: 2.2 },
+            Pose::from_translation([x, 4.2, z]),
+            Material::color(0.18, 0.45, 0.15),
+        ));
+    }
+    out
+}
+
+/// A car body: a coloured box named `name`.
+pub fn car(name: String, half_extents: [f32; 3], pose: Pose, color: [f32; 3]) -> SceneObject {
+    SceneObject {
+        name,
+        shape: Shape::Cuboid { half_extents },
+        pose,
+        material: Material { roughness: 0.35, metallic: 0.3, ..Material::color(color[0], color[1], color[2]) },
+        dynamic: true,
+    }
+}
+
+/// The cameras for an ego car at 3-D `pos` (chassis centre) heading `heading` (map radians):
+/// `chase` (behind and above), `bev` (VLM-RL's bird's-eye view: orthographic, 40 m tall,
+/// the car's heading up the image) and `hood` (driver's view).
+pub fn cameras(pos: [f32; 3], heading: f32) -> Vec<Camera> {
+    let f = [heading.cos(), 0.0, -heading.sin()];
+    let at = |d: f32, up: f32| [pos[0] + f[0] * d, pos[1] + up, pos[2] + f[2] * d];
+    vec![
+        Camera {
+            name: "chase".into(),
+            eye: at(-8.0, 3.0),
+            target: at(6.0, 0.5),
+            up: [0.0, 1.0, 0.0],
+            fov_y_deg: 60.0,
+            ortho_height: None,
+        },
+        Camera {
+            name: "bev".into(),
+            eye: [pos[0], pos[1] + 50.0, pos[2]],
+            target: [pos[0], 0.0, pos[2]],
+            up: f,
+            fov_y_deg: 45.0,
+            ortho_height: Some(40.0),
+        },
+        Camera {
+            name: "hood".into(),
+            eye: at(0.8, 0.75),
+            target: at(25.0, 0.3),
+            up: [0.0, 1.0, 0.0],
+            fov_y_deg: 75.0,
+            ortho_height: None,
+        },
+    ]
+}
