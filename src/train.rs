@@ -198,8 +198,7 @@ pub fn eval(
     let (meta, _) = Checkpoint::read(&file)?;
     let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
     let mut env = make_with(&env_id, &meta.spec.kwargs()?)?;
-    let obs_dim = env.observation_space().flatdim();
-    let bundle = load_policy(&file, obs_dim, env.action_space())
+    let bundle = load_policy(&file, env.observation_space(), env.action_space())
         .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
     let kind = bundle.policy.kind().clone();
     let obs_space: Space = env.observation_space().clone();

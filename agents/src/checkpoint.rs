@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use vlmgym_envs::wrappers::RunningMeanStd;
 
 use crate::normalize::ObsNormalizer;
-use crate::policy::{ActionKind, ActorCritic};
+use crate::policy::{ActionKind, ActorCritic, Arch};
 use crate::ppo::{Ppo, RunSpec};
 
 /// The format tag written into every checkpoint.
@@ -153,7 +153,12 @@ pub struct PolicyBundle {
 
 /// Loads the policy of a checkpoint for evaluation; `action_space` is the env's, which
 /// must match the one the policy was trained on.
-pub fn load_policy(path: &Path, obs_dim: usize, action_space: &vlmgym_envs::Space) -> Result<PolicyBundle> {
+pub fn load_policy(
+    path: &Path,
+    obs_space: &vlmgym_envs::Space,
+    action_space: &vlmgym_envs::Space,
+) -> Result<PolicyBundle> {
+    let obs_dim = obs_space.flatdim();
     let (meta, tensors) = Checkpoint::read(path)?;
     if meta.obs_dim != obs_dim {
         bail!(
@@ -164,7 +169,8 @@ pub fn load_policy(path: &Path, obs_dim: usize, action_space: &vlmgym_envs::Spac
     }
     let kind = ActionKind::from_space(action_space)?;
     let cfg = &meta.spec.ppo;
-    let policy = ActorCritic::new(obs_dim, kind, &cfg.hidden, cfg.init_log_std, &mut ChaCha8Rng::seed_from_u64(0))?;
+    let arch = Arch::from_config(&cfg.policy, &cfg.hidden, obs_space)?;
+    let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut ChaCha8Rng::seed_from_u64(0))?;
     policy
         .params()
         .load(&strip("policy.", &tensors))

@@ -43,6 +43,8 @@ pub struct PpoConfig {
     pub target_kl: Option<f64>,
     /// Adam epsilon.
     pub adam_eps: f64,
+    /// Network: "mlp" (separate tanh MLPs) or "cnn" (Nature CNN over `[C, H, W]` images).
+    pub policy: String,
     /// Hidden layer sizes of the actor and critic MLPs (tanh).
     pub hidden: Vec<usize>,
     /// Normalise observations with running statistics, then clip to +-`clip_obs`.
@@ -80,6 +82,7 @@ impl PpoConfig {
             max_grad_norm: 0.5,
             target_kl: None,
             adam_eps: 1e-5,
+            policy: "mlp".into(),
             hidden: vec![64, 64],
             norm_obs: false,
             clip_obs: 10.0,

@@ -14,6 +14,6 @@ pub mod rollout;
 
 pub use checkpoint::{load_policy, Checkpoint, PolicyBundle};
 pub use config::PpoConfig;
-pub use policy::{ActionKind, ActorCritic};
+pub use policy::{ActionKind, ActorCritic, Arch};
 pub use ppo::{EpisodeRecord, IterationStats, Ppo, RunSpec};
 pub use rollout::{RewardHook, Rollout};

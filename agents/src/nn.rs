@@ -1,5 +1,6 @@
 //! The small neural-network pieces PPO needs, on candle: orthogonally initialised MLPs,
-//! the Nature CNN, Adam with savable state, and global-norm gradient clipping.
+//! the Nature CNN for pixel observations, Adam with savable state, and global-norm
+//! gradient clipping.
 
 use std::collections::BTreeMap;
 
@@ -100,6 +101,86 @@ impl Mlp {
             }
         }
         Ok(h)
+    }
+}
+
+/// A 2-D convolution with orthogonal weights (gain sqrt 2) and zero bias.
+#[derive(Clone, Debug)]
+struct Conv {
+    weight: Var,
+    bias: Var,
+    stride: usize,
+}
+
+impl Conv {
+    fn new<R: Rng>(
+        rng: &mut R,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        params: &mut Params,
+        prefix: &str,
+    ) -> Result<Self> {
+        let w = orthogonal(rng, cout, cin * k * k, 2f64.sqrt());
+        let weight = params.add(&format!("{prefix}.weight"), Tensor::from_vec(w, (cout, cin, k, k), &Device::Cpu)?)?;
+        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(cout, DType::F32, &Device::Cpu)?)?;
+        Ok(Conv { weight, bias, stride })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.conv2d(self.weight.as_tensor(), 0, self.stride, 1, 1)?;
+        y.broadcast_add(&self.bias.as_tensor().reshape((1, (), 1, 1))?)
+    }
+}
+
+/// The Nature-DQN image encoder (Mnih et al. 2015, CleanRL's Atari PPO): conv 32x8x8/4,
+/// 64x4x4/2, 64x3x3/1, ReLU, then a 512-unit ReLU layer. Inputs are `batch x C x H x W`
+/// pixel values in [0, 255], scaled to [0, 1]; H and W are 36 + 8k (e.g. 84).
+#[derive(Clone, Debug)]
+pub struct NatureCnn {
+    convs: [Conv; 3],
+    fc: Dense,
+    shape: [usize; 3],
+}
+
+impl NatureCnn {
+    /// Output width.
+    pub const FEATURES: usize = 512;
+
+    /// An encoder for `[channels, height, width]` images.
+    pub fn new<R: Rng>(rng: &mut R, shape: [usize; 3], params: &mut Params, prefix: &str) -> Result<Self> {
+        let [c, h, w] = shape;
+        if h < 36 || w < 36 {
+            candle_core::bail!("the Nature CNN needs images of at least 36x36 pixels, got {h}x{w}");
+        }
+        // Candle 0.11 sizes a strided convolution's input gradient as if the stride tiled
+        // the input exactly, so insist on sizes where it does (84x84 and 36x36 do).
+        let tiles = |n: usize| (n - 8) % 4 == 0 && ((n - 8) / 4 + 1 - 4) % 2 == 0;
+        if !tiles(h) || !tiles(w) {
+            candle_core::bail!(
+                "the Nature CNN needs image sides of the form 36 + 8k (36, 44, ..., 84, ...) so its strides tile them exactly, got {h}x{w}"
+            );
+        }
+        let out = |n: usize, k: usize, s: usize| (n - k) / s + 1;
+        let (h3, w3) = (out(out(out(h, 8, 4), 4, 2), 3, 1), out(out(out(w, 8, 4), 4, 2), 3, 1));
+        let convs = [
+            Conv::new(rng, c, 32, 8, 4, params, &format!("{prefix}.conv0"))?,
+            Conv::new(rng, 32, 64, 4, 2, params, &format!("{prefix}.conv1"))?,
+            Conv::new(rng, 64, 64, 3, 1, params, &format!("{prefix}.conv2"))?,
+        ];
+        let fc = Dense::new(rng, 64 * h3 * w3, Self::FEATURES, 2f64.sqrt(), params, &format!("{prefix}.fc"))?;
+        Ok(NatureCnn { convs, fc, shape })
+    }
+
+    /// Features of a `batch x (C*H*W)` tensor of flattened images.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let [c, h, w] = self.shape;
+        let mut y = (x.reshape(((), c, h, w))? / 255.0)?;
+        for conv in &self.convs {
+            y = conv.forward(&y)?.relu()?;
+        }
+        self.fc.forward(&y.flatten_from(1)?)?.relu()
     }
 }
 

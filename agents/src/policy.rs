@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use vlmgym_envs::{Space, Value};
 
-use crate::nn::{log_softmax, Mlp, Params};
+use crate::nn::{log_softmax, Mlp, NatureCnn, Params};
 
 const LOG_SQRT_2PI: f64 = 0.918_938_533_204_672_8; // 0.5 * ln(2 pi)
 
@@ -60,6 +60,40 @@ impl ActionKind {
     }
 }
 
+/// The network shape.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arch {
+    /// Separate tanh MLPs for actor and critic (CleanRL's classic-control agent).
+    Mlp {
+        /// Hidden layer sizes.
+        hidden: Vec<usize>,
+    },
+    /// A shared Nature CNN over `[channels, height, width]` pixel observations with linear
+    /// actor and critic heads (CleanRL's Atari agent).
+    NatureCnn {
+        /// Image shape, channels first.
+        shape: [usize; 3],
+    },
+}
+
+impl Arch {
+    /// The architecture a config asks for, checked against the observation space.
+    pub fn from_config(policy: &str, hidden: &[usize], obs_space: &Space) -> anyhow::Result<Self> {
+        match policy {
+            "mlp" => Ok(Arch::Mlp { hidden: hidden.to_vec() }),
+            "cnn" => match obs_space {
+                Space::Box(b) if b.shape().len() == 3 => {
+                    Ok(Arch::NatureCnn { shape: [b.shape()[0], b.shape()[1], b.shape()[2]] })
+                }
+                other => {
+                    anyhow::bail!("policy = \"cnn\" needs image observations (a Box of shape [C, H, W]), not {other}")
+                }
+            },
+            other => anyhow::bail!("unknown policy `{other}` (accepted: mlp, cnn)"),
+        }
+    }
+}
+
 /// What [`ActorCritic::act`] returns for a batch.
 #[derive(Clone, Debug)]
 pub struct ActOutput {
@@ -75,6 +109,7 @@ pub struct ActOutput {
 #[derive(Debug)]
 pub struct ActorCritic {
     params: Params,
+    trunk: Option<NatureCnn>,
     actor: Mlp,
     critic: Mlp,
     log_std: Option<Var>,
@@ -84,27 +119,42 @@ pub struct ActorCritic {
 
 impl ActorCritic {
     /// A freshly initialised actor-critic, seeded.
-    pub fn new(
-        obs_dim: usize,
-        kind: ActionKind,
-        hidden: &[usize],
-        init_log_std: f64,
-        rng: &mut ChaCha8Rng,
-    ) -> Result<Self> {
+    pub fn new(obs_dim: usize, kind: ActionKind, arch: &Arch, init_log_std: f64, rng: &mut ChaCha8Rng) -> Result<Self> {
         let mut params = Params::default();
-        let critic = Mlp::new(rng, obs_dim, hidden, 1, 1.0, &mut params, "critic")?;
         let out = match &kind {
             ActionKind::Discrete { n } => *n,
             ActionKind::Continuous { low, .. } => low.len(),
         };
-        let actor = Mlp::new(rng, obs_dim, hidden, out, 0.01, &mut params, "actor")?;
+        let (trunk, critic, actor) = match arch {
+            Arch::Mlp { hidden } => {
+                let critic = Mlp::new(rng, obs_dim, hidden, 1, 1.0, &mut params, "critic")?;
+                let actor = Mlp::new(rng, obs_dim, hidden, out, 0.01, &mut params, "actor")?;
+                (None, critic, actor)
+            }
+            Arch::NatureCnn { shape } => {
+                if shape.iter().product::<usize>() != obs_dim {
+                    candle_core::bail!("image shape {shape:?} does not hold {obs_dim} numbers");
+                }
+                let trunk = NatureCnn::new(rng, *shape, &mut params, "trunk")?;
+                let critic = Mlp::new(rng, NatureCnn::FEATURES, &[], 1, 1.0, &mut params, "critic")?;
+                let actor = Mlp::new(rng, NatureCnn::FEATURES, &[], out, 0.01, &mut params, "actor")?;
+                (Some(trunk), critic, actor)
+            }
+        };
         let log_std = match &kind {
             ActionKind::Discrete { .. } => None,
             ActionKind::Continuous { .. } => {
                 Some(params.add("actor.log_std", Tensor::full(init_log_std as f32, (1, out), &Device::Cpu)?)?)
             }
         };
-        Ok(ActorCritic { params, actor, critic, log_std, kind, obs_dim })
+        Ok(ActorCritic { params, trunk, actor, critic, log_std, kind, obs_dim })
+    }
+
+    fn features(&self, obs: &Tensor) -> Result<Tensor> {
+        match &self.trunk {
+            Some(t) => t.forward(obs),
+            None => Ok(obs.clone()),
+        }
     }
 
     /// The trainable parameters.
@@ -128,7 +178,7 @@ impl ActorCritic {
 
     /// Value estimates of a `batch x obs_dim` tensor, shape `[batch]`.
     pub fn value(&self, obs: &Tensor) -> Result<Tensor> {
-        self.critic.forward(obs)?.squeeze(1)
+        self.critic.forward(&self.features(obs)?)?.squeeze(1)
     }
 
     /// Value estimates of flat observations.
@@ -139,8 +189,8 @@ impl ActorCritic {
     /// Samples (or, with `deterministic`, picks the mode of) an action for each row of
     /// `obs`, drawing noise from `rng`.
     pub fn act(&self, obs: &[f32], rng: &mut ChaCha8Rng, deterministic: bool) -> Result<ActOutput> {
-        let x = self.tensor(obs)?;
-        let values = self.value(&x)?.to_vec1::<f32>()?;
+        let x = self.features(&self.tensor(obs)?)?;
+        let values = self.critic.forward(&x)?.squeeze(1)?.to_vec1::<f32>()?;
         let head = self.actor.forward(&x)?;
         let mut actions = Vec::new();
         let mut logprobs = Vec::new();
@@ -189,8 +239,9 @@ impl ActorCritic {
     /// Log-probabilities and entropies of `actions` (`batch x action_dim`) under the current
     /// policy, and values, each of shape `[batch]`; differentiable.
     pub fn evaluate(&self, obs: &Tensor, actions: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
-        let head = self.actor.forward(obs)?;
-        let value = self.value(obs)?;
+        let x = self.features(obs)?;
+        let head = self.actor.forward(&x)?;
+        let value = self.critic.forward(&x)?.squeeze(1)?;
         match &self.kind {
             ActionKind::Discrete { .. } => {
                 let logp = log_softmax(&head)?;
@@ -219,7 +270,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn policy(kind: ActionKind) -> ActorCritic {
-        ActorCritic::new(3, kind, &[8, 8], -0.5, &mut ChaCha8Rng::seed_from_u64(1)).unwrap()
+        ActorCritic::new(3, kind, &Arch::Mlp { hidden: vec![8, 8] }, -0.5, &mut ChaCha8Rng::seed_from_u64(1)).unwrap()
     }
 
     #[test]
@@ -253,6 +304,35 @@ mod tests {
         let (_, ent, _) = p.evaluate(&x, &a).unwrap();
         let want = 2.0 * (0.5 + LOG_SQRT_2PI - 0.5);
         assert!((ent.to_vec1::<f32>().unwrap()[1] as f64 - want).abs() < 1e-5);
+    }
+
+    #[test]
+    fn nature_cnn_policy_acts_on_images_and_learns_through_the_trunk() {
+        let shape = [2, 44, 36];
+        let dim = 2 * 44 * 36;
+        let p = ActorCritic::new(
+            dim,
+            ActionKind::Discrete { n: 3 },
+            &Arch::NatureCnn { shape },
+            0.0,
+            &mut ChaCha8Rng::seed_from_u64(4),
+        )
+        .unwrap();
+        let obs: Vec<f32> = (0..2 * dim).map(|i| (i % 255) as f32).collect();
+        let out = p.act(&obs, &mut ChaCha8Rng::seed_from_u64(5), false).unwrap();
+        assert_eq!((out.actions.len(), out.values.len()), (2, 2));
+        let x = Tensor::from_slice(&obs, (2, dim), &Device::Cpu).unwrap();
+        let a = Tensor::from_slice(&out.actions, (2, 1), &Device::Cpu).unwrap();
+        let (lp, _, v) = p.evaluate(&x, &a).unwrap();
+        for (x, y) in lp.to_vec1::<f32>().unwrap().iter().zip(&out.logprobs) {
+            assert!((x - y).abs() < 1e-4);
+        }
+        let grads = (lp.sum_all().unwrap() + v.sum_all().unwrap()).unwrap().backward().unwrap();
+        let (_, w) = p.params().iter().find(|(k, _)| k.as_str() == "trunk.conv0.weight").unwrap();
+        assert!(grads.get(w).unwrap().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() > 0.0);
+        let small = Arch::NatureCnn { shape: [1, 20, 20] };
+        assert!(ActorCritic::new(400, ActionKind::Discrete { n: 2 }, &small, 0.0, &mut ChaCha8Rng::seed_from_u64(0))
+            .is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use vlmgym_envs::{make_vec, AutoresetMode, Options, VecEnv, VectorizationMode};
 use crate::config::PpoConfig;
 use crate::nn::{clip_grad_norm, Adam};
 use crate::normalize::{ObsNormalizer, RewardNormalizer};
-use crate::policy::{ActionKind, ActorCritic};
+use crate::policy::{ActionKind, ActorCritic, Arch};
 use crate::rollout::{bootstrap_truncations, gae, RewardHook, Rollout};
 
 /// What a run trains on: env, kwargs, seed and hyper-parameters (`config.toml`).
@@ -117,7 +117,8 @@ impl Ppo {
         let kind = ActionKind::from_space(venv.single_action_space())?;
         let obs_dim = venv.obs_dim();
         let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        let policy = ActorCritic::new(obs_dim, kind, &cfg.hidden, cfg.init_log_std, &mut init_rng)?;
+        let arch = Arch::from_config(&cfg.policy, &cfg.hidden, venv.single_observation_space())?;
+        let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut init_rng)?;
         let adam = Adam::new(policy.params(), cfg.learning_rate, cfg.adam_eps)?;
         let obs_norm = cfg.norm_obs.then(|| ObsNormalizer::new(obs_dim, cfg.clip_obs));
         let rew_norm = cfg.norm_reward.then(|| RewardNormalizer::new(cfg.num_envs, cfg.gamma, cfg.clip_reward));

@@ -129,3 +129,47 @@ fn bad_rewards_and_corrupt_checkpoints_are_clear_errors() {
         .to_string()
         .contains("cannot read checkpoint"));
 }
+
+/// CartPole seen as a 1 x 36 x 36 image: a bright column at the cart's position whose top
+/// leans with the pole. Exercises the Nature-CNN policy end to end without a renderer.
+fn register_pixel_cartpole() {
+    use vlmgym_envs::wrappers::TransformObservation;
+    use vlmgym_envs::{register, BoxSpace, EnvSpec, Space, Value};
+    let spec = EnvSpec::new("PixelCartPole-test-v0", "CartPole drawn as pixels (test)", |_| {
+        let space = Space::Box(BoxSpace::uniform(0.0, 255.0, vec![1, 36, 36]));
+        let env = vlmgym_envs::make("CartPole-v1")?;
+        let draw = |obs: Value| {
+            let s = obs.as_box().unwrap().to_vec();
+            let mut img = vec![0.0f32; 36 * 36];
+            let col = |x: f32| ((x / 4.8 + 0.5) * 35.0).round().clamp(0.0, 35.0) as usize;
+            for row in 0..36 {
+                let lean = s[2] * (36 - row) as f32 * 2.0;
+                img[row * 36 + col(s[0] + lean * 0.1)] = 255.0;
+            }
+            Value::Box(img)
+        };
+        Ok(Box::new(TransformObservation::new(env, space, draw)) as Box<dyn vlmgym_envs::Env>)
+    });
+    let _ = register(spec);
+}
+
+#[test]
+fn cnn_policy_trains_on_pixel_observations() {
+    register_pixel_cartpole();
+    let mut spec = small_spec("PixelCartPole-test-v0", true);
+    spec.env_kwargs.clear();
+    spec.ppo.policy = "cnn".into();
+    spec.ppo.total_timesteps = 64 * 2;
+    let mut ppo = Ppo::new(spec.clone()).unwrap();
+    assert!(ppo.policy().params().iter().any(|(k, _)| k == "trunk.conv0.weight"));
+    let before = ppo.policy().params().tensors()["trunk.conv0.weight"].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    while !ppo.finished() {
+        let s = ppo.train_iteration(None).unwrap();
+        assert!(s.value_loss.is_finite() && s.policy_loss.is_finite());
+    }
+    let after = ppo.policy().params().tensors()["trunk.conv0.weight"].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_ne!(before, after, "the convolutional trunk is trained");
+    spec.env_id = "CartPole-v1".into();
+    let err = Ppo::new(spec).err().unwrap().to_string();
+    assert!(err.contains("policy = \"cnn\" needs image observations"), "{err}");
+}
