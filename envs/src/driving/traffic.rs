@@ -142,9 +142,12 @@ impl Traffic {
                     lanes.push((n, lane_len - me.s));
                 }
                 for (l, offset) in lanes {
-                    let pr = map.lanes[l].line.project(p);
+                    let line = &map.lanes[l].line;
+                    let pr = line.project(p);
+                    let (q, _) = line.at(pr.s);
+                    let near = (q[0] - p[0]).hypot(q[1] - p[1]) < 2.2;
                     let gap = pr.s + offset - NPC_LENGTH;
-                    if pr.lateral.abs() < 2.2 && gap > -NPC_LENGTH * 0.6 && gap < 45.0 {
+                    if near && gap > -NPC_LENGTH * 0.6 && gap < 45.0 {
                         consider(gap.max(0.0), v);
                     }
                 }
@@ -211,7 +214,9 @@ impl Traffic {
                 let exit = map.lanes[n.next.expect("next")].next.first().copied();
                 let exit_free =
                     exit.is_none_or(|e| self.npcs.iter().all(|o| o.lane != e || o.s > NPC_LENGTH * 2.0 + S0));
-                if remaining < ASK_DIST && self.reservations[jn].is_none() && !ego_inside && exit_free {
+                // Only the first car of a queue may take the junction.
+                let first = self.npcs.iter().all(|o| o.lane != n.lane || o.s <= n.s);
+                if remaining < ASK_DIST && first && self.reservations[jn].is_none() && !ego_inside && exit_free {
                     self.reservations[jn] = Some(i);
                 }
             }
