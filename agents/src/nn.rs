@@ -156,7 +156,7 @@ impl NatureCnn {
         }
         // Candle 0.11 sizes a strided convolution's input gradient as if the stride tiled
         // the input exactly, so insist on sizes where it does (84x84 and 36x36 do).
-        let tiles = |n: usize| (n - 8) % 4 == 0 && ((n - 8) / 4 + 1 - 4) % 2 == 0;
+        let tiles = |n: usize| (n - 8).is_multiple_of(4) && ((n - 8) / 4 + 1 - 4).is_multiple_of(2);
         if !tiles(h) || !tiles(w) {
             candle_core::bail!(
                 "the Nature CNN needs image sides of the form 36 + 8k (36, 44, ..., 84, ...) so its strides tile them exactly, got {h}x{w}"
