@@ -272,8 +272,9 @@ impl Adam {
         for (name, var) in params.iter() {
             let Some(g) = grads.get(var) else { continue };
             let (m, v) = self.moments.get_mut(name).expect("moments for every parameter");
-            *m = ((&*m * self.beta1)? + (g * (1.0 - self.beta1))?)?;
-            *v = ((&*v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            // Detached, so the moments do not chain every step into one ever-deeper graph.
+            *m = ((&*m * self.beta1)? + (g * (1.0 - self.beta1))?)?.detach();
+            *v = ((&*v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?.detach();
             let denom = ((v.sqrt()? / bc2.sqrt())? + self.eps)?;
             let update = ((&*m / denom)? * (self.lr / bc1))?;
             var.set(&(var.as_tensor() - update)?)?;
@@ -377,6 +378,22 @@ mod tests {
         let want = 0.9 - 0.1 * m_hat / (v_hat.sqrt() + 1e-8);
         let got = x.as_tensor().to_vec1::<f32>().unwrap()[0] as f64;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+    }
+
+    /// 100k Adam steps once overflowed the stack (the moments kept their whole history).
+    #[test]
+    fn many_adam_steps_keep_no_history() {
+        let mut params = Params::default();
+        let x = params.add("x", Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+        let mut adam = Adam::new(&params, 1e-3, 1e-8).unwrap();
+        for _ in 0..100_000 {
+            let grads = x.as_tensor().sqr().unwrap().sum_all().unwrap().backward().unwrap();
+            adam.step(&params, &grads).unwrap();
+        }
+        let state = adam.state().unwrap();
+        drop(adam);
+        assert!(state["adam.m.x"].to_vec1::<f32>().unwrap().iter().all(|v| v.is_finite()));
+        assert!(x.as_tensor().to_vec1::<f32>().unwrap().iter().all(|v| v.abs() < 0.1));
     }
 
     #[test]
