@@ -17,7 +17,17 @@ fn tiny_run(dir: &Path, name: &str) -> std::path::PathBuf {
     let cfg = dir.join("tiny.toml");
     std::fs::write(&cfg, TINY).unwrap();
     let out = dir.join(name);
-    let o = vlmgym(&["train", "--env", "CartPole-v1", "--seed", "5", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = vlmgym(&[
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "5",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     out
 }
