@@ -17,7 +17,7 @@ const WHEELBASE: f64 = 2.8;
 const MAX_STEER: f64 = 0.6;
 
 impl Scripted {
-    fn act(&mut self, s: &DrivingState, target_kmh: f64) -> [f32; 2] {
+    fn act(&mut self, s: &DrivingState, target_kmh: f64, stop_in: Option<f64>) -> [f32; 2] {
         let v = s.speed.max(0.0);
         // Steering: the first waypoint at least the lookahead distance away.
         let ld = (4.0 + 0.6 * v).max(6.0);
@@ -53,11 +53,31 @@ impl Scripted {
                 v_des = v_des.min(((x - 5.0) / 1.2).max(0.0));
             }
         }
+        if let Some(d) = stop_in {
+            v_des = v_des.min(((d - 1.0) / 1.2).max(0.0));
+        }
         let err = v_des - v;
         self.integral = (self.integral + err / 15.0).clamp(-2.0, 2.0);
         let tb = if v_des < 0.3 && v < 1.0 { -1.0 } else { 0.35 * err + 0.1 * self.integral };
         [steer.clamp(-1.0, 1.0) as f32, tb.clamp(-1.0, 1.0) as f32]
     }
+}
+
+/// Distance to the next junction on the route when another car is in it (yield to it),
+/// unless the ego car is already in that junction.
+fn junction_stop(env: &Driving) -> Option<f64> {
+    let s = env.state()?;
+    let route = env.route()?;
+    let &(s0, _, j) = route.junction_spans.iter().find(|(s0, s1, _)| *s1 > s.progress && *s0 - s.progress < 15.0)?;
+    if s.progress >= s0 - 2.0 {
+        return None;
+    }
+    let map = env.map();
+    let busy = env
+        .npcs()
+        .iter()
+        .any(|n| map.lanes[n.lane].junction == Some(j) || map.junctions[j].contains(n.pose(map).0, 1.0));
+    busy.then_some(s0 - s.progress - 2.25)
 }
 
 struct Outcome {
@@ -73,7 +93,7 @@ fn run(kwargs: &str, seed: u64) -> Outcome {
     let mut ctl = Scripted { integral: 0.0 };
     let target = env.config().target_speed_kmh;
     for step in 1..=1500u64 {
-        let a = ctl.act(env.state().expect("reset"), target);
+        let a = ctl.act(env.state().expect("reset"), target, junction_stop(&env));
         let out = env.step(&Value::Box(a.to_vec())).expect("step");
         if out.terminated || step == 1500 {
             let termination = out.info["termination"].as_str().unwrap_or("time_limit").to_string();
@@ -137,7 +157,7 @@ fn debug(kwargs: &str, seed: u64) {
     env.reset(Some(seed), &Options::new()).expect("reset");
     let mut ctl = Scripted { integral: 0.0 };
     for step in 1..=1500u64 {
-        let a = ctl.act(env.state().expect("reset"), 25.0);
+        let a = ctl.act(env.state().expect("reset"), 25.0, junction_stop(&env));
         let out = env.step(&Value::Box(a.to_vec())).expect("step");
         if step % 100 == 0 || out.terminated {
             let s = env.state().unwrap();

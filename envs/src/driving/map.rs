@@ -15,7 +15,7 @@ use crate::error::{EnvError, Result};
 /// Width of one lane, metres.
 pub const LANE_WIDTH: f64 = 3.5;
 /// Distance from a road's centreline to the inner face of its barriers, metres.
-pub const BARRIER_OFFSET: f64 = LANE_WIDTH + 0.75;
+pub const BARRIER_OFFSET: f64 = LANE_WIDTH + 1.5;
 /// Half the side of a town junction's square, metres.
 pub const JUNCTION_HALF: f64 = 10.0;
 
