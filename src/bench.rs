@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use vlmgym_agents::{Ppo, PpoConfig, RunSpec};
-use vlmgym_envs::{make, make_vec, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
+use vlmgym_envs::{make_vec, make_with, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
 
 /// How many pre-drawn actions each env cycles through (so timing excludes the RNG).
 const ACTION_TABLE: usize = 1024;
@@ -45,15 +45,20 @@ fn action_table(space: &Space, num_envs: usize, seed: u64) -> Vec<Vec<Value>> {
 impl Workload {
     /// Makes and resets the env(s) of `id`.
     pub fn new(id: &str, target: Target, seed: u64) -> Result<Self> {
+        Self::with_kwargs(id, &Options::new(), target, seed)
+    }
+
+    /// Makes and resets the env(s) of `id` with constructor `kwargs`.
+    pub fn with_kwargs(id: &str, kwargs: &Options, target: Target, seed: u64) -> Result<Self> {
         let (stepper, actions) = match target {
             Target::Single => {
-                let mut env = make(id)?;
+                let mut env = make_with(id, kwargs)?;
                 env.reset(Some(seed), &Options::new())?;
                 let actions = action_table(env.action_space(), 1, seed);
                 (Stepper::Single(env), actions)
             }
             Target::Vector { mode, num_envs } => {
-                let mut venv = make_vec(id, num_envs, &Options::new(), mode)?;
+                let mut venv = make_vec(id, num_envs, kwargs, mode)?;
                 venv.reset(Some(seed), &Options::new())?;
                 let actions = action_table(venv.single_action_space(), num_envs, seed);
                 (Stepper::Vector(venv), actions)
@@ -120,6 +125,9 @@ pub struct Measurement {
     pub threads: usize,
     /// Env steps per second.
     pub steps_per_sec: f64,
+    /// Constructor kwargs, when not the defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kwargs: Option<Options>,
 }
 
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
@@ -142,7 +150,7 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
                 Target::Vector { num_envs, .. } => num_envs,
             };
             let steps_per_sec = Workload::new(id, target, 0)?.steps_per_second(min_time)?;
-            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec })
+            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec, kwargs: None })
         })
         .collect()
 }
@@ -169,5 +177,42 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
         num_envs,
         threads,
         steps_per_sec: steps as f64 / start.elapsed().as_secs_f64(),
+        kwargs: None,
     })
+}
+
+/// The report of `vlmgym bench driving`: steps/s of `Driving-v0` on the town map with 0
+/// and 20 NPCs, for one env and for a threaded vector env of 8 envs on every core.
+pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
+    let id = "Driving-v0";
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut out = Vec::new();
+    for npcs in [0, 20] {
+        let mut kwargs = Options::new();
+        kwargs.insert("map".into(), "town".into());
+        kwargs.insert("npcs".into(), npcs.into());
+        let n = 8;
+        let threads = cores.min(n);
+        let targets = [
+            (format!("single_env_{npcs}_npcs"), Target::Single, 1, 1),
+            (
+                format!("threaded_vecenv_{n}_{npcs}_npcs"),
+                Target::Vector { mode: VectorizationMode::Threaded { threads }, num_envs: n },
+                n,
+                threads,
+            ),
+        ];
+        for (name, target, num_envs, threads) in targets {
+            let steps_per_sec = Workload::with_kwargs(id, &kwargs, target, 0)?.steps_per_second(min_time)?;
+            out.push(Measurement {
+                name,
+                env_id: id.to_string(),
+                num_envs,
+                threads,
+                steps_per_sec,
+                kwargs: Some(kwargs.clone()),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -110,6 +110,8 @@ enum PolicyArg {
 enum BenchSuite {
     /// CartPole steps/s: one env, and sync vs threaded vector envs with 2 and 8 envs.
     Classic,
+    /// Driving-v0 steps/s (town map, 0 and 20 NPCs): one env and a threaded vector env.
+    Driving,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
 }
@@ -228,6 +230,17 @@ fn run() -> Result<()> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "suite": "classic", "results": results }))?
+            );
+            Ok(())
+        }
+        Command::Bench { suite: BenchSuite::Driving, seconds } => {
+            if !(seconds > 0.0 && seconds.is_finite()) {
+                bail!("--seconds must be a positive number");
+            }
+            let results = vlmgym::bench::driving(Duration::from_secs_f64(seconds))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "suite": "driving", "results": results }))?
             );
             Ok(())
         }
