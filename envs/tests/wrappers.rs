@@ -160,3 +160,18 @@ fn wrappers_compose_over_boxed_envs() {
         assert_eq!(s.truncated, r.truncated, "step {i}");
     }
 }
+
+#[test]
+fn wrappers_forward_scene_and_captions() {
+    let env = make("CartPole-v1").unwrap();
+    let env = NormalizeObservation::new(env).unwrap();
+    let mut env = FrameStack::new(RecordEpisodeStatistics::new(env), 2).unwrap();
+    assert!(env.scene().is_none() && env.captions().is_empty(), "nothing to draw before reset");
+    let mut o = opts();
+    o.insert("init_state".into(), serde_json::json!([1.0, 0.0, 0.1, 0.0]));
+    env.reset(Some(0), &o).unwrap();
+    let scene = env.scene().expect("CartPole draws a scene through four wrappers");
+    assert_eq!(scene.object("cart").unwrap().pose.translation[0], 1.0);
+    let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+    assert_eq!(facts, ["pole.leaning_right", "cart.right"]);
+}

@@ -5,6 +5,7 @@ use std::f64::consts::PI;
 use super::{discrete_action, uniform};
 use crate::env::{ArgReader, Env, EnvRng, Info, Options, Step};
 use crate::error::{EnvError, Result};
+use crate::scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
 use crate::spaces::{BoxSpace, Discrete, Space, Value};
 
 const GRAVITY: f64 = 9.8;
@@ -66,6 +67,133 @@ impl CartPole {
 
     fn obs(&self) -> Value {
         Value::Box(self.state.expect("reset before obs").iter().map(|&x| x as f32).collect())
+    }
+}
+
+/// Pole angle (rad) within which the pole counts as upright in captions.
+const UPRIGHT: f64 = 0.05;
+
+/// The true facts of a CartPole state `[x, x_dot, theta, theta_dot]`, several phrasings each.
+pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
+    let [x, _, theta, _] = state;
+    let mut out = Vec::new();
+    out.push(if theta.abs() > THETA_THRESHOLD_RADIANS {
+        Caption::new(
+            "pole.fallen",
+            &["the pole has fallen over", "the pole is no longer balanced", "the pole tipped over on the cart"],
+        )
+    } else if theta.abs() <= UPRIGHT {
+        Caption::new(
+            "pole.upright",
+            &[
+                "the pole is balanced upright on the cart",
+                "the pole stands vertically on top of the cart",
+                "the pole is upright",
+            ],
+        )
+    } else if theta > 0.0 {
+        // Positive theta leans the pole towards +x (the right of the side camera).
+        Caption::new(
+            "pole.leaning_right",
+            &["the pole is leaning to the right", "the pole tilts right", "the pole is falling to the right"],
+        )
+    } else {
+        Caption::new(
+            "pole.leaning_left",
+            &["the pole is leaning to the left", "the pole tilts left", "the pole is falling to the left"],
+        )
+    });
+    out.push(if x.abs() > X_THRESHOLD {
+        Caption::new(
+            "cart.off_track",
+            &["the cart has left the track", "the cart ran off the end of the track", "the cart is off the track"],
+        )
+    } else if x.abs() < 0.5 {
+        Caption::new(
+            "cart.centred",
+            &[
+                "the cart is in the middle of the track",
+                "the cart is centred",
+                "the cart is near the centre of the track",
+            ],
+        )
+    } else if x > 0.0 {
+        Caption::new(
+            "cart.right",
+            &[
+                "the cart is on the right side of the track",
+                "the cart has moved to the right",
+                "the cart is right of centre",
+            ],
+        )
+    } else {
+        Caption::new(
+            "cart.left",
+            &[
+                "the cart is on the left side of the track",
+                "the cart has moved to the left",
+                "the cart is left of centre",
+            ],
+        )
+    });
+    out
+}
+
+/// What a CartPole state looks like: ground, track, cart and pole, seen from the side
+/// (camera `side`, looking along -Z with +X to the right). Theta = 0 is upright; positive
+/// theta leans the pole towards +X.
+pub fn cartpole_scene(state: [f64; 4]) -> Scene {
+    let [x, _, theta, _] = state;
+    let (x, theta) = (x as f32, theta as f32);
+    let cart_y = 0.35;
+    let pole_len = 2.0 * LENGTH as f32;
+    let pivot = [x, cart_y + 0.15, 0.0];
+    // The pole's centre, half its length from the pivot along its direction.
+    let centre = [pivot[0] + 0.5 * pole_len * theta.sin(), pivot[1] + 0.5 * pole_len * theta.cos(), 0.0];
+    let obj =
+        |name: &str, shape, pose, material, dynamic| SceneObject { name: name.into(), shape, pose, material, dynamic };
+    Scene {
+        objects: vec![
+            obj(
+                "ground",
+                Shape::Plane { half_size: [20.0, 20.0] },
+                Pose::IDENTITY,
+                Material::textured("grass", 2.0),
+                false,
+            ),
+            obj(
+                "track",
+                Shape::Cuboid { half_extents: [X_THRESHOLD as f32 + 0.3, 0.02, 0.05] },
+                Pose::from_translation([0.0, 0.2, 0.0]),
+                Material::color(0.35, 0.35, 0.38),
+                false,
+            ),
+            obj(
+                "cart",
+                Shape::Cuboid { half_extents: [0.25, 0.15, 0.2] },
+                Pose::from_translation([x, cart_y, 0.0]),
+                Material::color(0.15, 0.3, 0.75),
+                true,
+            ),
+            obj(
+                "pole",
+                Shape::Cylinder { radius: 0.025, half_height: 0.5 * pole_len },
+                // Rotating +Y by -theta about +Z tips its top towards +X.
+                Pose::from_axis_angle(centre, [0.0, 0.0, 1.0], -theta),
+                Material::color(0.8, 0.55, 0.25),
+                true,
+            ),
+        ],
+        cameras: vec![Camera {
+            name: "side".into(),
+            eye: [0.0, 1.0, 6.0],
+            target: [0.0, 0.8, 0.0],
+            up: [0.0, 1.0, 0.0],
+            fov_y_deg: 45.0,
+            ortho_height: None,
+        }],
+        sun_direction: [-0.3, -1.0, -0.4],
+        sky_color: [0.55, 0.7, 0.9],
     }
 }
 
@@ -135,5 +263,52 @@ impl Env for CartPole {
             }
         };
         Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: Info::new() })
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.state.map(cartpole_scene)
+    }
+
+    fn captions(&self) -> Vec<Caption> {
+        self.state.map(cartpole_captions).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(state: [f64; 4]) -> Vec<String> {
+        cartpole_captions(state).into_iter().map(|c| c.fact).collect()
+    }
+
+    #[test]
+    fn captions_say_what_the_state_is() {
+        assert_eq!(facts([0.0, 0.0, 0.01, 0.0]), ["pole.upright", "cart.centred"]);
+        assert_eq!(facts([1.0, 0.0, 0.1, 0.0]), ["pole.leaning_right", "cart.right"]);
+        assert_eq!(facts([-1.0, 0.0, -0.1, 0.0]), ["pole.leaning_left", "cart.left"]);
+        assert_eq!(facts([2.5, 0.0, 0.3, 0.0]), ["pole.fallen", "cart.off_track"]);
+        for c in cartpole_captions([0.3, 1.0, -0.2, 0.0]) {
+            assert!(c.phrasings.len() >= 3, "{}", c.fact);
+        }
+    }
+
+    #[test]
+    fn the_pole_in_the_scene_tips_with_theta() {
+        let s = cartpole_scene([0.5, 0.0, 0.3, 0.0]);
+        let pole = s.object("pole").unwrap();
+        let cart = s.object("cart").unwrap();
+        assert_eq!(cart.pose.translation[0], 0.5);
+        // The pole's centre lies right of the cart by (L) sin(theta) for a right lean.
+        let dx = pole.pose.translation[0] - cart.pose.translation[0];
+        assert!((dx - 0.5 * (0.3f32).sin()).abs() < 1e-5, "{dx}");
+        // Its local +Y axis, rotated, points up and to the right.
+        let [qx, qy, qz, qw] = pole.pose.rotation;
+        let up_x = 2.0 * (qx * qy - qw * qz);
+        let up_y = 1.0 - 2.0 * (qx * qx + qz * qz);
+        assert!((up_x - (0.3f32).sin()).abs() < 1e-5 && (up_y - (0.3f32).cos()).abs() < 1e-5, "{up_x} {up_y}");
+        assert!(s.camera("side").is_some());
+        let names: Vec<&str> = s.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["ground", "track", "cart", "pole"]);
     }
 }

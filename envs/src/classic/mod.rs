@@ -13,7 +13,7 @@ mod mountain_car;
 mod pendulum;
 
 pub use acrobot::Acrobot;
-pub use cartpole::CartPole;
+pub use cartpole::{cartpole_captions, cartpole_scene, CartPole};
 pub use mountain_car::{MountainCar, MountainCarContinuous};
 pub use pendulum::Pendulum;
 
