@@ -93,6 +93,9 @@ pub struct World {
     time: f64,
 }
 
+/// NPCs within this distance (metres) of the ego car move smoothly over the substeps.
+const NEAR_RADIUS: f32 = 40.0;
+
 fn yaw_rotation(yaw: f32) -> Rotation {
     Rotation::from_axis_angle(Vector::Y, yaw)
 }
@@ -245,9 +248,22 @@ impl World {
         self.contacts.clear();
         let n = self.config.substeps.max(1);
         let dt = self.pw.integration_parameters.dt;
+        // NPCs far from the ego car (or with no ego) jump to their target on the first
+        // substep instead of being interpolated: they cannot touch it within one control
+        // step, and every moved collider costs a broad-phase update per substep.
+        let ego_at = self.ego_state().map(|s| [s.position[0], s.position[2]]);
+        let near: Vec<bool> = self
+            .npcs
+            .iter()
+            .map(|npc| ego_at.is_some_and(|e| (npc.target[0] - e[0]).hypot(npc.target[2] - e[1]) < NEAR_RADIUS))
+            .collect();
         for k in 1..=n {
             let f = k as f32 / n as f32;
-            for npc in &self.npcs {
+            for (npc, &near) in self.npcs.iter().zip(&near) {
+                if !near && k > 1 {
+                    continue;
+                }
+                let f = if near { f } else { 1.0 };
                 let [x0, y, z0, a0] = npc.current;
                 let [x1, _, z1, a1] = npc.target;
                 let mut da = a1 - a0;
