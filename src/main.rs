@@ -70,6 +70,9 @@ enum Command {
         /// Continue the run in --out from its last checkpoint (bit-identical to an uninterrupted run).
         #[arg(long)]
         resume: bool,
+        /// Env constructor argument, KEY=VALUE with VALUE as JSON (e.g. map=loop); repeatable.
+        #[arg(long = "kwarg", value_name = "KEY=VALUE")]
+        kwargs: Vec<String>,
     },
     /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
     Eval {
@@ -195,11 +198,21 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Train { env_id, steps, num_envs, seed, config, out, resume } => {
+        Command::Train { env_id, steps, num_envs, seed, config, out, resume, kwargs } => {
             use std::io::IsTerminal;
             let progress = std::io::stderr().is_terminal();
-            let args =
-                vlmgym::train::TrainArgs { env_id, steps, num_envs, seed, config, out: out.clone(), resume, progress };
+            let kwargs = parse_kwargs(&kwargs)?;
+            let args = vlmgym::train::TrainArgs {
+                env_id,
+                steps,
+                num_envs,
+                seed,
+                config,
+                out: out.clone(),
+                resume,
+                progress,
+                kwargs,
+            };
             let last = vlmgym::train::train(args)?;
             eprintln!(
                 "done: checkpoint {}, metrics {}, curves {}",

@@ -13,7 +13,7 @@ use serde::Serialize;
 use vlmgym_agents::checkpoint::{write_atomically, Checkpoint};
 use vlmgym_agents::metrics::{plot_curves, MetricsWriter};
 use vlmgym_agents::{load_policy, ActionKind, Ppo, PpoConfig, RunSpec};
-use vlmgym_envs::{make, make_with, registry, Options, Space};
+use vlmgym_envs::{make_with, registry, Options, Space};
 
 /// What `vlmgym train` was asked.
 pub struct TrainArgs {
@@ -33,6 +33,8 @@ pub struct TrainArgs {
     pub resume: bool,
     /// Show a progress bar.
     pub progress: bool,
+    /// Env constructor kwargs (a new run only).
+    pub kwargs: Options,
 }
 
 /// The newest checkpoint of a run directory.
@@ -70,9 +72,10 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         }
         if args.steps.is_some_and(|s| s != ppo.spec().ppo.total_timesteps)
             || args.num_envs.is_some_and(|n| n != ppo.spec().ppo.num_envs)
+            || !args.kwargs.is_empty()
         {
             bail!(
-                "--resume continues the run as configured in {}; --steps and --num-envs cannot change",
+                "--resume continues the run as configured in {}; --steps, --num-envs and --kwarg cannot change",
                 out.join("config.toml").display()
             );
         }
@@ -90,7 +93,7 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         if latest_checkpoint(out)?.is_some() {
             bail!("{} already holds a run; pass --resume to continue it, or choose another --out", out.display());
         }
-        let probe = make(&env_id)?;
+        let probe = make_with(&env_id, &args.kwargs)?;
         let discrete = matches!(ActionKind::from_space(probe.action_space())?, ActionKind::Discrete { .. });
         let mut cfg = match &args.config {
             Some(path) => {
@@ -107,7 +110,9 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             cfg.num_envs = n;
         }
         cfg.validate()?;
-        let spec = RunSpec { env_id, env_kwargs: toml::Table::new(), seed: args.seed, ppo: cfg };
+        let env_kwargs = toml::Table::try_from(serde_json::Value::Object(args.kwargs.clone()))
+            .context("--kwarg values must be numbers, strings, booleans, lists or tables (no null)")?;
+        let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg };
         let ppo = Ppo::new(spec.clone())?;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;

@@ -101,3 +101,30 @@ fn eval_prints_json_and_rejects_mismatched_or_corrupt_checkpoints() {
     assert!(stderr(&o).contains("did you mean `CartPole-v1`"), "{}", stderr(&o));
     assert!(!dir.path().join("x").exists(), "a failed start leaves no run directory");
 }
+
+#[test]
+fn env_kwargs_reach_the_run_and_bad_ones_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let out = dir.path().join("pendulum");
+    let (c, o) = (cfg.to_str().unwrap(), out.to_str().unwrap());
+    let r = vlmgym(&["train", "--env", "Pendulum-v1", "--kwarg", "g=9.81", "--config", c, "--out", o]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("[env_kwargs]\ng = 9.81"), "{config}");
+    let bad = dir.path().join("bad");
+    let r = vlmgym(&[
+        "train",
+        "--env",
+        "Pendulum-v1",
+        "--kwarg",
+        "gravity=3",
+        "--config",
+        c,
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(stderr(&r).contains("invalid kwarg `gravity`: not accepted here (accepted: g)"), "{}", stderr(&r));
+    assert!(!bad.exists());
+}
