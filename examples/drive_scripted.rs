@@ -96,7 +96,10 @@ fn run(kwargs: &str, seed: u64) -> Outcome {
         let a = ctl.act(env.state().expect("reset"), target, junction_stop(&env));
         let out = env.step(&Value::Box(a.to_vec())).expect("step");
         if out.terminated || step == 1500 {
-            let termination = out.info["termination"].as_str().unwrap_or("time_limit").to_string();
+            let mut termination = out.info["termination"].as_str().unwrap_or("time_limit").to_string();
+            if let Some(what) = out.info["collision"].as_str() {
+                termination = format!("hit {what}");
+            }
             return Outcome { termination, steps: step, metrics: out.info["metrics"].clone() };
         }
     }
@@ -119,7 +122,7 @@ fn summary(name: &str, kwargs: &str) -> (usize, usize) {
             *s += m[k].as_f64().unwrap_or(0.0);
         }
         println!(
-            "seed {seed:2}: {:<10} steps {:4}  completion {:5.1}%  distance {:6.1} m  mean speed {:5.1} km/h  centre dev {:.2} m  collisions {}",
+            "seed {seed:2}: {:<11} steps {:4}  completion {:5.1}%  distance {:6.1} m  mean speed {:5.1} km/h  centre dev {:.2} m  collisions {}",
             o.termination,
             o.steps,
             100.0 * m["route_completion"].as_f64().unwrap_or(0.0),
@@ -143,38 +146,6 @@ fn summary(name: &str, kwargs: &str) -> (usize, usize) {
 }
 
 fn main() {
-    if let Ok(s) = std::env::var("DEBUG_SEED") {
-        debug(r#"{"map": "town"}"#, s.parse().unwrap());
-        return;
-    }
     summary("loop", r#"{"map": "loop"}"#);
     summary("town", r#"{"map": "town"}"#);
-}
-#[allow(dead_code)]
-fn debug(kwargs: &str, seed: u64) {
-    let kwargs: Options = serde_json::from_str(kwargs).expect("kwargs");
-    let mut env = Driving::from_kwargs(&kwargs, false).expect("env");
-    env.reset(Some(seed), &Options::new()).expect("reset");
-    let mut ctl = Scripted { integral: 0.0 };
-    for step in 1..=1500u64 {
-        let a = ctl.act(env.state().expect("reset"), 25.0, junction_stop(&env));
-        let out = env.step(&Value::Box(a.to_vec())).expect("step");
-        if step % 100 == 0 || out.terminated {
-            let s = env.state().unwrap();
-            println!(
-                "{step} {:?} v={:.2} gap={:?} prog={:.1} j={:?} a={a:?} nb={:?}",
-                s.position,
-                s.speed,
-                s.gap_ahead,
-                s.progress,
-                s.junction,
-                &s.neighbours[..s.neighbours.len().min(3)]
-            );
-            let npcs: Vec<_> = env.npcs().iter().map(|n| (n.lane, n.s as i32, (n.v * 10.0) as i32)).collect();
-            println!("   npcs {npcs:?}");
-        }
-        if out.terminated {
-            break;
-        }
-    }
 }

@@ -15,6 +15,8 @@ const S0: f64 = 2.5;
 const T_HEADWAY: f64 = 1.5;
 const A_MAX: f64 = 1.5;
 const B_COMF: f64 = 2.5;
+/// NPCs do not enter a junction while the ego car is within this margin of its square (m).
+const EGO_JUNCTION_MARGIN: f64 = 8.0;
 /// Distance before a junction at which an NPC asks for its reservation.
 const ASK_DIST: f64 = 14.0;
 
@@ -185,7 +187,7 @@ impl Traffic {
                 // Junction entry: wait at the line unless this car holds the reservation.
                 if let Some(jn) = n.next.and_then(|l| map.lanes[l].junction) {
                     if remaining < ASK_DIST {
-                        let ego_inside = ego.is_some_and(|(p, _)| map.junctions[jn].contains(p, 3.0));
+                        let ego_inside = ego.is_some_and(|(p, _)| map.junctions[jn].contains(p, EGO_JUNCTION_MARGIN));
                         let exit = map.lanes[n.next.expect("next")].next.first().copied();
                         let exit_free =
                             exit.is_none_or(|e| self.npcs.iter().all(|o| o.lane != e || o.s > NPC_LENGTH * 2.0 + S0));
@@ -210,7 +212,7 @@ impl Traffic {
             let n = &self.npcs[i];
             if let Some(jn) = n.next.and_then(|l| map.lanes[l].junction) {
                 let remaining = map.lanes[n.lane].line.length() - n.s;
-                let ego_inside = ego.is_some_and(|(p, _)| map.junctions[jn].contains(p, 3.0));
+                let ego_inside = ego.is_some_and(|(p, _)| map.junctions[jn].contains(p, EGO_JUNCTION_MARGIN));
                 let exit = map.lanes[n.next.expect("next")].next.first().copied();
                 let exit_free =
                     exit.is_none_or(|e| self.npcs.iter().all(|o| o.lane != e || o.s > NPC_LENGTH * 2.0 + S0));
