@@ -180,7 +180,8 @@ pub struct EvalReport {
     pub success_rate: Option<f64>,
     /// The registered reward threshold.
     pub reward_threshold: Option<f64>,
-    /// Means of the numeric fields of each episode's last info (env metrics).
+    /// Means of the numeric (and boolean, as 0/1) fields of each episode's last info, and of
+    /// objects one level down as `outer.inner` (env metrics).
     pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
@@ -230,11 +231,19 @@ pub fn eval(
                 {
                     successes.push(s);
                 }
-                for (k, v) in &step.info {
-                    if let Some(x) = v.as_f64() {
-                        let e = sums.entry(k.clone()).or_default();
+                // Numeric fields of the last info, and of objects in it one level down
+                // (e.g. Driving's `metrics.route_completion`).
+                let mut add = |k: String, v: &serde_json::Value| {
+                    if let Some(x) = v.as_f64().or_else(|| v.as_bool().map(|b| b as u8 as f64)) {
+                        let e = sums.entry(k).or_default();
                         e.0 += x;
                         e.1 += 1;
+                    }
+                };
+                for (k, v) in &step.info {
+                    match v.as_object() {
+                        Some(inner) => inner.iter().for_each(|(k2, v2)| add(format!("{k}.{k2}"), v2)),
+                        None => add(k.clone(), v),
                     }
                 }
                 break;
