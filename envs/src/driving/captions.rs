@@ -155,3 +155,63 @@ pub fn captions(state: &DrivingState) -> Vec<Caption> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(d: f64, kmh: f64, heading_deg: f64, gap: Option<f64>) -> DrivingState {
+        DrivingState {
+            position: [0.0; 2],
+            heading: 0.0,
+            speed: kmh / 3.6,
+            steer: 0.0,
+            lateral_offset: d,
+            heading_error: heading_deg.to_radians(),
+            progress: 0.0,
+            route_length: 100.0,
+            route_completion: 0.0,
+            dist_left_edge: DrivingState::LEFT_EDGE - d,
+            dist_right_edge: d + DrivingState::RIGHT_EDGE,
+            junction: None,
+            gap_ahead: gap,
+            collision: None,
+            neighbours: vec![],
+            waypoints: vec![],
+        }
+    }
+
+    fn facts(s: &DrivingState) -> Vec<String> {
+        captions(s).into_iter().map(|c| c.fact).collect()
+    }
+
+    #[test]
+    fn thresholds() {
+        let f = facts(&state(0.49, 0.9, 9.9, None));
+        assert_eq!(f, ["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none"]);
+        let f = facts(&state(0.5, 1.0, 10.0, Some(11.9)));
+        assert_eq!(f, ["lane.drifting_left", "speed.slow", "collision.none", "heading.skewed_left", "ahead.close"]);
+        let f = facts(&state(-0.5, 15.0, -10.0, Some(12.0)));
+        assert_eq!(f, ["lane.drifting_right", "speed.cruising", "collision.none", "heading.skewed_right", "ahead.far"]);
+        assert_eq!(facts(&state(-1.76, 35.0, 0.0, None))[..2], ["lane.off_road", "speed.fast"]);
+        assert_eq!(facts(&state(5.26, 34.9, 0.0, None))[..2], ["lane.off_road", "speed.cruising"]);
+        assert_eq!(facts(&state(-1.74, -20.0, 0.0, None))[..2], ["lane.drifting_right", "speed.cruising"]);
+        let mut s = state(0.0, 20.0, 0.0, None);
+        s.collision = Some(Collision::Barrier);
+        s.junction = Some(3);
+        let f = facts(&s);
+        assert_eq!(f[2], "collision.barrier");
+        assert_eq!(f.last().unwrap(), "junction.inside");
+        s.collision = Some(Collision::Car);
+        assert_eq!(facts(&s)[2], "collision.car");
+        for c in captions(&s) {
+            assert!(
+                c.phrasings.len() >= 3
+                    && c.phrasings.iter().all(|p| p.starts_with("the ")
+                        || p.starts_with("a ")
+                        || p.starts_with("there ")
+                        || p.starts_with("no "))
+            );
+        }
+    }
+}
