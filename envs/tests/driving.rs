@@ -319,6 +319,26 @@ fn scene_has_every_object_and_the_three_cameras() {
 }
 
 #[test]
+fn loop_scene_strips_are_closed_without_a_repeated_point() {
+    let mut e = env(r#"{"npcs": 0}"#);
+    e.reset(Some(0), &Options::new()).unwrap();
+    let scene = e.scene().unwrap();
+    match &scene.object("road_0").unwrap().shape {
+        vlmgym_envs::Shape::Strip { points, width, closed } => {
+            assert!(*closed && *width == 7.0);
+            let (a, b) = (points[0], points[points.len() - 1]);
+            assert!((a[0] - b[0]).hypot(a[1] - b[1]) > 0.1);
+        }
+        other => panic!("road_0 is {other:?}"),
+    }
+    // The ego car sits on the road (y up, map y = -z).
+    let ego = scene.object("ego").unwrap().pose.translation;
+    let s = e.state().unwrap();
+    assert!((ego[0] as f64 - s.position[0]).abs() < 1e-3 && (-(ego[2] as f64) - s.position[1]).abs() < 1e-3);
+    assert!(ego[1] > 0.5 && ego[1] < 1.5);
+}
+
+#[test]
 fn discrete_actions_drive() {
     let mut e = make_with("Driving-Discrete-v0", &opts(r#"{"npcs": 0}"#)).unwrap();
     e.reset(Some(0), &Options::new()).unwrap();

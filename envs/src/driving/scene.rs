@@ -26,7 +26,14 @@ fn obj(name: String, shape: Shape, pose: Pose, material: Material) -> SceneObjec
     SceneObject { name, shape, pose, material, dynamic: false }
 }
 
-fn strip(points: Vec<[f64; 2]>, width: f32, closed: bool) -> Shape {
+fn strip(mut points: Vec<[f64; 2]>, width: f32, closed: bool) -> Shape {
+    // A closed strip joins its last point to its first: drop a repeated end point.
+    if closed && points.len() > 2 {
+        let (a, b) = (points[0], points[points.len() - 1]);
+        if (a[0] - b[0]).hypot(a[1] - b[1]) < 1e-3 {
+            points.pop();
+        }
+    }
     Shape::Strip { points: points.into_iter().map(xz).collect(), width, closed }
 }
 
