@@ -11,6 +11,8 @@
 //! * [`checker`]: [`check_env`], like `gymnasium.utils.env_checker.check_env`.
 //! * [`classic`]: CartPole, MountainCar(Continuous), Pendulum and Acrobot with Gymnasium's
 //!   dynamics.
+//! * [`driving`]: `Driving-v0` / `Driving-Discrete-v0`, a rapier ray-cast car on generated
+//!   roads with IDM traffic, VLM-RL's reward and metrics, captions and scenes.
 //!
 //! ```
 //! use vlmgym_envs::{make, Options, Value};
