@@ -227,34 +227,17 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Bench { suite: BenchSuite::Ppo, seconds } => {
+        Command::Bench { suite, seconds } => {
             if !(seconds > 0.0 && seconds.is_finite()) {
                 bail!("--seconds must be a positive number");
             }
-            let result = vlmgym::bench::ppo(Duration::from_secs_f64(seconds))?;
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "suite": "ppo", "results": [result] }))?);
-            Ok(())
-        }
-        Command::Bench { suite: BenchSuite::Classic, seconds } => {
-            if !(seconds > 0.0 && seconds.is_finite()) {
-                bail!("--seconds must be a positive number");
-            }
-            let results = vlmgym::bench::classic(Duration::from_secs_f64(seconds))?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "suite": "classic", "results": results }))?
-            );
-            Ok(())
-        }
-        Command::Bench { suite: BenchSuite::Driving, seconds } => {
-            if !(seconds > 0.0 && seconds.is_finite()) {
-                bail!("--seconds must be a positive number");
-            }
-            let results = vlmgym::bench::driving(Duration::from_secs_f64(seconds))?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "suite": "driving", "results": results }))?
-            );
+            let time = Duration::from_secs_f64(seconds);
+            let (name, results) = match suite {
+                BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
+                BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
+                BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
+            };
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "suite": name, "results": results }))?);
             Ok(())
         }
     }
