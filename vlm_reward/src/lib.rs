@@ -1,5 +1,22 @@
-//! vlmgym-reward: vision-language reward models (CLIP and simlit backends, goal specs, the
-//! CLG and VLM-RM scores, calibration and reward-model training).
+//! vlmgym-reward: vision-language reward models.
 //!
-//! This crate is laid out by the workspace issue and filled by the reward-model issue; it
-//! has no public items yet.
+//! This first slice has:
+//! - [`backend`]: the [`Backend`] trait (texts and frames to unit-length embeddings), the
+//!   [`Embeddings`] and [`Frames`] types and a per-text embedding cache;
+//! - [`score`]: VLM-RL's contrasting-language-goal reward ([`ClgScore`]) and VLM-RMs'
+//!   goal-baseline projection reward ([`VlmRmScore`]), batched over frame embeddings;
+//! - [`goal`]: goal specs in TOML ([`GoalSpec`]);
+//! - [`simlit`]: the all-MiniLM-L6-v2 text encoder on candle ([`SimlitEncoder`]).
+//!
+//! Image towers (CLIP, the simlit image tower), calibration and reward-model training are
+//! not here yet.
+
+pub mod backend;
+pub mod goal;
+pub mod score;
+pub mod simlit;
+
+pub use backend::{Backend, Embeddings, Frames, TextEmbeddingCache};
+pub use goal::{ClgSpec, GoalSpec, VlmRmSpec};
+pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
+pub use simlit::SimlitEncoder;
