@@ -5,6 +5,7 @@
 //! [`envs`] (the Gymnasium-style core and every environment) and [`agents`] (PPO).
 
 pub mod bench;
+pub mod render;
 pub mod rollout;
 pub mod train;
 

@@ -92,6 +92,29 @@ enum Command {
         #[arg(long = "env")]
         env_id: Option<String>,
     },
+    /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
+    Render {
+        /// Environment id (see `vlmgym list`).
+        env_id: String,
+        /// Reset seed (also seeds the random actions).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Random-policy steps before the last frame.
+        #[arg(long, default_value_t = 0)]
+        steps: usize,
+        /// Scene camera, e.g. side (CartPole), chase, bev or hood (Driving); default: the env's first.
+        #[arg(long)]
+        camera: Option<String>,
+        /// Image size.
+        #[arg(long, default_value = "224x224", value_name = "WxH")]
+        size: String,
+        /// Env constructor argument, KEY=VALUE with VALUE as JSON; repeatable.
+        #[arg(long = "kwarg", value_name = "KEY=VALUE")]
+        kwargs: Vec<String>,
+        /// Output: FILE.png (last frame) or FILE.gif (the whole run).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
     /// Measure throughput and print it as JSON.
     Bench {
         /// What to measure.
@@ -220,6 +243,20 @@ fn run() -> Result<()> {
                 out.join("metrics.csv").display(),
                 out.join("curves.png").display()
             );
+            Ok(())
+        }
+        Command::Render { env_id, seed, steps, camera, size, kwargs, out } => {
+            let args = vlmgym::render::RenderArgs {
+                env_id,
+                kwargs: parse_kwargs(&kwargs)?,
+                seed,
+                steps,
+                camera,
+                size: vlmgym::render::parse_size(&size)?,
+                out,
+            };
+            let out = vlmgym::render::render(args)?;
+            eprintln!("wrote {}", out.display());
             Ok(())
         }
         Command::Eval { checkpoint, episodes, deterministic, seed, env_id } => {

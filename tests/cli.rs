@@ -152,3 +152,32 @@ fn bench_classic_prints_json() {
     assert_eq!(names, ["single_env", "sync_vecenv_2", "threaded_vecenv_2", "sync_vecenv_8", "threaded_vecenv_8"]);
     assert!(json["results"].as_array().unwrap().iter().all(|r| r["steps_per_sec"].as_f64().unwrap() > 0.0));
 }
+
+#[test]
+fn render_writes_png_and_gif_and_rejects_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("cp.png");
+    let o = vlmgym(&["render", "CartPole-v1", "--steps", "5", "--size", "64x48", "--out", png.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height, big-endian, at bytes 16..24.
+    assert_eq!(&bytes[16..24], &[0, 0, 0, 64, 0, 0, 0, 48]);
+    let gif = dir.path().join("cp.gif");
+    let o = vlmgym(&["render", "CartPole-v1", "--steps", "3", "--size", "32x32", "--out", gif.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&std::fs::read(&gif).unwrap()[..6], b"GIF89a");
+    for (args, want) in [
+        (vec!["render", "CartPole-v1", "--size", "10", "--out", "x.png"], "--size `10` is not WxH"),
+        (vec!["render", "CartPole-v1", "--out", "x.jpg"], "--out must end in .png"),
+        (
+            vec!["render", "CartPole-v1", "--camera", "hood", "--out", "x.png"],
+            "the scene has no camera `hood` (it has: side)",
+        ),
+        (vec!["render", "Acrobot-v1", "--out", "x.png"], "Acrobot-v1 does not describe a scene"),
+    ] {
+        let o = vlmgym(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}

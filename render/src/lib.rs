@@ -1,5 +1,369 @@
-//! vlmgym-render: the bevy headless batch renderer that turns environment Scenes into RGB
-//! frames, and the interactive viewer window.
+//! vlmgym-render: the bevy headless batch renderer that turns environment [`Scene`]s into
+//! RGB frames.
 //!
-//! This crate is laid out by the workspace issue and filled by the renderer issue; it has
-//! no public items yet.
+//! One bevy `App` holds every env of a batch, each on its own `RenderLayers` layer with its
+//! own camera and image target. The first [`BatchRenderer::render`] spawns each Scene's
+//! objects once; later calls only move the dynamic ones. Each call renders all envs in one
+//! update and reads the images back, hiding bevy's one-update readback lag, so the frames
+//! returned always show the state just passed in. Pipelined rendering is off, MSAA is off
+//! and the sun casts no shadows (cheap defaults for lavapipe, Mesa's CPU Vulkan driver).
+
+mod frames;
+
+pub use frames::Frames;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context, Result};
+use bevy::asset::RenderAssetUsages;
+use bevy::camera::visibility::RenderLayers;
+use bevy::camera::{ClearColorConfig, ImageRenderTarget, RenderTarget, ScalingMode};
+use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use bevy::render::gpu_readback::{Readback, ReadbackComplete};
+use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
+use bevy::render::render_resource::{TextureFormat, TextureUsages};
+use bevy::window::ExitCondition;
+use vlmgym_envs::scene::{Camera as SceneCamera, Material as SceneMaterial, Pose, Scene, Shape};
+
+/// How the batch renderer draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderConfig {
+    /// Image width, pixels.
+    pub width: u32,
+    /// Image height, pixels.
+    pub height: u32,
+    /// Scene camera to render from (None: each Scene's first camera).
+    pub camera: Option<String>,
+}
+
+impl Default for RenderConfig {
+    /// 224 x 224 (the VLMs' input size) from each Scene's default camera.
+    fn default() -> Self {
+        RenderConfig { width: 224, height: 224, camera: None }
+    }
+}
+
+#[derive(Resource, Clone, Default)]
+struct Received(Arc<Mutex<Vec<Option<Vec<u8>>>>>);
+
+struct EnvSlot {
+    objects: Vec<Entity>,
+    camera: Entity,
+    target: Handle<Image>,
+}
+
+/// Renders the Scenes of N envs to RGB frames (see the crate docs).
+pub struct BatchRenderer {
+    app: App,
+    config: RenderConfig,
+    slots: Vec<EnvSlot>,
+    received: Received,
+    meshes: HashMap<String, Handle<Mesh>>,
+}
+
+fn to_vec3(v: [f32; 3]) -> Vec3 {
+    Vec3::from_array(v)
+}
+
+fn transform(pose: &Pose) -> Transform {
+    Transform { translation: to_vec3(pose.translation), rotation: Quat::from_array(pose.rotation), scale: Vec3::ONE }
+}
+
+fn srgb(c: [f32; 3]) -> Color {
+    Color::srgb(c[0], c[1], c[2])
+}
+
+/// A flat ribbon along a polyline (normal +Y).
+fn strip_mesh(points: &[[f32; 2]], width: f32, closed: bool) -> Mesh {
+    let n = points.len();
+    let mut positions = Vec::with_capacity(2 * n);
+    let mut uvs = Vec::with_capacity(2 * n);
+    let mut along = 0.0f32;
+    for i in 0..n {
+        let prev = if i > 0 {
+            points[i - 1]
+        } else if closed {
+            points[n - 1]
+        } else {
+            points[i]
+        };
+        let next = if i + 1 < n {
+            points[i + 1]
+        } else if closed {
+            points[0]
+        } else {
+            points[i]
+        };
+        let (dx, dz) = (next[0] - prev[0], next[1] - prev[1]);
+        let len = (dx * dx + dz * dz).sqrt().max(1e-6);
+        let (nx, nz) = (-dz / len * width / 2.0, dx / len * width / 2.0);
+        if i > 0 {
+            let (px, pz) = (points[i][0] - points[i - 1][0], points[i][1] - points[i - 1][1]);
+            along += (px * px + pz * pz).sqrt();
+        }
+        positions.push([points[i][0] + nx, 0.0, points[i][1] + nz]);
+        positions.push([points[i][0] - nx, 0.0, points[i][1] - nz]);
+        uvs.push([0.0, along / width]);
+        uvs.push([1.0, along / width]);
+    }
+    let segments = if closed { n } else { n.saturating_sub(1) };
+    let mut indices = Vec::with_capacity(6 * segments);
+    for s in 0..segments {
+        let (a, b) = (2 * s as u32, 2 * ((s + 1) % n) as u32);
+        // Counter-clockwise seen from above (+Y).
+        indices.extend_from_slice(&[a, a + 1, b, b, a + 1, b + 1]);
+    }
+    let normals = vec![[0.0, 1.0, 0.0]; positions.len()];
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+        .with_inserted_indices(Indices::U32(indices))
+}
+
+fn shape_mesh(shape: &Shape) -> Mesh {
+    match shape {
+        Shape::Cuboid { half_extents: h } => Cuboid::new(2.0 * h[0], 2.0 * h[1], 2.0 * h[2]).into(),
+        Shape::Cylinder { radius, half_height } => Cylinder::new(*radius, 2.0 * half_height).into(),
+        Shape::Sphere { radius } => Sphere::new(*radius).into(),
+        Shape::Capsule { radius, half_height } => Capsule3d::new(*radius, 2.0 * half_height).into(),
+        Shape::Plane { half_size } => Plane3d::new(Vec3::Y, Vec2::new(half_size[0], half_size[1])).into(),
+        Shape::Strip { points, width, closed } => strip_mesh(points, *width, *closed),
+        // Named meshes are drawn as unit boxes scaled by `scale` until mesh assets exist.
+        Shape::Mesh { scale, .. } => Cuboid::new(scale[0], scale[1], scale[2]).into(),
+    }
+}
+
+/// Shapes whose mesh is the same whenever their parameters are (shared between envs).
+fn mesh_key(shape: &Shape) -> Option<String> {
+    match shape {
+        Shape::Strip { .. } => None,
+        other => Some(format!("{other:?}")),
+    }
+}
+
+impl BatchRenderer {
+    /// Starts bevy with `num_envs` cameras and image targets. Fails with a message saying
+    /// what to install when no Vulkan adapter is found.
+    pub fn new(num_envs: usize, config: RenderConfig) -> Result<Self> {
+        if num_envs == 0 {
+            bail!("the batch renderer needs at least one env");
+        }
+        if config.width == 0 || config.height == 0 || config.width > 4096 || config.height > 4096 {
+            bail!("image size {}x{} is outside 1..=4096", config.width, config.height);
+        }
+        let app = std::panic::catch_unwind(|| {
+            let mut app = App::new();
+            app.add_plugins(
+                DefaultPlugins
+                    .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
+                    // Compile pipelines when first needed, so no frame is drawn without them.
+                    .set(bevy::render::RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+                    .disable::<PipelinedRenderingPlugin>()
+                    .disable::<bevy::log::LogPlugin>(),
+            );
+            while app.plugins_state() == bevy::app::PluginsState::Adding {
+                bevy::tasks::tick_global_task_pools_on_main_thread();
+            }
+            app.finish();
+            app.cleanup();
+            app
+        })
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "could not start the renderer: no usable Vulkan adapter. On Debian install Mesa's \
+                 CPU driver with `apt-get install mesa-vulkan-drivers libvulkan1` (scripts/setup.sh does)"
+            )
+        })?;
+        let received = Received(Arc::new(Mutex::new(vec![None; num_envs])));
+        let mut r = BatchRenderer { app, config, slots: Vec::new(), received, meshes: HashMap::new() };
+        r.app.insert_resource(r.received.clone());
+        Ok(r)
+    }
+
+    /// Number of envs this renderer draws.
+    pub fn num_envs(&self) -> usize {
+        self.received.0.lock().expect("lock").len()
+    }
+
+    fn spawn(&mut self, scenes: &[Scene]) -> Result<()> {
+        let (w, h) = (self.config.width, self.config.height);
+        let all_layers = RenderLayers::from_layers(&(0..scenes.len()).collect::<Vec<_>>());
+        let sun = scenes[0].sun_direction;
+        let world = self.app.world_mut();
+        world.spawn((
+            DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: false, ..default() },
+            Transform::default().looking_to(to_vec3(sun), Vec3::Y),
+            all_layers,
+        ));
+        world.insert_resource(GlobalAmbientLight { brightness: 400.0, ..default() });
+        for (i, scene) in scenes.iter().enumerate() {
+            let cam = self.pick_camera(scene)?;
+            let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba8UnormSrgb, None);
+            image.texture_descriptor.usage |= TextureUsages::COPY_SRC;
+            let world = self.app.world_mut();
+            let target = world.resource_mut::<Assets<Image>>().add(image);
+            let projection = match cam.ortho_height {
+                Some(hgt) => Projection::Orthographic(OrthographicProjection {
+                    scaling_mode: ScalingMode::FixedVertical { viewport_height: hgt },
+                    ..OrthographicProjection::default_3d()
+                }),
+                None => Projection::Perspective(PerspectiveProjection { fov: cam.fov_y_deg.to_radians(), ..default() }),
+            };
+            let camera = world
+                .spawn((
+                    Camera3d::default(),
+                    Camera { clear_color: ClearColorConfig::Custom(srgb(scene.sky_color)), ..default() },
+                    RenderTarget::Image(ImageRenderTarget::from(target.clone())),
+                    Tonemapping::None,
+                    Msaa::Off,
+                    projection,
+                    Transform::from_translation(to_vec3(cam.eye)).looking_at(to_vec3(cam.target), to_vec3(cam.up)),
+                    RenderLayers::layer(i),
+                ))
+                .id();
+            let received = self.received.clone();
+            world.entity_mut(camera).observe(move |ev: On<ReadbackComplete>| {
+                received.0.lock().expect("lock")[i] = Some(ev.event().data.clone());
+            });
+            let mut objects = Vec::with_capacity(scene.objects.len());
+            for obj in &scene.objects {
+                let mesh = match mesh_key(&obj.shape) {
+                    Some(key) => match self.meshes.get(&key) {
+                        Some(m) => m.clone(),
+                        None => {
+                            let m = self.app.world_mut().resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape));
+                            self.meshes.insert(key, m.clone());
+                            m
+                        }
+                    },
+                    None => self.app.world_mut().resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
+                };
+                let mut material = material(&obj.material);
+                if matches!(obj.shape, Shape::Strip { .. }) {
+                    // Ribbons are seen from above whichever way their polyline runs.
+                    material.cull_mode = None;
+                    material.double_sided = true;
+                }
+                let world = self.app.world_mut();
+                let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+                let e =
+                    world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), transform(&obj.pose), RenderLayers::layer(i))).id();
+                objects.push(e);
+            }
+            self.slots.push(EnvSlot { objects, camera, target });
+        }
+        Ok(())
+    }
+
+    fn pick_camera<'a>(&self, scene: &'a Scene) -> Result<&'a SceneCamera> {
+        match &self.config.camera {
+            Some(name) => scene.camera(name).with_context(|| {
+                let names: Vec<&str> = scene.cameras.iter().map(|c| c.name.as_str()).collect();
+                format!("the scene has no camera `{name}` (it has: {})", names.join(", "))
+            }),
+            None => scene.cameras.first().context("the scene has no camera"),
+        }
+    }
+
+    /// Draws one frame per scene (`scenes.len()` must equal the env count) of the states
+    /// they describe, as `N x H x W x 3` RGB bytes.
+    pub fn render(&mut self, scenes: &[Scene]) -> Result<Frames> {
+        let n = self.num_envs();
+        if scenes.len() != n {
+            bail!("expected {n} scenes (one per env), got {}", scenes.len());
+        }
+        if self.slots.is_empty() {
+            self.spawn(scenes)?;
+            // New image targets and meshes become usable over the next updates.
+            for _ in 0..3 {
+                self.app.update();
+            }
+        } else {
+            for (i, (slot, scene)) in self.slots.iter().zip(scenes).enumerate() {
+                if scene.objects.len() != slot.objects.len() {
+                    bail!(
+                        "env {i}'s scene has {} objects, it had {}; scenes must keep their objects",
+                        scene.objects.len(),
+                        slot.objects.len()
+                    );
+                }
+                let world = self.app.world_mut();
+                for (e, obj) in slot.objects.iter().zip(&scene.objects) {
+                    if obj.dynamic {
+                        if let Some(mut t) = world.get_mut::<Transform>(*e) {
+                            *t = transform(&obj.pose);
+                        }
+                    }
+                }
+                let cam = match &self.config.camera {
+                    Some(name) => scene.camera(name),
+                    None => scene.cameras.first(),
+                };
+                if let (Some(cam), Some(mut t)) = (cam, world.get_mut::<Transform>(slot.camera)) {
+                    *t = Transform::from_translation(to_vec3(cam.eye)).looking_at(to_vec3(cam.target), to_vec3(cam.up));
+                }
+            }
+        }
+        self.received.0.lock().expect("lock").iter_mut().for_each(|r| *r = None);
+        // Render the new state once with a readback attached, then let the readbacks arrive
+        // with the cameras off (nothing is drawn twice).
+        for slot in &self.slots {
+            let world = self.app.world_mut();
+            world.entity_mut(slot.camera).insert(Readback::texture(slot.target.clone()));
+            if let Some(mut c) = world.get_mut::<Camera>(slot.camera) {
+                c.is_active = true;
+            }
+        }
+        self.app.update();
+        for slot in &self.slots {
+            let world = self.app.world_mut();
+            world.entity_mut(slot.camera).remove::<Readback>();
+            if let Some(mut c) = world.get_mut::<Camera>(slot.camera) {
+                c.is_active = false;
+            }
+        }
+        for _ in 0..20 {
+            if self.received.0.lock().expect("lock").iter().all(Option::is_some) {
+                break;
+            }
+            self.app.update();
+        }
+        let data: Vec<Vec<u8>> =
+            self.received.0.lock().expect("lock").iter_mut().map(|r| r.take().unwrap_or_default()).collect();
+        if data.iter().any(Vec::is_empty) {
+            bail!("the GPU readback did not arrive after 20 updates");
+        }
+        Frames::from_padded_rgba(&data, self.config.width, self.config.height)
+    }
+}
+
+/// Texture files are not drawn yet: a named texture is shown as its average colour, tinted.
+fn texture_colour(name: &str) -> [f32; 3] {
+    match name {
+        "grass" => [0.32, 0.5, 0.22],
+        "asphalt" | "road" => [0.22, 0.22, 0.24],
+        "concrete" | "kerb" => [0.6, 0.6, 0.58],
+        "dirt" | "sand" => [0.55, 0.45, 0.3],
+        _ => [0.7, 0.7, 0.7],
+    }
+}
+
+fn material(m: &SceneMaterial) -> StandardMaterial {
+    let [mut r, mut g, mut b, a] = m.color;
+    if let Some(tex) = &m.texture {
+        let [tr, tg, tb] = texture_colour(tex);
+        (r, g, b) = (r * tr, g * tg, b * tb);
+    }
+    StandardMaterial {
+        base_color: Color::srgba(r, g, b, a),
+        perceptual_roughness: m.roughness,
+        metallic: m.metallic,
+        unlit: m.unlit,
+        alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+        ..default()
+    }
+}

@@ -1,0 +1,92 @@
+//! `vlmgym render`: run an env and write its last frame as PNG, or the episode as GIF.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use image::codecs::gif::{GifEncoder, Repeat};
+use image::{Delay, Frame, RgbaImage};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use vlmgym_envs::{make_with, Options};
+use vlmgym_render::{BatchRenderer, RenderConfig};
+
+/// What to render.
+pub struct RenderArgs {
+    /// Registered env id.
+    pub env_id: String,
+    /// Constructor kwargs.
+    pub kwargs: Options,
+    /// Reset seed.
+    pub seed: u64,
+    /// Random-policy steps to take.
+    pub steps: usize,
+    /// Scene camera (None: the env's default).
+    pub camera: Option<String>,
+    /// Image width and height.
+    pub size: (u32, u32),
+    /// `.png` (last frame) or `.gif` (every frame).
+    pub out: PathBuf,
+}
+
+/// Parses `WxH`, e.g. `224x224`.
+pub fn parse_size(text: &str) -> Result<(u32, u32)> {
+    let (w, h) = text.split_once(['x', 'X']).with_context(|| format!("--size `{text}` is not WxH (e.g. 224x224)"))?;
+    let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|v| (1..=4096).contains(v));
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => bail!("--size `{text}`: width and height must be whole numbers from 1 to 4096"),
+    }
+}
+
+/// Runs the env with seeded random actions and writes the frames.
+pub fn render(args: RenderArgs) -> Result<PathBuf> {
+    let gif = match args.out.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref() {
+        Some("png") => false,
+        Some("gif") => true,
+        _ => bail!("--out must end in .png (last frame) or .gif (the whole run), got {}", args.out.display()),
+    };
+    let mut env = make_with(&args.env_id, &args.kwargs)?;
+    env.reset(Some(args.seed), &Options::new())?;
+    if env.scene().is_none() {
+        bail!("{} does not describe a scene, so it cannot be rendered", args.env_id);
+    }
+    let cfg = RenderConfig { width: args.size.0, height: args.size.1, camera: args.camera.clone() };
+    let mut renderer = BatchRenderer::new(1, cfg)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
+    let mut frames = Vec::new();
+    for step in 0..=args.steps {
+        if gif || step == args.steps {
+            let scene = env.scene().context("the env stopped describing its scene")?;
+            frames.push(renderer.render(&[scene])?.image(0));
+        }
+        if step == args.steps {
+            break;
+        }
+        let action = env.action_space().sample(&mut rng);
+        if env.step(&action)?.done() {
+            env.reset(None, &Options::new())?;
+        }
+    }
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = tmp_path(&args.out);
+    if gif {
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut enc = GifEncoder::new_with_speed(file, 10);
+        enc.set_repeat(Repeat::Infinite)?;
+        for f in frames {
+            let rgba: RgbaImage = image::DynamicImage::ImageRgb8(f).to_rgba8();
+            enc.encode_frame(Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(1000, 15)))?;
+        }
+    } else {
+        frames.last().expect("one frame").save_with_format(&tmp, image::ImageFormat::Png)?;
+    }
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("cannot write {}", args.out.display()))?;
+    Ok(args.out)
+}
+
+fn tmp_path(out: &Path) -> PathBuf {
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("frame");
+    out.with_file_name(format!(".{name}.tmp"))
+}
