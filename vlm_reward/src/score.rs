@@ -26,6 +26,14 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Both prompt sets are non-empty and of one dimension (errors name the score and sets).
+fn check_prompt_sets(score: &str, (a_name, a): (&str, &Embeddings), (b_name, b): (&str, &Embeddings)) -> Result<()> {
+    ensure!(!a.is_empty(), "{score}: no {a_name} prompts");
+    ensure!(!b.is_empty(), "{score}: no {b_name} prompts");
+    ensure!(a.dim() == b.dim(), "{score}: {a_name} dimension {} != {b_name} dimension {}", a.dim(), b.dim());
+    Ok(())
+}
+
 /// Checks the dimension of `x` and returns it normalised (errors name `what`).
 fn unit(x: &[f32], dim: usize, what: &str) -> Result<Vec<f32>> {
     ensure!(x.len() == dim, "{what}: dimension {} does not match the prompts' dimension {dim}", x.len());
@@ -52,14 +60,7 @@ impl ClgScore {
     /// window that is not finite and positive, or positive and negative sets that embed to
     /// the same direction (the reward would be constant).
     pub fn new(positive: &Embeddings, negative: &Embeddings, window: f32) -> Result<Self> {
-        ensure!(!positive.is_empty(), "CLG score: no positive prompts");
-        ensure!(!negative.is_empty(), "CLG score: no negative prompts");
-        ensure!(
-            positive.dim() == negative.dim(),
-            "CLG score: positive dimension {} != negative dimension {}",
-            positive.dim(),
-            negative.dim()
-        );
+        check_prompt_sets("CLG score", ("positive", positive), ("negative", negative))?;
         ensure!(window.is_finite() && window > 0.0, "CLG score: window w must be finite and > 0, got {window}");
         let pos = positive.normalised_mean()?;
         let neg = negative.normalised_mean()?;
@@ -112,14 +113,7 @@ impl VlmRmScore {
     /// Errors on an empty set, mismatched dimensions, `alpha` outside `[0, 1]` (or NaN), or
     /// goal and baseline means that coincide (`d = 0`, the projection is undefined).
     pub fn new(goal: &Embeddings, baseline: &Embeddings, alpha: f32) -> Result<Self> {
-        ensure!(!goal.is_empty(), "VLM-RM score: no goal prompts");
-        ensure!(!baseline.is_empty(), "VLM-RM score: no baseline prompts");
-        ensure!(
-            goal.dim() == baseline.dim(),
-            "VLM-RM score: goal dimension {} != baseline dimension {}",
-            goal.dim(),
-            baseline.dim()
-        );
+        check_prompt_sets("VLM-RM score", ("goal", goal), ("baseline", baseline))?;
         ensure!((0.0..=1.0).contains(&alpha), "VLM-RM score: alpha must be in [0, 1], got {alpha}");
         let target = goal.mean()?;
         let base = baseline.mean()?;
