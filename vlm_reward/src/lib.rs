@@ -12,9 +12,15 @@
 //! not here yet.
 
 pub mod backend;
+pub mod clip;
+pub mod dataset;
+pub mod diagnostics;
 pub mod goal;
 pub mod score;
 pub mod simlit;
+pub mod synthesis;
+pub mod tower;
+pub mod train;
 
 pub use backend::{Backend, Embeddings, Frames, TextEmbeddingCache};
 pub use goal::{ClgSpec, GoalSpec, VlmRmSpec};

@@ -1,0 +1,1 @@
+//! The `clip` backend: CLIP image and text towers on candle (work in progress).

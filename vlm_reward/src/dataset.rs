@@ -1,0 +1,1 @@
+//! Caption datasets of rendered frames, on disk (work in progress).

@@ -1,0 +1,1 @@
+//! Reward diagnostics: correlation, EPIC distance, AUC, retrieval accuracy, calibration (work in progress).

@@ -1,0 +1,1 @@
+//! Declarative hierarchical reward synthesis from TOML (work in progress).

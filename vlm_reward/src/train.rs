@@ -1,0 +1,1 @@
+//! Contrastive (InfoNCE, locked text) training of the image tower (work in progress).
