@@ -9,6 +9,7 @@
 //! and the sun casts no shadows (cheap defaults for lavapipe, Mesa's CPU Vulkan driver).
 
 mod frames;
+pub mod textures;
 
 pub use frames::Frames;
 
@@ -62,6 +63,7 @@ pub struct BatchRenderer {
     slots: Vec<EnvSlot>,
     received: Received,
     meshes: HashMap<String, Handle<Mesh>>,
+    textures: HashMap<String, Handle<Image>>,
 }
 
 fn to_vec3(v: [f32; 3]) -> Vec3 {
@@ -179,7 +181,14 @@ impl BatchRenderer {
             )
         })?;
         let received = Received(Arc::new(Mutex::new(vec![None; num_envs])));
-        let mut r = BatchRenderer { app, config, slots: Vec::new(), received, meshes: HashMap::new() };
+        let mut r = BatchRenderer {
+            app,
+            config,
+            slots: Vec::new(),
+            received,
+            meshes: HashMap::new(),
+            textures: HashMap::new(),
+        };
         r.app.insert_resource(r.received.clone());
         Ok(r)
     }
@@ -197,9 +206,13 @@ impl BatchRenderer {
         world.spawn((
             DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: false, ..default() },
             Transform::default().looking_to(to_vec3(sun), Vec3::Y),
-            all_layers,
+            all_layers.clone(),
         ));
         world.insert_resource(GlobalAmbientLight { brightness: 400.0, ..default() });
+        let dome = world.resource_mut::<Assets<Mesh>>().add(sky_dome_mesh(scenes[0].sky_color));
+        let sky = StandardMaterial { unlit: true, cull_mode: None, fog_enabled: false, ..default() };
+        let sky = world.resource_mut::<Assets<StandardMaterial>>().add(sky);
+        world.spawn((Mesh3d(dome), MeshMaterial3d(sky), Transform::default(), all_layers));
         for (i, scene) in scenes.iter().enumerate() {
             let cam = self.pick_camera(scene)?;
             let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba8UnormSrgb, None);
@@ -209,9 +222,14 @@ impl BatchRenderer {
             let projection = match cam.ortho_height {
                 Some(hgt) => Projection::Orthographic(OrthographicProjection {
                     scaling_mode: ScalingMode::FixedVertical { viewport_height: hgt },
+                    far: 2.0 * SKY_RADIUS,
                     ..OrthographicProjection::default_3d()
                 }),
-                None => Projection::Perspective(PerspectiveProjection { fov: cam.fov_y_deg.to_radians(), ..default() }),
+                None => Projection::Perspective(PerspectiveProjection {
+                    fov: cam.fov_y_deg.to_radians(),
+                    far: 2.0 * SKY_RADIUS,
+                    ..default()
+                }),
             };
             let camera = world
                 .spawn((
@@ -242,7 +260,11 @@ impl BatchRenderer {
                     },
                     None => self.app.world_mut().resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
                 };
-                let mut material = material(&obj.material);
+                let texture = match &obj.material.texture {
+                    Some(name) => Some(self.texture(name)?),
+                    None => None,
+                };
+                let mut material = material(&obj.material, &obj.shape, texture);
                 if matches!(obj.shape, Shape::Strip { .. }) {
                     // Ribbons are seen from above whichever way their polyline runs.
                     material.cull_mode = None;
@@ -257,6 +279,17 @@ impl BatchRenderer {
             self.slots.push(EnvSlot { objects, camera, target });
         }
         Ok(())
+    }
+
+    /// The image of a named texture, uploaded once and shared by every env.
+    fn texture(&mut self, name: &str) -> Result<Handle<Image>> {
+        if let Some(h) = self.textures.get(name) {
+            return Ok(h.clone());
+        }
+        let image = textures::image(name)?;
+        let handle = self.app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        self.textures.insert(name.to_string(), handle.clone());
+        Ok(handle)
     }
 
     fn pick_camera<'a>(&self, scene: &'a Scene) -> Result<&'a SceneCamera> {
@@ -341,25 +374,59 @@ impl BatchRenderer {
     }
 }
 
-/// Texture files are not drawn yet: a named texture is shown as its average colour, tinted.
-fn texture_colour(name: &str) -> [f32; 3] {
-    match name {
-        "grass" => [0.32, 0.5, 0.22],
-        "asphalt" | "road" => [0.22, 0.22, 0.24],
-        "concrete" | "kerb" => [0.6, 0.6, 0.58],
-        "dirt" | "sand" => [0.55, 0.45, 0.3],
-        _ => [0.7, 0.7, 0.7],
+/// Radius of the sky dome, metres (cameras see out to twice this).
+const SKY_RADIUS: f32 = 1500.0;
+
+/// A sphere seen from inside, coloured by height: hazy near the horizon, the scene's sky
+/// colour higher up, a little deeper at the zenith (drawn unlit, vertex colours).
+fn sky_dome_mesh(sky: [f32; 3]) -> Mesh {
+    let mut mesh: Mesh = Sphere::new(SKY_RADIUS).mesh().uv(48, 24);
+    let haze = [0.5 * sky[0] + 0.45, 0.5 * sky[1] + 0.45, 0.5 * sky[2] + 0.45];
+    let zenith = [0.8 * sky[0], 0.85 * sky[1], 0.95 * sky[2]];
+    let colors: Vec<[f32; 4]> = match mesh.attribute(Mesh::ATTRIBUTE_POSITION) {
+        Some(bevy::mesh::VertexAttributeValues::Float32x3(ps)) => ps
+            .iter()
+            .map(|p| {
+                let h = (p[1] / SKY_RADIUS).max(0.0);
+                let (low, high) = (h.min(0.25) / 0.25, ((h - 0.25) / 0.75).max(0.0));
+                let mut c = [0.0; 4];
+                for k in 0..3 {
+                    let mid = haze[k] + (sky[k] - haze[k]) * low;
+                    // Linear vertex colours: convert from sRGB.
+                    c[k] = Color::srgb(mid + (zenith[k] - mid) * high, 0.0, 0.0).to_linear().red;
+                }
+                c[3] = 1.0;
+                c
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, colors);
+    mesh
+}
+
+/// How many times the texture repeats across the shape's UV range (0..1 per face; strips
+/// run 0..1 across their width and 1 per width along), for one repeat every `scale` metres.
+fn uv_repeats(shape: &Shape, scale: f32) -> Vec2 {
+    let s = scale.max(1e-3);
+    match shape {
+        Shape::Plane { half_size } => Vec2::new(2.0 * half_size[0] / s, 2.0 * half_size[1] / s),
+        Shape::Strip { width, .. } => Vec2::splat(width / s),
+        Shape::Cuboid { half_extents: h } => Vec2::new(2.0 * h[0].max(h[2]) / s, 2.0 * h[1] / s),
+        _ => Vec2::ONE,
     }
 }
 
-fn material(m: &SceneMaterial) -> StandardMaterial {
-    let [mut r, mut g, mut b, a] = m.color;
-    if let Some(tex) = &m.texture {
-        let [tr, tg, tb] = texture_colour(tex);
-        (r, g, b) = (r * tr, g * tg, b * tb);
-    }
+fn material(m: &SceneMaterial, shape: &Shape, texture: Option<Handle<Image>>) -> StandardMaterial {
+    let [r, g, b, a] = m.color;
+    let uv_transform = match texture {
+        Some(_) => bevy::math::Affine2::from_scale(uv_repeats(shape, m.texture_scale)),
+        None => bevy::math::Affine2::IDENTITY,
+    };
     StandardMaterial {
         base_color: Color::srgba(r, g, b, a),
+        base_color_texture: texture,
+        uv_transform,
         perceptual_roughness: m.roughness,
         metallic: m.metallic,
         unlit: m.unlit,

@@ -45,9 +45,9 @@ pub fn static_objects(map: &Map) -> Vec<SceneObject> {
         "ground".into(),
         Shape::Plane { half_size: [hx as f32, hy as f32] },
         Pose::from_translation([cx as f32, 0.0, -cy as f32]),
-        Material { color: [0.35, 0.55, 0.25, 1.0], ..Material::textured("grass", 4.0) },
+        Material::textured("grass", 4.0),
     ));
-    let asphalt = Material { color: [0.30, 0.30, 0.32, 1.0], ..Material::textured("asphalt", 6.0) };
+    let asphalt = Material::textured("asphalt", 6.0);
     let white = Material { roughness: 0.6, ..Material::color(0.95, 0.95, 0.95) };
     let yellow = Material { roughness: 0.6, ..Material::color(0.95, 0.80, 0.10) };
     let kerb = Material::color(0.70, 0.70, 0.68);
@@ -166,7 +166,7 @@ pub fn cameras(pos: [f32; 3], heading: f32) -> Vec<Camera> {
         },
         Camera {
             name: "hood".into(),
-            eye: at(0.8, 0.75),
+            eye: at(2.0, 1.0),
             target: at(25.0, 0.3),
             up: [0.0, 1.0, 0.0],
             fov_y_deg: 75.0,
