@@ -103,8 +103,15 @@ impl Checkpoint {
 
     /// Restores a run from a checkpoint to continue training.
     pub fn resume(path: &Path) -> Result<Ppo> {
+        Self::resume_with(path, |spec| Ppo::new(spec.clone()))
+    }
+
+    /// Restores a run whose vector env the caller builds: `start` gets the checkpoint's
+    /// [`RunSpec`] and returns a fresh run (e.g. [`Ppo::with_env`] on wrapped envs), whose
+    /// networks and state are then overwritten from the checkpoint.
+    pub fn resume_with(path: &Path, start: impl FnOnce(&RunSpec) -> Result<Ppo>) -> Result<Ppo> {
         let (meta, tensors) = Self::read(path)?;
-        let mut ppo = Ppo::new(meta.spec.clone())?;
+        let mut ppo = start(&meta.spec)?;
         if ppo.policy().obs_dim() != meta.obs_dim {
             bail!(
                 "checkpoint {} is for observations of {} numbers, {} gives {}",

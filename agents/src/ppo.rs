@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use vlmgym_envs::{make_vec, AutoresetMode, Options, VecEnv, VectorizationMode};
+use vlmgym_envs::{make_vec, AutoresetMode, Options, VectorEnv, VectorizationMode};
 
 use crate::config::PpoConfig;
 use crate::nn::{clip_grad_norm, Adam};
@@ -85,7 +85,7 @@ pub struct IterationStats {
 /// A PPO run in progress.
 pub struct Ppo {
     spec: RunSpec,
-    venv: VecEnv,
+    venv: Box<dyn VectorEnv>,
     policy: ActorCritic,
     adam: Adam,
     obs_norm: Option<ObsNormalizer>,
@@ -111,9 +111,24 @@ impl Ppo {
     /// A fresh run: makes the threaded vector env and initialises the networks.
     pub fn new(spec: RunSpec) -> Result<Self> {
         spec.ppo.validate()?;
+        let venv =
+            make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
+                .with_autoreset_mode(AutoresetMode::SameStep);
+        Self::with_env(spec, Box::new(venv))
+    }
+
+    /// A fresh run on a vector env the caller built (e.g. wrapped to render pixels or to
+    /// keep frames for a language reward). It must hold `spec.ppo.num_envs` envs and
+    /// autoreset in [`AutoresetMode::SameStep`] (so final observations can bootstrap).
+    pub fn with_env(spec: RunSpec, venv: Box<dyn VectorEnv>) -> Result<Self> {
+        spec.ppo.validate()?;
         let cfg = &spec.ppo;
-        let venv = make_vec(&spec.env_id, cfg.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
-            .with_autoreset_mode(AutoresetMode::SameStep);
+        if venv.num_envs() != cfg.num_envs {
+            bail!("the vector env has {} envs, the config asks for num_envs = {}", venv.num_envs(), cfg.num_envs);
+        }
+        if venv.autoreset_mode() != AutoresetMode::SameStep {
+            bail!("PPO needs a vector env that autoresets in the same step, not {:?}", venv.autoreset_mode());
+        }
         let kind = ActionKind::from_space(venv.single_action_space())?;
         let obs_dim = venv.obs_dim();
         let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);

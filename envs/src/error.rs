@@ -48,6 +48,9 @@ pub enum EnvError {
     /// The environment checker found the env breaks the Env contract.
     #[error("environment check failed: {0}")]
     CheckFailed(String),
+    /// A wrapper's own work failed (e.g. a vector wrapper that renders frames).
+    #[error("{0}")]
+    Wrapper(String),
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {

@@ -40,4 +40,4 @@ pub use error::{EnvError, Result};
 pub use registry::{make, make_with, register, EnvSpec};
 pub use scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
 pub use spaces::{BoxSpace, DictSpace, Discrete, MultiDiscrete, Space, Value};
-pub use vector::{make_vec, AutoresetMode, VecEnv, VecStep, VectorizationMode};
+pub use vector::{make_vec, AutoresetMode, VecEnv, VecStep, VectorEnv, VectorizationMode};

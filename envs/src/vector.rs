@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::env::{Env, Info, Options};
 use crate::error::{EnvError, Result};
 use crate::registry;
+use crate::scene::{Caption, Scene};
 use crate::spaces::{Space, Value};
 
 /// What happens when a sub-env's episode ends (Gymnasium's `AutoresetMode`).
@@ -59,6 +60,10 @@ pub struct VecStep {
     /// [`AutoresetMode::SameStep`] only: for each env whose episode ended in this step, the
     /// info of its last step.
     pub final_info: Vec<Option<Info>>,
+    /// [`AutoresetMode::SameStep`] with [`VecEnv::with_final_scenes`] only: for each env
+    /// whose episode ended in this step, the Scene of its last state (drawn before the reset),
+    /// so a renderer can show the final frame.
+    pub final_scene: Vec<Option<Scene>>,
 }
 
 struct Slot {
@@ -74,6 +79,7 @@ struct SlotOut {
     info: Info,
     final_obs: Option<Vec<f32>>,
     final_info: Option<Info>,
+    final_scene: Option<Scene>,
 }
 
 enum Executor {
@@ -89,6 +95,7 @@ pub struct VecEnv {
     observation_space: Space,
     action_space: Space,
     obs: Vec<f32>,
+    final_scenes: bool,
 }
 
 impl VecEnv {
@@ -140,6 +147,7 @@ impl VecEnv {
             observation_space,
             action_space,
             obs,
+            final_scenes: false,
         })
     }
 
@@ -152,6 +160,23 @@ impl VecEnv {
     /// The autoreset mode.
     pub fn autoreset_mode(&self) -> AutoresetMode {
         self.mode
+    }
+
+    /// In [`AutoresetMode::SameStep`], also keep the Scene of each episode's last state in
+    /// [`VecStep::final_scene`] (off by default: drawing a Scene costs a little).
+    pub fn with_final_scenes(mut self, on: bool) -> Self {
+        self.final_scenes = on;
+        self
+    }
+
+    /// Each env's Scene of its current state (None for envs that draw none).
+    pub fn scenes(&self) -> Vec<Option<Scene>> {
+        self.slots.iter().map(|s| s.env.scene()).collect()
+    }
+
+    /// Each env's captions of its current state.
+    pub fn captions(&self) -> Vec<Vec<Caption>> {
+        self.slots.iter().map(|s| s.env.captions()).collect()
     }
 
     /// Number of sub-envs.
@@ -239,8 +264,10 @@ impl VecEnv {
             });
         }
         let dim = self.obs_dim();
-        let (mode, space) = (self.mode, &self.observation_space);
-        let work = |((slot, out), action): ((&mut Slot, &mut [f32]), &Value)| step_slot(slot, action, mode, space, out);
+        let (mode, space, scenes) = (self.mode, &self.observation_space, self.final_scenes);
+        let work = |((slot, out), action): ((&mut Slot, &mut [f32]), &Value)| {
+            step_slot(slot, action, mode, space, scenes, out)
+        };
         let outs: Vec<Result<SlotOut>> = match &self.executor {
             Executor::Sync => self.slots.iter_mut().zip(self.obs.chunks_mut(dim)).zip(actions).map(work).collect(),
             Executor::Threaded(pool) => {
@@ -266,6 +293,7 @@ impl VecEnv {
             infos: Vec::with_capacity(n),
             final_obs: Vec::with_capacity(n),
             final_info: Vec::with_capacity(n),
+            final_scene: Vec::with_capacity(n),
         };
         for out in outs {
             let out = out?;
@@ -275,6 +303,7 @@ impl VecEnv {
             step.infos.push(out.info);
             step.final_obs.push(out.final_obs);
             step.final_info.push(out.final_info);
+            step.final_scene.push(out.final_scene);
         }
         Ok(step)
     }
@@ -291,7 +320,14 @@ fn chunk_len(n: usize, threads: usize) -> usize {
     n.div_ceil(threads.max(1)).max(1)
 }
 
-fn step_slot(slot: &mut Slot, action: &Value, mode: AutoresetMode, space: &Space, out: &mut [f32]) -> Result<SlotOut> {
+fn step_slot(
+    slot: &mut Slot,
+    action: &Value,
+    mode: AutoresetMode,
+    space: &Space,
+    keep_scene: bool,
+    out: &mut [f32],
+) -> Result<SlotOut> {
     if mode == AutoresetMode::NextStep && slot.autoreset {
         let (obs, info) = slot.env.reset(None, &Options::new())?;
         space.flatten_into(&obs, out)?;
@@ -303,14 +339,18 @@ fn step_slot(slot: &mut Slot, action: &Value, mode: AutoresetMode, space: &Space
             info,
             final_obs: None,
             final_info: None,
+            final_scene: None,
         });
     }
     let step = slot.env.step(action)?;
     let done = step.done();
-    let (mut final_obs, mut final_info) = (None, None);
+    let (mut final_obs, mut final_info, mut final_scene) = (None, None, None);
     let info = if mode == AutoresetMode::SameStep && done {
         final_obs = Some(space.flatten(&step.obs)?);
         final_info = Some(step.info);
+        if keep_scene {
+            final_scene = slot.env.scene();
+        }
         let (obs, info) = slot.env.reset(None, &Options::new())?;
         space.flatten_into(&obs, out)?;
         info
@@ -326,6 +366,7 @@ fn step_slot(slot: &mut Slot, action: &Value, mode: AutoresetMode, space: &Space
         info,
         final_obs,
         final_info,
+        final_scene,
     })
 }
 
@@ -339,5 +380,53 @@ pub fn make_vec(id: &str, num_envs: usize, kwargs: &Options, mode: Vectorization
     match mode {
         VectorizationMode::Sync => VecEnv::sync(envs),
         VectorizationMode::Threaded { threads } => VecEnv::threaded(envs, threads),
+    }
+}
+
+/// What a trainer needs of a batch of envs: [`VecEnv`] and the vector wrappers built on
+/// it (e.g. pixel observations from the renderer) implement it, like Gymnasium's
+/// `VectorEnv` base class.
+pub trait VectorEnv {
+    /// Number of sub-envs.
+    fn num_envs(&self) -> usize;
+    /// Each sub-env's observation space.
+    fn single_observation_space(&self) -> &Space;
+    /// Each sub-env's action space.
+    fn single_action_space(&self) -> &Space;
+    /// The autoreset mode the batch steps with.
+    fn autoreset_mode(&self) -> AutoresetMode;
+    /// Resets every env (env `i` seeded `seed + i`); the observation batch and the infos.
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Vec<f32>, Vec<Info>)>;
+    /// Steps every env with its action.
+    fn step(&mut self, actions: &[Value]) -> Result<VecStep>;
+    /// Closes every env.
+    fn close(&mut self);
+    /// Length of one env's flattened observation.
+    fn obs_dim(&self) -> usize {
+        self.single_observation_space().flatdim()
+    }
+}
+
+impl VectorEnv for VecEnv {
+    fn num_envs(&self) -> usize {
+        VecEnv::num_envs(self)
+    }
+    fn single_observation_space(&self) -> &Space {
+        VecEnv::single_observation_space(self)
+    }
+    fn single_action_space(&self) -> &Space {
+        VecEnv::single_action_space(self)
+    }
+    fn autoreset_mode(&self) -> AutoresetMode {
+        self.mode
+    }
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Vec<f32>, Vec<Info>)> {
+        VecEnv::reset(self, seed, options)
+    }
+    fn step(&mut self, actions: &[Value]) -> Result<VecStep> {
+        VecEnv::step(self, actions)
+    }
+    fn close(&mut self) {
+        VecEnv::close(self)
     }
 }

@@ -10,8 +10,10 @@
 
 mod frames;
 pub mod textures;
+pub mod vector;
 
 pub use frames::Frames;
+pub use vector::{ObsMode, RenderedVecEnv};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
