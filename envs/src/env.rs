@@ -14,6 +14,24 @@ pub type Info = serde_json::Map<String, Json>;
 /// Reset options or constructor kwargs (Gymnasium's `options` dict and `**kwargs`).
 pub type Options = serde_json::Map<String, Json>;
 
+/// The `info` key under which every env puts its named state quantities: a JSON object of
+/// numbers (the same names on `reset` and on every `step`), read by reward synthesis
+/// (`vlmgym_reward::synthesis`) and documented in each env's module doc.
+pub const STATE_KEY: &str = "state";
+
+/// The JSON object of named state quantities for [`STATE_KEY`]. A non-finite number
+/// becomes `null` (JSON has no NaN), which readers report as a non-finite input.
+pub fn state_object(quantities: &[(&str, f64)]) -> Json {
+    Json::Object(quantities.iter().map(|&(k, v)| (k.to_string(), Json::from(v))).collect())
+}
+
+/// An `info` holding only the named state quantities under [`STATE_KEY`].
+pub fn state_info(quantities: &[(&str, f64)]) -> Info {
+    let mut info = Info::new();
+    info.insert(STATE_KEY.to_string(), state_object(quantities));
+    info
+}
+
 /// What `step` returns: Gymnasium's `(obs, reward, terminated, truncated, info)`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {

@@ -1,4 +1,8 @@
 //! Acrobot-v1: swing the tip of a two-link pendulum, actuated at the elbow, above a line.
+//!
+//! `info["state"]` on reset and every step (see [`crate::env::STATE_KEY`]): `theta1`,
+//! `theta2` (rad, wrapped to [-pi, pi]; 0 hangs down), `dtheta1`, `dtheta2` (rad/s) and
+//! `tip_height` (`-cos t1 - cos(t1 + t2)`, in link lengths; the episode ends above 1).
 
 use std::f64::consts::PI;
 
@@ -66,9 +70,24 @@ impl Acrobot {
         Value::Box([s[0].cos(), s[0].sin(), s[1].cos(), s[1].sin(), s[2], s[3]].iter().map(|&x| x as f32).collect())
     }
 
+    fn tip_height(&self) -> f64 {
+        let s = self.state.expect("reset before tip_height");
+        -s[0].cos() - (s[1] + s[0]).cos()
+    }
+
     fn terminal(&self) -> bool {
-        let s = self.state.expect("reset before terminal");
-        -s[0].cos() - (s[1] + s[0]).cos() > 1.0
+        self.tip_height() > 1.0
+    }
+
+    fn info(&self) -> Info {
+        let [t1, t2, dt1, dt2] = self.state.expect("reset before info");
+        crate::env::state_info(&[
+            ("theta1", t1),
+            ("theta2", t2),
+            ("dtheta1", dt1),
+            ("dtheta2", dt2),
+            ("tip_height", self.tip_height()),
+        ])
     }
 }
 
@@ -129,7 +148,7 @@ impl Env for Acrobot {
         // Gymnasium stores the start state as float32.
         let s = init.unwrap_or_else(|| uniform(rng, low, high, 4));
         self.state = Some(std::array::from_fn(|i| s[i] as f32 as f64));
-        Ok((self.obs(), Info::new()))
+        Ok((self.obs(), self.info()))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -145,6 +164,6 @@ impl Env for Acrobot {
         ]);
         let terminated = self.terminal();
         let reward = if terminated { 0.0 } else { -1.0 };
-        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: Info::new() })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: self.info() })
     }
 }

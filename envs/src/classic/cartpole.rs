@@ -1,4 +1,8 @@
 //! CartPole-v1: balance a pole on a cart by pushing it left or right.
+//!
+//! `info["state"]` on reset and every step (see [`crate::env::STATE_KEY`]): `x` (cart
+//! position, m), `x_dot` (m/s), `theta` (pole angle from upright, rad, + leans towards +x),
+//! `theta_dot` (rad/s), `theta_deg` (theta in degrees).
 
 use std::f64::consts::PI;
 
@@ -67,6 +71,17 @@ impl CartPole {
 
     fn obs(&self) -> Value {
         Value::Box(self.state.expect("reset before obs").iter().map(|&x| x as f32).collect())
+    }
+
+    fn info(&self) -> Info {
+        let [x, x_dot, theta, theta_dot] = self.state.expect("reset before info");
+        crate::env::state_info(&[
+            ("x", x),
+            ("x_dot", x_dot),
+            ("theta", theta),
+            ("theta_dot", theta_dot),
+            ("theta_deg", theta.to_degrees()),
+        ])
     }
 }
 
@@ -212,7 +227,7 @@ impl Env for CartPole {
         let s = init.unwrap_or_else(|| uniform(rng, low, high, 4));
         self.state = Some([s[0], s[1], s[2], s[3]]);
         self.steps_beyond_terminated = None;
-        Ok((self.obs(), Info::new()))
+        Ok((self.obs(), self.info()))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -262,7 +277,7 @@ impl Env for CartPole {
                 0.0
             }
         };
-        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: Info::new() })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: self.info() })
     }
 
     fn scene(&self) -> Option<Scene> {

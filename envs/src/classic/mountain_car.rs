@@ -1,4 +1,8 @@
 //! MountainCar-v0 and MountainCarContinuous-v0: drive an underpowered car up a hill.
+//!
+//! `info["state"]` on reset and every step, both envs (see [`crate::env::STATE_KEY`]):
+//! `position` (m along the track; the goal is at 0.5, or 0.45 for the continuous env) and
+//! `velocity`.
 
 use super::{discrete_action, scalar_action, uniform};
 use crate::env::{ArgReader, Env, EnvRng, Info, Options, Step};
@@ -30,6 +34,12 @@ fn read_goal_velocity(kwargs: &Options) -> Result<f64> {
     let v = r.f64("goal_velocity", 0.0)?;
     r.finish()?;
     Ok(v)
+}
+
+/// `info` with the named state `position`, `velocity`.
+fn mc_info(state: Option<[f64; 2]>) -> Info {
+    let [position, velocity] = state.expect("reset before info");
+    crate::env::state_info(&[("position", position), ("velocity", velocity)])
 }
 
 fn reset_state(rng: &mut EnvRng, seed: Option<u64>, options: &Options) -> Result<[f64; 2]> {
@@ -91,7 +101,7 @@ impl Env for MountainCar {
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         self.state = Some(reset_state(&mut self.rng, seed, options)?);
-        Ok((self.obs(), Info::new()))
+        Ok((self.obs(), mc_info(self.state())))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -106,7 +116,7 @@ impl Env for MountainCar {
         }
         let terminated = position >= GOAL_POSITION && velocity >= self.goal_velocity;
         self.state = Some([position, velocity]);
-        Ok(Step { obs: self.obs(), reward: -1.0, terminated, truncated: false, info: Info::new() })
+        Ok(Step { obs: self.obs(), reward: -1.0, terminated, truncated: false, info: mc_info(self.state()) })
     }
 }
 
@@ -173,7 +183,7 @@ impl Env for MountainCarContinuous {
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         self.state = Some(McState::Reset(reset_state(&mut self.rng, seed, options)?));
-        Ok((self.obs(), Info::new()))
+        Ok((self.obs(), mc_info(self.state())))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -234,6 +244,6 @@ impl Env for MountainCarContinuous {
         let mut reward = if terminated { 100.0 } else { 0.0 };
         reward -= (a as f64).powi(2) * 0.1;
         self.state = Some(McState::Stepped([position, velocity]));
-        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: Info::new() })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: mc_info(self.state()) })
     }
 }

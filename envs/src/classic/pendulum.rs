@@ -1,4 +1,8 @@
 //! Pendulum-v1: swing a pendulum up and hold it with limited torque.
+//!
+//! `info["state"]` on reset and every step (see [`crate::env::STATE_KEY`]): `theta`
+//! (angle from upright, rad, normalised to [-pi, pi) as in the reward) and `theta_dot`
+//! (rad/s).
 
 use std::f64::consts::PI;
 
@@ -67,6 +71,11 @@ impl Pendulum {
         let [th, thdot] = self.state.expect("reset before obs");
         Value::Box(vec![th.cos() as f32, th.sin() as f32, thdot as f32])
     }
+
+    fn info(&self) -> Info {
+        let [th, thdot] = self.state.expect("reset before info");
+        crate::env::state_info(&[("theta", angle_normalize(th)), ("theta_dot", thdot)])
+    }
 }
 
 impl Env for Pendulum {
@@ -94,7 +103,7 @@ impl Env for Pendulum {
                 [th, uniform(rng, -y, y, 1)[0]]
             }
         });
-        Ok((self.obs(), Info::new()))
+        Ok((self.obs(), self.info()))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -107,7 +116,7 @@ impl Env for Pendulum {
         newthdot = newthdot.clamp(-MAX_SPEED, MAX_SPEED);
         let newth = th + newthdot * DT;
         self.state = Some([newth, newthdot]);
-        Ok(Step { obs: self.obs(), reward: -costs, terminated: false, truncated: false, info: Info::new() })
+        Ok(Step { obs: self.obs(), reward: -costs, terminated: false, truncated: false, info: self.info() })
     }
 }
 

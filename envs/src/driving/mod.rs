@@ -16,7 +16,17 @@
 //! * Info each step: `r_speed`, `f_center`, `f_angle`, `f_std` (VLM-RL's components), the
 //!   named state (`speed_kmh`, `lateral_offset`, `heading_error`, `route_completion`),
 //!   `collision` (null, "car", "barrier"), `termination` (null, "collision", "off_route",
-//!   "success", "stuck"), `success`, and `metrics` (VLM-RL's episode metrics so far).
+//!   "success", "stuck", "physics_error"), `success`, and `metrics` (VLM-RL's episode
+//!   metrics so far).
+//! * `info["state"]` on reset and every step (see [`crate::env::STATE_KEY`]), all numbers:
+//!   `speed_kmh` and `speed` (forward speed, km/h and m/s), `lateral_offset` (m from the
+//!   lane centre, + left), `heading_error` (rad, + left), `lateral_offset_std` (population
+//!   std of the lateral offset over the last 30 steps, exactly what `f_std` uses; 0 at
+//!   reset), `route_completion` (best progress / route length, in [0, 1]), `progress` (m
+//!   along the route), `route_length` (m), `distance_to_goal` (route length - progress, m;
+//!   arrival below 5), `steer` (last steering input), `dist_left_edge`, `dist_right_edge`
+//!   (m to the road edges), `gap_ahead` (m to the nearest car ahead in the lane, 40 when
+//!   none is within 40 m), `in_junction` and `collision` (1 or 0).
 
 mod captions;
 mod map;
@@ -32,7 +42,9 @@ use vlmgym_physics::{Tag, VehicleConfig, VehicleControl, World, WorldConfig};
 pub use captions::captions as state_captions;
 pub use map::{wrap_angle, BoxProp, Junction, Lane, Map, MapKind, Polyline, Projection, Road, Route, LANE_WIDTH};
 pub use observation::{obs_len, Collision, DrivingState, Neighbour, OBS_BOUND};
-pub use reward::{route_completion_reward, Metrics, RewardKind, VlmRlTerms, TARGET_SPEED_KMH, TERMINAL_PENALTY};
+pub use reward::{
+    offset_std, route_completion_reward, Metrics, RewardKind, VlmRlTerms, TARGET_SPEED_KMH, TERMINAL_PENALTY,
+};
 pub use traffic::{idm, Npc, Traffic, NPC_LENGTH};
 
 use crate::env::{ArgReader, Env, EnvRng, Info, Options, Step};
@@ -294,6 +306,31 @@ impl Driving {
     }
 }
 
+/// No car ahead within this many metres: `gap_ahead` in `info["state"]` reads this.
+const NO_GAP_AHEAD: f64 = 40.0;
+
+/// The named state quantities of `info["state"]` (see the module doc).
+fn state_quantities(st: &DrivingState, d_history: &VecDeque<f64>) -> serde_json::Value {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    crate::env::state_object(&[
+        ("speed_kmh", st.speed_kmh()),
+        ("speed", st.speed),
+        ("lateral_offset", st.lateral_offset),
+        ("heading_error", st.heading_error),
+        ("lateral_offset_std", offset_std(d_history)),
+        ("route_completion", st.route_completion),
+        ("progress", st.progress),
+        ("route_length", st.route_length),
+        ("distance_to_goal", st.route_length - st.progress),
+        ("steer", st.steer),
+        ("dist_left_edge", st.dist_left_edge),
+        ("dist_right_edge", st.dist_right_edge),
+        ("gap_ahead", st.gap_ahead.unwrap_or(NO_GAP_AHEAD).min(NO_GAP_AHEAD)),
+        ("in_junction", flag(st.junction.is_some())),
+        ("collision", flag(st.collision.is_some())),
+    ])
+}
+
 /// Reset options of [`Driving`]: where to put the ego car relative to its route.
 struct Placement {
     progress: f64,
@@ -431,6 +468,8 @@ impl Env for Driving {
         let mut info = Info::new();
         info.insert("route_length".into(), len.into());
         info.insert("map".into(), self.config.map.name().into());
+        let ep = self.episode.as_ref().expect("set above");
+        info.insert(crate::env::STATE_KEY.into(), state_quantities(&ep.state, &ep.d_history));
         Ok((self.obs(), info))
     }
 
@@ -521,6 +560,7 @@ impl Env for Driving {
         info.insert("termination".into(), termination.into());
         info.insert("success".into(), success.into());
         info.insert("metrics".into(), ep.metrics.to_json());
+        info.insert(crate::env::STATE_KEY.into(), state_quantities(&ep.state, &ep.d_history));
         ep.over = termination.is_some();
         self.episode = Some(ep);
         Ok(Step { obs: self.obs(), reward, terminated: termination.is_some(), truncated: false, info })

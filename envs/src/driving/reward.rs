@@ -37,6 +37,14 @@ impl RewardKind {
     }
 }
 
+/// The population standard deviation of the recent lateral offsets (0 when empty): what
+/// `f_std` measures, and `lateral_offset_std` in `info["state"]`.
+pub fn offset_std(history: &VecDeque<f64>) -> f64 {
+    let n = history.len().max(1) as f64;
+    let mean = history.iter().sum::<f64>() / n;
+    (history.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
 /// VLM-RL's reward components for one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VlmRlTerms {
@@ -55,9 +63,7 @@ impl VlmRlTerms {
     /// recent offsets `history`, semantic score `r_sem` and target speed `v_target` (km/h).
     pub fn compute(speed_kmh: f64, d: f64, theta: f64, history: &VecDeque<f64>, r_sem: f64, v_target: f64) -> Self {
         let v_des = r_sem * v_target;
-        let n = history.len().max(1) as f64;
-        let mean = history.iter().sum::<f64>() / n;
-        let std = (history.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let std = offset_std(history);
         VlmRlTerms {
             r_speed: 1.0 - (speed_kmh - v_des).abs() / v_target,
             f_center: (1.0 - d.abs() / 3.0).max(0.0),
