@@ -1,1 +1,489 @@
-//! Caption datasets of rendered frames, on disk (work in progress).
+//! Caption datasets of rendered frames, on disk.
+//!
+//! A dataset is a folder with two files:
+//! - `frames.safetensors`: one tensor `frames`, u8, shape `[N, H, W, 3]` (RGB, row-major);
+//! - `meta.json`: `{"version": 1, "width": W, "height": H, "samples": [...]}` with one
+//!   [`Sample`] per frame, in frame order: env id, seed, episode, step, split, the captions
+//!   (facts true of the frame, each with several phrasings), the env reward, success flag and
+//!   named state values.
+//!
+//! [`DatasetWriter`] collects frames and samples and writes both files atomically (temporary
+//! file, then rename; `meta.json` last, so a folder with a `meta.json` is complete).
+//! [`Dataset::load`] reads and checks them. Splits are by seed: [`Split::for_seed`] puts
+//! held-out seeds in the test split, so no episode contributes frames to both splits.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Frames;
+
+/// Version written to and accepted from `meta.json`.
+pub const DATASET_VERSION: u32 = 1;
+/// Name of the frames file inside a dataset folder.
+pub const FRAMES_FILE: &str = "frames.safetensors";
+/// Name of the metadata file inside a dataset folder.
+pub const META_FILE: &str = "meta.json";
+/// Name of the frames tensor inside [`FRAMES_FILE`].
+pub const FRAMES_TENSOR: &str = "frames";
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
+    let name = path.file_name().with_context(|| format!("{} has no file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Train or test split of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Used for training.
+    Train,
+    /// Held out (its seeds never appear in training).
+    Test,
+}
+
+impl Split {
+    /// [`Split::Test`] when `seed` is one of `held_out`, else [`Split::Train`].
+    pub fn for_seed(seed: u64, held_out: &[u64]) -> Self {
+        if held_out.contains(&seed) {
+            Split::Test
+        } else {
+            Split::Train
+        }
+    }
+}
+
+/// A fact true of a frame (e.g. `pole.upright`) and ways of saying it in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Caption {
+    /// Fact identifier, unique within an env (e.g. `pole.upright`).
+    pub fact: String,
+    /// Natural-language phrasings of the fact (at least one).
+    pub phrasings: Vec<String>,
+}
+
+/// What is known about one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Env id, e.g. `CartPole-v1`.
+    pub env: String,
+    /// Seed of the episode's reset.
+    pub seed: u64,
+    /// Episode index within the generating run.
+    pub episode: u64,
+    /// Step index within the episode.
+    pub step: u64,
+    /// Train or test.
+    pub split: Split,
+    /// Facts true of the frame (may be empty: the frame then only serves as a negative).
+    pub captions: Vec<Caption>,
+    /// Env reward of the step that produced the frame.
+    pub reward: f64,
+    /// Whether the env counts this state as a success.
+    pub success: bool,
+    /// Named state values (e.g. `x`, `theta`).
+    #[serde(default)]
+    pub state: BTreeMap<String, f64>,
+}
+
+impl Sample {
+    /// Errors naming the problem when the sample is malformed (empty env, empty or
+    /// duplicated facts, facts without phrasings, empty phrasings, non-finite numbers).
+    pub fn validate(&self) -> Result<()> {
+        ensure!(!self.env.trim().is_empty(), "sample: empty env id");
+        ensure!(
+            self.reward.is_finite(),
+            "sample ({} seed {}): reward {} is not finite",
+            self.env,
+            self.seed,
+            self.reward
+        );
+        for (k, v) in &self.state {
+            ensure!(v.is_finite(), "sample ({} seed {}): state value {k} = {v} is not finite", self.env, self.seed);
+        }
+        for (i, c) in self.captions.iter().enumerate() {
+            ensure!(
+                !c.fact.trim().is_empty(),
+                "sample ({} seed {}): caption {i} has an empty fact",
+                self.env,
+                self.seed
+            );
+            ensure!(!c.phrasings.is_empty(), "sample ({}): fact {} has no phrasings", self.env, c.fact);
+            ensure!(
+                c.phrasings.iter().all(|p| !p.trim().is_empty()),
+                "sample ({}): fact {} has an empty phrasing",
+                self.env,
+                c.fact
+            );
+            ensure!(
+                !self.captions[..i].iter().any(|o| o.fact == c.fact),
+                "sample ({}): fact {} listed twice",
+                self.env,
+                c.fact
+            );
+        }
+        Ok(())
+    }
+
+    /// True when `fact` is one of this sample's captions.
+    pub fn has_fact(&self, fact: &str) -> bool {
+        self.captions.iter().any(|c| c.fact == fact)
+    }
+}
+
+/// The contents of `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetMeta {
+    /// Format version ([`DATASET_VERSION`]).
+    pub version: u32,
+    /// Frame width in pixels.
+    pub width: usize,
+    /// Frame height in pixels.
+    pub height: usize,
+    /// One sample per frame, in frame order.
+    pub samples: Vec<Sample>,
+}
+
+/// Collects frames and their samples, then writes a dataset folder.
+#[derive(Debug)]
+pub struct DatasetWriter {
+    dir: PathBuf,
+    width: usize,
+    height: usize,
+    frames: Vec<u8>,
+    samples: Vec<Sample>,
+}
+
+impl DatasetWriter {
+    /// A writer for `width x height` RGB frames into folder `dir` (created by
+    /// [`finish`](Self::finish) if missing). Errors when a dimension is 0.
+    pub fn new(dir: impl Into<PathBuf>, width: usize, height: usize) -> Result<Self> {
+        ensure!(width > 0 && height > 0, "dataset: frame size {width}x{height} has a zero dimension");
+        Ok(Self { dir: dir.into(), width, height, frames: Vec::new(), samples: Vec::new() })
+    }
+
+    /// Appends one frame (`height * width * 3` RGB bytes, row-major) and what is known about
+    /// it. Errors (and appends nothing) on a wrong byte count or a malformed sample.
+    pub fn push(&mut self, frame: &[u8], sample: Sample) -> Result<()> {
+        let expected = self.width * self.height * 3;
+        ensure!(
+            frame.len() == expected,
+            "dataset: frame {} has {} bytes, expected {expected} ({}x{} RGB)",
+            self.samples.len(),
+            frame.len(),
+            self.width,
+            self.height
+        );
+        sample.validate().with_context(|| format!("dataset: frame {}", self.samples.len()))?;
+        self.frames.extend_from_slice(frame);
+        self.samples.push(sample);
+        Ok(())
+    }
+
+    /// Number of frames pushed so far.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Writes `frames.safetensors` then `meta.json` (each atomically) and returns the folder.
+    /// Errors when no frame was pushed or a file cannot be written.
+    pub fn finish(self) -> Result<PathBuf> {
+        ensure!(!self.samples.is_empty(), "dataset: no frames were added; nothing to write to {}", self.dir.display());
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("dataset: cannot create {}", self.dir.display()))?;
+        let shape = vec![self.samples.len(), self.height, self.width, 3];
+        let view = TensorView::new(Dtype::U8, shape, &self.frames).context("dataset: frames tensor")?;
+        let bytes =
+            safetensors::serialize([(FRAMES_TENSOR, view)], None).context("dataset: cannot serialise frames")?;
+        write_atomic(&self.dir.join(FRAMES_FILE), &bytes)?;
+        let meta =
+            DatasetMeta { version: DATASET_VERSION, width: self.width, height: self.height, samples: self.samples };
+        let json = serde_json::to_vec(&meta).context("dataset: cannot serialise meta.json")?;
+        write_atomic(&self.dir.join(META_FILE), &json)?;
+        Ok(self.dir)
+    }
+}
+
+/// A dataset in memory: metadata and all frames.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    meta: DatasetMeta,
+    frames: Vec<u8>,
+}
+
+impl Dataset {
+    /// Builds a dataset in memory from `width x height` frames (concatenated) and their
+    /// samples, with the same checks as [`load`](Self::load).
+    pub fn from_parts(width: usize, height: usize, frames: Vec<u8>, samples: Vec<Sample>) -> Result<Self> {
+        let meta = DatasetMeta { version: DATASET_VERSION, width, height, samples };
+        Self::check(meta, frames, Path::new("<memory>"))
+    }
+
+    fn check(meta: DatasetMeta, frames: Vec<u8>, dir: &Path) -> Result<Self> {
+        let d = dir.display();
+        ensure!(
+            meta.version == DATASET_VERSION,
+            "dataset {d}: version {} not supported (expected {DATASET_VERSION})",
+            meta.version
+        );
+        ensure!(
+            meta.width > 0 && meta.height > 0,
+            "dataset {d}: frame size {}x{} has a zero dimension",
+            meta.width,
+            meta.height
+        );
+        ensure!(!meta.samples.is_empty(), "dataset {d}: no samples");
+        let n = meta.samples.len();
+        let size = meta.width * meta.height * 3;
+        ensure!(
+            frames.len() == n * size,
+            "dataset {d}: {} frame bytes for {n} samples of {}x{} RGB (expected {})",
+            frames.len(),
+            meta.width,
+            meta.height,
+            n * size
+        );
+        for (i, s) in meta.samples.iter().enumerate() {
+            s.validate().with_context(|| format!("dataset {d}: sample {i}"))?;
+        }
+        Ok(Self { meta, frames })
+    }
+
+    /// Reads `DIR/meta.json` and `DIR/frames.safetensors`, checking the version, that the
+    /// frames tensor is u8 `[N, H, W, 3]` with `N` = number of samples and `H, W` as in the
+    /// metadata, and every sample.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let d = dir.display();
+        let meta_path = dir.join(META_FILE);
+        let frames_path = dir.join(FRAMES_FILE);
+        ensure!(meta_path.is_file(), "dataset {d}: {META_FILE} is missing");
+        ensure!(frames_path.is_file(), "dataset {d}: {FRAMES_FILE} is missing");
+        let meta_text = std::fs::read_to_string(&meta_path)
+            .with_context(|| format!("dataset: cannot read {}", meta_path.display()))?;
+        let meta: DatasetMeta =
+            serde_json::from_str(&meta_text).with_context(|| format!("dataset: bad {}", meta_path.display()))?;
+        let bytes =
+            std::fs::read(&frames_path).with_context(|| format!("dataset: cannot read {}", frames_path.display()))?;
+        let st = SafeTensors::deserialize(&bytes)
+            .with_context(|| format!("dataset: {} is not a valid safetensors file", frames_path.display()))?;
+        let view = st
+            .tensor(FRAMES_TENSOR)
+            .with_context(|| format!("dataset: {} has no tensor `{FRAMES_TENSOR}`", frames_path.display()))?;
+        ensure!(view.dtype() == Dtype::U8, "dataset {d}: frames tensor is {:?}, expected U8", view.dtype());
+        let shape = view.shape();
+        ensure!(
+            shape.len() == 4 && shape[3] == 3,
+            "dataset {d}: frames tensor has shape {shape:?}, expected [N, H, W, 3]"
+        );
+        ensure!(
+            shape[1] == meta.height && shape[2] == meta.width,
+            "dataset {d}: frames are {}x{} but meta.json says {}x{}",
+            shape[2],
+            shape[1],
+            meta.width,
+            meta.height
+        );
+        ensure!(
+            shape[0] == meta.samples.len(),
+            "dataset {d}: {} frames but {} samples in meta.json",
+            shape[0],
+            meta.samples.len()
+        );
+        let frames = view.data().to_vec();
+        drop(st);
+        Self::check(meta, frames, dir)
+    }
+
+    /// Number of frames (= samples).
+    pub fn len(&self) -> usize {
+        self.meta.samples.len()
+    }
+
+    /// Always false for a loaded dataset.
+    pub fn is_empty(&self) -> bool {
+        self.meta.samples.is_empty()
+    }
+
+    /// Frame width.
+    pub fn width(&self) -> usize {
+        self.meta.width
+    }
+
+    /// Frame height.
+    pub fn height(&self) -> usize {
+        self.meta.height
+    }
+
+    /// All samples, in frame order.
+    pub fn samples(&self) -> &[Sample] {
+        &self.meta.samples
+    }
+
+    /// The metadata.
+    pub fn meta(&self) -> &DatasetMeta {
+        &self.meta
+    }
+
+    /// Bytes of frame `i` (`H * W * 3`), or `None` when out of range.
+    pub fn frame(&self, i: usize) -> Option<&[u8]> {
+        let size = self.meta.width * self.meta.height * 3;
+        (i < self.len()).then(|| &self.frames[i * size..(i + 1) * size])
+    }
+
+    /// The frames with the given indices as a batch; errors on an empty list or an index
+    /// out of range.
+    pub fn frames(&self, indices: &[usize]) -> Result<Frames> {
+        ensure!(!indices.is_empty(), "dataset: no frame indices given");
+        let mut data = Vec::with_capacity(indices.len() * self.meta.width * self.meta.height * 3);
+        for &i in indices {
+            let Some(f) = self.frame(i) else { bail!("dataset: frame index {i} out of range (0..{})", self.len()) };
+            data.extend_from_slice(f);
+        }
+        Frames::new(data, indices.len(), self.meta.height, self.meta.width)
+    }
+
+    /// Indices of the samples in `split`, in order.
+    pub fn indices(&self, split: Split) -> Vec<usize> {
+        (0..self.len()).filter(|&i| self.meta.samples[i].split == split).collect()
+    }
+
+    /// Env ids in order of first appearance.
+    pub fn envs(&self) -> Vec<String> {
+        let mut envs: Vec<String> = Vec::new();
+        for s in &self.meta.samples {
+            if !envs.contains(&s.env) {
+                envs.push(s.env.clone());
+            }
+        }
+        envs
+    }
+
+    /// The facts of each env (in order of first appearance) with every distinct phrasing any
+    /// sample gives them (in order of first appearance).
+    pub fn facts(&self) -> Vec<EnvFacts> {
+        let mut out: Vec<EnvFacts> = Vec::new();
+        for s in &self.meta.samples {
+            let pos = match out.iter().position(|e| e.env == s.env) {
+                Some(p) => p,
+                None => {
+                    out.push(EnvFacts { env: s.env.clone(), facts: Vec::new() });
+                    out.len() - 1
+                }
+            };
+            let env = &mut out[pos];
+            for c in &s.captions {
+                let fact = match env.facts.iter().position(|f| f.fact == c.fact) {
+                    Some(p) => &mut env.facts[p],
+                    None => {
+                        env.facts.push(Caption { fact: c.fact.clone(), phrasings: Vec::new() });
+                        env.facts.last_mut().expect("just pushed")
+                    }
+                };
+                for p in &c.phrasings {
+                    if !fact.phrasings.contains(p) {
+                        fact.phrasings.push(p.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The facts known for one env, each with all its phrasings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvFacts {
+    /// Env id.
+    pub env: String,
+    /// Facts with every phrasing seen in the dataset.
+    pub facts: Vec<Caption>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(env: &str, seed: u64, facts: &[&str]) -> Sample {
+        Sample {
+            env: env.into(),
+            seed,
+            episode: 0,
+            step: 1,
+            split: Split::for_seed(seed, &[9]),
+            captions: facts
+                .iter()
+                .map(|f| Caption { fact: f.to_string(), phrasings: vec![format!("{f} one"), format!("{f} two")] })
+                .collect(),
+            reward: 1.0,
+            success: false,
+            state: BTreeMap::from([("x".to_string(), 0.5)]),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = DatasetWriter::new(dir.path().join("ds"), 4, 2).unwrap();
+        assert!(w.push(&[0; 5], sample("A", 1, &["a"])).unwrap_err().to_string().contains("5 bytes"));
+        w.push(&[1; 24], sample("A", 1, &["a", "b"])).unwrap();
+        w.push(&[2; 24], sample("B", 9, &["c"])).unwrap();
+        let mut bad = sample("A", 1, &["a"]);
+        bad.reward = f64::NAN;
+        assert!(w.push(&[0; 24], bad).unwrap_err().to_string().contains("frame 2"));
+        assert_eq!(w.len(), 2);
+        let out = w.finish().unwrap();
+        let ds = Dataset::load(&out).unwrap();
+        assert_eq!((ds.len(), ds.width(), ds.height()), (2, 4, 2));
+        assert_eq!(ds.frame(1).unwrap(), &[2; 24]);
+        assert_eq!(ds.samples()[1].split, Split::Test);
+        assert_eq!(ds.indices(Split::Train), vec![0]);
+        assert_eq!(ds.envs(), vec!["A", "B"]);
+        let facts = ds.facts();
+        assert_eq!(facts[0].facts.len(), 2);
+        assert_eq!(facts[0].facts[0].phrasings, vec!["a one", "a two"]);
+        let f = ds.frames(&[1, 0]).unwrap();
+        assert_eq!(f.frame(0).unwrap(), &[2; 24]);
+        assert!(ds.frames(&[5]).is_err());
+        let json = std::fs::read_to_string(out.join(META_FILE)).unwrap();
+        assert!(json.contains("\"split\":\"test\"") && json.contains("\"version\":1"), "{json}");
+    }
+
+    #[test]
+    fn load_errors_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("meta.json is missing"), "{e}");
+        let mut w = DatasetWriter::new(dir.path(), 2, 2).unwrap();
+        w.push(&[0; 12], sample("A", 1, &["a"])).unwrap();
+        w.push(&[0; 12], sample("A", 2, &["a"])).unwrap();
+        w.finish().unwrap();
+        // One sample too few in meta.json.
+        let meta_path = dir.path().join(META_FILE);
+        let mut meta: DatasetMeta = serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+        meta.samples.pop();
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let e = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("2 frames but 1 samples"), "{e}");
+        meta.width = 3;
+        std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let e = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("meta.json says 3x2"), "{e}");
+        std::fs::write(dir.path().join(FRAMES_FILE), b"garbage").unwrap();
+        let e = format!("{:#}", Dataset::load(dir.path()).unwrap_err());
+        assert!(e.contains("not a valid safetensors"), "{e}");
+        assert!(DatasetWriter::new(dir.path(), 2, 2).unwrap().finish().is_err());
+    }
+}

@@ -23,6 +23,9 @@ pub mod tower;
 pub mod train;
 
 pub use backend::{Backend, Embeddings, Frames, TextEmbeddingCache};
+pub use dataset::{Caption, Dataset, DatasetWriter, Sample, Split};
 pub use goal::{ClgSpec, GoalSpec, VlmRmSpec};
 pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
-pub use simlit::SimlitEncoder;
+pub use simlit::{SimlitBackend, SimlitEncoder};
+pub use synthesis::{Evaluation, RewardSpec, StepInput, Synthesizer};
+pub use tower::{ImageTower, TowerConfig};

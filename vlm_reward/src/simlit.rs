@@ -7,8 +7,9 @@
 //! `${VLMGYM_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vlmgym/models}/all-MiniLM-L6-v2/`;
 //! nothing is downloaded at run time.
 //!
-//! This slice has the text side only: [`SimlitEncoder::embed_images`] returns an error
-//! until the image tower exists.
+//! [`SimlitEncoder`] is the text side only (its `embed_images` is an error);
+//! [`SimlitBackend`] pairs it with a trained [`ImageTower`] so that texts and frames land
+//! in the same 384-d space.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::backend::{Backend, Embeddings, Frames};
+use crate::tower::ImageTower;
 
 /// Folder name of the model inside the model cache root.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
@@ -154,11 +156,64 @@ impl Backend for SimlitEncoder {
     }
 
     fn embed_images(&self, frames: &Frames) -> Result<Embeddings> {
-        bail!("simlit: the image tower is not implemented yet; cannot embed {} frames", frames.len())
+        bail!(
+            "simlit: the text encoder alone cannot embed {} frames; use SimlitBackend (encoder + trained image tower)",
+            frames.len()
+        )
     }
 
     fn dim(&self) -> usize {
         self.dim
+    }
+}
+
+/// The full simlit backend: the frozen all-MiniLM-L6-v2 text encoder plus an image tower
+/// trained into its space ([`crate::train::train_tower`]).
+#[derive(Debug)]
+pub struct SimlitBackend {
+    encoder: SimlitEncoder,
+    tower: ImageTower,
+}
+
+impl SimlitBackend {
+    /// Pairs an encoder and a tower; errors when their dimensions differ.
+    pub fn new(encoder: SimlitEncoder, tower: ImageTower) -> Result<Self> {
+        ensure!(
+            encoder.dim == tower.dim(),
+            "simlit: image tower outputs {}-d embeddings but the text encoder {}-d",
+            tower.dim(),
+            encoder.dim
+        );
+        Ok(Self { encoder, tower })
+    }
+
+    /// Loads the text encoder from `model_dir` and the tower from `tower_path`.
+    pub fn load(model_dir: &Path, tower_path: &Path) -> Result<Self> {
+        Self::new(SimlitEncoder::load(model_dir)?, ImageTower::load(tower_path)?)
+    }
+
+    /// The text encoder.
+    pub fn encoder(&self) -> &SimlitEncoder {
+        &self.encoder
+    }
+
+    /// The image tower.
+    pub fn tower(&self) -> &ImageTower {
+        &self.tower
+    }
+}
+
+impl Backend for SimlitBackend {
+    fn embed_texts(&self, texts: &[String]) -> Result<Embeddings> {
+        self.encoder.embed_texts(texts)
+    }
+
+    fn embed_images(&self, frames: &Frames) -> Result<Embeddings> {
+        self.tower.embed(frames)
+    }
+
+    fn dim(&self) -> usize {
+        self.encoder.dim
     }
 }
 

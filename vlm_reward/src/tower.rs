@@ -1,1 +1,385 @@
-//! The simlit image tower: a small CNN mapping frames into the sentence encoder's space (work in progress).
+//! The simlit image tower: a small CNN mapping RGB frames into the sentence encoder's space.
+//!
+//! Architecture (default [`TowerConfig`]): the Nature-DQN trunk for 84x84 frames (conv 32
+//! 8x8/4, conv 64 4x4/2, conv 64 3x3/1, ReLU after each, no padding), then the flattened
+//! feature map (which keeps *where* things are, unlike global pooling) through a 512-unit
+//! ReLU layer and a linear layer to 384 (all-MiniLM-L6-v2's dimension). Outputs are
+//! L2-normalised. About 1.9M parameters; configs over [`MAX_PARAMS`] are refused.
+//!
+//! Frames of any size are squashed (aspect not kept) to `input_size x input_size` with a
+//! triangle (bilinear) filter, scaled to [-1, 1] and laid out NCHW.
+//!
+//! Weights are saved as safetensors (`conv{i}.weight|bias`, `fc1.weight|bias`,
+//! `fc2.weight|bias`, PyTorch layouts) with the config as JSON in the metadata key
+//! [`CONFIG_KEY`]. Initialisation is seeded (ChaCha8), so a tower is a pure function of
+//! its config and seed, and inference is deterministic given the weights.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context, Result};
+use candle_core::{DType, Device, Tensor, Var, D};
+use image::imageops::FilterType;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use safetensors::tensor::SafeTensors;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Embeddings, Frames};
+use crate::dataset::write_atomic;
+
+/// Largest allowed parameter count of a tower.
+pub const MAX_PARAMS: usize = 5_000_000;
+/// Safetensors metadata key holding the JSON [`TowerConfig`].
+pub const CONFIG_KEY: &str = "vlmgym.tower.config";
+/// Safetensors metadata key holding the format tag [`FORMAT`].
+pub const FORMAT_KEY: &str = "vlmgym.format";
+/// Format tag of tower files.
+pub const FORMAT: &str = "vlmgym-image-tower-v1";
+/// Frames are embedded in chunks of this many.
+const CHUNK: usize = 64;
+
+/// One convolution layer: output channels, square kernel size and stride (no padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvSpec {
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel size (square).
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+}
+
+/// Shape of an [`ImageTower`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TowerConfig {
+    /// Frames are resized to `input_size x input_size` (default 84).
+    pub input_size: usize,
+    /// Convolution layers, each followed by ReLU.
+    pub convs: Vec<ConvSpec>,
+    /// Width of the hidden fully connected layer.
+    pub hidden: usize,
+    /// Output dimension (384 for all-MiniLM-L6-v2).
+    pub dim: usize,
+}
+
+impl Default for TowerConfig {
+    fn default() -> Self {
+        Self {
+            input_size: 84,
+            convs: vec![
+                ConvSpec { out_channels: 32, kernel: 8, stride: 4 },
+                ConvSpec { out_channels: 64, kernel: 4, stride: 2 },
+                ConvSpec { out_channels: 64, kernel: 3, stride: 1 },
+            ],
+            hidden: 512,
+            dim: 384,
+        }
+    }
+}
+
+impl TowerConfig {
+    /// The default trunk for another input size (the flattened map size follows).
+    pub fn with_input_size(input_size: usize) -> Self {
+        Self { input_size, ..Self::default() }
+    }
+
+    /// Side length of the last feature map; errors when a layer does not fit its input.
+    pub fn final_side(&self) -> Result<usize> {
+        ensure!(self.input_size > 0, "tower config: input_size must be at least 1");
+        let mut side = self.input_size;
+        for (i, c) in self.convs.iter().enumerate() {
+            ensure!(
+                c.out_channels > 0 && c.kernel > 0 && c.stride > 0,
+                "tower config: conv {i} has a zero channel count, kernel or stride"
+            );
+            ensure!(
+                side >= c.kernel,
+                "tower config: conv {i} kernel {} does not fit its {side}x{side} input (input_size {} too small)",
+                c.kernel,
+                self.input_size
+            );
+            side = (side - c.kernel) / c.stride + 1;
+        }
+        Ok(side)
+    }
+
+    /// Every parameter's name and shape, in a fixed order.
+    pub fn param_shapes(&self) -> Result<Vec<(String, Vec<usize>)>> {
+        ensure!(self.hidden > 0 && self.dim > 0, "tower config: hidden and dim must be at least 1");
+        let side = self.final_side()?;
+        let mut out = Vec::new();
+        let mut c_in = 3;
+        for (i, c) in self.convs.iter().enumerate() {
+            out.push((format!("conv{i}.weight"), vec![c.out_channels, c_in, c.kernel, c.kernel]));
+            out.push((format!("conv{i}.bias"), vec![c.out_channels]));
+            c_in = c.out_channels;
+        }
+        let flat = c_in * side * side;
+        out.push(("fc1.weight".into(), vec![self.hidden, flat]));
+        out.push(("fc1.bias".into(), vec![self.hidden]));
+        out.push(("fc2.weight".into(), vec![self.dim, self.hidden]));
+        out.push(("fc2.bias".into(), vec![self.dim]));
+        Ok(out)
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> Result<usize> {
+        Ok(self.param_shapes()?.iter().map(|(_, s)| s.iter().product::<usize>()).sum())
+    }
+
+    /// Errors when the config is inconsistent or has more than [`MAX_PARAMS`] parameters.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.num_params()?;
+        ensure!(n <= MAX_PARAMS, "tower config: {n} parameters, more than the limit of {MAX_PARAMS}");
+        Ok(())
+    }
+}
+
+/// Squashes every frame to `size x size` (triangle filter; no-op when already that size)
+/// and returns `N x 3 x size x size` values in [-1, 1], channel-major per frame.
+pub fn frames_to_input(frames: &Frames, size: usize) -> Result<Vec<f32>> {
+    ensure!(size > 0, "tower: input size must be at least 1");
+    let mut out = Vec::with_capacity(frames.len() * 3 * size * size);
+    for i in 0..frames.len() {
+        let bytes = frames.frame(i).context("tower: frame index")?;
+        let resized;
+        let pixels: &[u8] = if frames.height() == size && frames.width() == size {
+            bytes
+        } else {
+            let img = image::RgbImage::from_raw(frames.width() as u32, frames.height() as u32, bytes.to_vec())
+                .context("tower: frame bytes do not match its size")?;
+            resized = image::imageops::resize(&img, size as u32, size as u32, FilterType::Triangle).into_raw();
+            &resized
+        };
+        for c in 0..3 {
+            out.extend(pixels.iter().skip(c).step_by(3).map(|&v| v as f32 / 127.5 - 1.0));
+        }
+    }
+    Ok(out)
+}
+
+/// The image tower: config plus parameters (as candle [`Var`]s, so training can update them).
+#[derive(Debug, Clone)]
+pub struct ImageTower {
+    config: TowerConfig,
+    names: Vec<String>,
+    params: Vec<Var>,
+    device: Device,
+}
+
+impl ImageTower {
+    /// A freshly initialised tower: He-uniform weights (bound `sqrt(6 / fan_in)`) drawn from
+    /// ChaCha8 seeded with `seed`, zero biases. Same config and seed, same weights.
+    pub fn init(config: &TowerConfig, seed: u64) -> Result<Self> {
+        config.validate()?;
+        let device = Device::Cpu;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut names = Vec::new();
+        let mut params = Vec::new();
+        for (name, shape) in config.param_shapes()? {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = if name.ends_with(".bias") {
+                vec![0.0; n]
+            } else {
+                let fan_in: usize = shape[1..].iter().product();
+                // The output layer gets the smaller LeCun bound: its outputs are normalised anyway.
+                let bound =
+                    if name == "fc2.weight" { (3.0 / fan_in as f32).sqrt() } else { (6.0 / fan_in as f32).sqrt() };
+                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+            };
+            params.push(Var::from_tensor(&Tensor::from_vec(values, shape, &device)?)?);
+            names.push(name);
+        }
+        Ok(Self { config: config.clone(), names, params, device })
+    }
+
+    /// The tower's config.
+    pub fn config(&self) -> &TowerConfig {
+        &self.config
+    }
+
+    /// Output dimension.
+    pub fn dim(&self) -> usize {
+        self.config.dim
+    }
+
+    /// The parameters, in [`TowerConfig::param_shapes`] order (for an optimiser).
+    pub fn vars(&self) -> &[Var] {
+        &self.params
+    }
+
+    /// Parameter names and tensors, in [`TowerConfig::param_shapes`] order.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        self.names.iter().cloned().zip(self.params.iter().map(|v| v.as_tensor().clone())).collect()
+    }
+
+    /// Total number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.params.iter().map(|v| v.elem_count()).sum()
+    }
+
+    /// Forward pass on preprocessed input `B x 3 x S x S` (see [`frames_to_input`]):
+    /// `B x dim` unit-length rows (differentiable).
+    pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
+        let (_, c, h, w) = input.dims4()?;
+        let s = self.config.input_size;
+        ensure!(c == 3 && h == s && w == s, "tower: input is {c}x{h}x{w}, expected 3x{s}x{s}");
+        let mut x = input.clone();
+        for (i, spec) in self.config.convs.iter().enumerate() {
+            let w = self.params[2 * i].as_tensor();
+            let b = self.params[2 * i + 1].as_tensor();
+            x = x.conv2d(w, 0, spec.stride, 1, 1)?.broadcast_add(&b.reshape((1, spec.out_channels, 1, 1))?)?.relu()?;
+        }
+        let k = 2 * self.config.convs.len();
+        let x = x.flatten_from(1)?;
+        let x = x.matmul(&self.params[k].as_tensor().t()?)?.broadcast_add(self.params[k + 1].as_tensor())?.relu()?;
+        let x = x.matmul(&self.params[k + 2].as_tensor().t()?)?.broadcast_add(self.params[k + 3].as_tensor())?;
+        let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        Ok(x.broadcast_div(&norm)?)
+    }
+
+    /// Embeds frames (any size) into unit-length rows, in chunks of 64 frames.
+    pub fn embed(&self, frames: &Frames) -> Result<Embeddings> {
+        let s = self.config.input_size;
+        let input = frames_to_input(frames, s)?;
+        let per = 3 * s * s;
+        let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
+        for chunk in input.chunks(CHUNK * per) {
+            let n = chunk.len() / per;
+            let t = Tensor::from_slice(chunk, (n, 3, s, s), &self.device)?;
+            rows.extend(self.forward(&t)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Embeddings::from_rows(rows, frames.len(), self.config.dim).context("tower: bad output (weights not finite?)")
+    }
+
+    /// Serialises the weights and config to safetensors bytes (deterministic).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let meta = HashMap::from([
+            (FORMAT_KEY.to_string(), FORMAT.to_string()),
+            (CONFIG_KEY.to_string(), serde_json::to_string(&self.config)?),
+        ]);
+        let tensors = self.named_tensors();
+        Ok(safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta))?)
+    }
+
+    /// Writes the tower to `path` atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes()?).with_context(|| format!("tower: cannot save {}", path.display()))
+    }
+
+    /// Reads a tower written by [`save`](Self::save); errors name a missing file, a file
+    /// that is not safetensors, a missing/bad config, a missing tensor, a wrong shape or
+    /// dtype, or non-finite weights.
+    pub fn load(path: &Path) -> Result<Self> {
+        ensure!(
+            path.is_file(),
+            "tower: {} does not exist (train one with `vlmgym reward-model train`)",
+            path.display()
+        );
+        let bytes = std::fs::read(path).with_context(|| format!("tower: cannot read {}", path.display()))?;
+        Self::from_bytes(&bytes).with_context(|| format!("tower: cannot load {}", path.display()))
+    }
+
+    /// Reads a tower from safetensors bytes (see [`load`](Self::load)).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (_, header) =
+            SafeTensors::read_metadata(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
+        let meta = header.metadata().as_ref().context("no metadata: not a vlmgym image tower file")?;
+        let config_json = meta.get(CONFIG_KEY).with_context(|| format!("no `{CONFIG_KEY}` in the metadata"))?;
+        let config: TowerConfig = serde_json::from_str(config_json).context("bad tower config in the metadata")?;
+        config.validate()?;
+        let st = SafeTensors::deserialize(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
+        let device = Device::Cpu;
+        let mut names = Vec::new();
+        let mut params = Vec::new();
+        for (name, shape) in config.param_shapes()? {
+            let view = st.tensor(&name).with_context(|| format!("tensor `{name}` is missing"))?;
+            ensure!(
+                view.shape() == shape.as_slice(),
+                "tensor `{name}` has shape {:?}, the config needs {shape:?}",
+                view.shape()
+            );
+            ensure!(view.dtype() == safetensors::Dtype::F32, "tensor `{name}` is {:?}, expected F32", view.dtype());
+            let t = candle_core::safetensors::Load::load(&view, &device)?;
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                bail!("tensor `{name}` value {i} is not finite ({})", values[i]);
+            }
+            params.push(Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+            names.push(name);
+        }
+        Ok(Self { config, names, params, device })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> TowerConfig {
+        TowerConfig {
+            input_size: 16,
+            convs: vec![
+                ConvSpec { out_channels: 4, kernel: 4, stride: 2 },
+                ConvSpec { out_channels: 8, kernel: 3, stride: 2 },
+            ],
+            hidden: 16,
+            dim: 6,
+        }
+    }
+
+    #[test]
+    fn default_is_small_and_valid() {
+        let c = TowerConfig::default();
+        assert_eq!(c.final_side().unwrap(), 7);
+        let n = c.num_params().unwrap();
+        assert!(n < MAX_PARAMS && n > 1_000_000, "{n}");
+        assert!(TowerConfig::with_input_size(20).validate().is_err());
+        let big = TowerConfig { hidden: 4096, ..TowerConfig::default() };
+        assert!(big.validate().unwrap_err().to_string().contains("limit"));
+    }
+
+    #[test]
+    fn embeds_any_size_deterministically_and_round_trips() {
+        let t = ImageTower::init(&tiny(), 3).unwrap();
+        assert_eq!(ImageTower::init(&tiny(), 3).unwrap().to_bytes().unwrap(), t.to_bytes().unwrap());
+        let data: Vec<u8> = (0..2 * 30 * 20 * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let frames = Frames::new(data, 2, 30, 20).unwrap();
+        let e = t.embed(&frames).unwrap();
+        assert_eq!((e.len(), e.dim()), (2, 6));
+        for r in e.iter() {
+            assert!((r.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        assert_eq!(t.embed(&frames).unwrap(), e);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tower.safetensors");
+        t.save(&p).unwrap();
+        let t2 = ImageTower::load(&p).unwrap();
+        assert_eq!(t2.config(), &tiny());
+        assert_eq!(t2.embed(&frames).unwrap(), e);
+    }
+
+    #[test]
+    fn load_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.safetensors");
+        let e = ImageTower::load(&p).unwrap_err().to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        std::fs::write(&p, b"not a tower").unwrap();
+        let e = format!("{:#}", ImageTower::load(&p).unwrap_err());
+        assert!(e.contains("corrupt"), "{e}");
+        // Right config, wrong tensor shape.
+        let t = ImageTower::init(&tiny(), 1).unwrap();
+        let mut tensors = t.named_tensors();
+        tensors[0].1 = Tensor::zeros((4, 3, 3, 3), DType::F32, &Device::Cpu).unwrap();
+        let meta = HashMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(&tiny()).unwrap())]);
+        let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta)).unwrap();
+        let e = format!("{:#}", ImageTower::from_bytes(&bytes).unwrap_err());
+        assert!(e.contains("conv0.weight") && e.contains("[4, 3, 4, 4]"), "{e}");
+        let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), None).unwrap();
+        let e = format!("{:#}", ImageTower::from_bytes(&bytes).unwrap_err());
+        assert!(e.contains("no metadata"), "{e}");
+    }
+}
