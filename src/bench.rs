@@ -216,3 +216,82 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
     }
     Ok(out)
 }
+
+/// One `vlmgym bench render` measurement: frames per second of the batch renderer drawing
+/// `num_envs` envs of `env_id` at `width x height`, with the mean time per batch by stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct RenderMeasurement {
+    /// Registered env id.
+    pub env_id: String,
+    /// Scene camera.
+    pub camera: String,
+    /// Envs drawn per batch (one camera each).
+    pub num_envs: usize,
+    /// Frame width, pixels.
+    pub width: u32,
+    /// Frame height, pixels.
+    pub height: u32,
+    /// Frames rendered per second (batches/s x num_envs), env stepping excluded.
+    pub frames_per_sec: f64,
+    /// Mean seconds per batch: building the Scenes from the envs.
+    pub scene_s: f64,
+    /// Mean seconds per batch in each renderer stage.
+    pub stages: vlmgym_render::RenderTimings,
+}
+
+/// The report of `vlmgym bench render`: frames/s at 84x84 and 224x224 for 1, 8 and 32
+/// envs of Driving-v0 (chase camera, 8 NPCs) and CartPole-v1, each run for `min_time`
+/// after a warm-up batch. Envs step with random actions between batches (not timed).
+pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Result<Vec<RenderMeasurement>> {
+    use vlmgym_render::{BatchRenderer, RenderConfig, RenderTimings};
+    let mut out = Vec::new();
+    for (env_id, camera) in [("Driving-v0", "chase"), ("CartPole-v1", "side")] {
+        for &size in sizes {
+            for &n in counts {
+                let mut venv = make_vec(env_id, n, &Options::new(), VectorizationMode::Sync)?;
+                venv.reset(Some(0), &Options::new())?;
+                let actions = action_table(venv.single_action_space(), n, 0);
+                let cfg = RenderConfig { width: size, height: size, camera: Some(camera.into()) };
+                let mut r = BatchRenderer::new(n, cfg)?;
+                let scenes = |v: &VecEnv| -> anyhow::Result<Vec<vlmgym_envs::Scene>> {
+                    v.scenes().into_iter().map(|s| s.ok_or_else(|| anyhow::anyhow!("{env_id} has no scene"))).collect()
+                };
+                r.render(&scenes(&venv)?)?; // spawn + warm-up
+                let (mut batches, mut rendering, mut scene_s) = (0usize, 0.0f64, 0.0f64);
+                let mut sum = RenderTimings::default();
+                while rendering + scene_s < min_time.as_secs_f64() {
+                    venv.step(&actions[batches % ACTION_TABLE])?;
+                    let t = Instant::now();
+                    let sc = scenes(&venv)?;
+                    scene_s += t.elapsed().as_secs_f64();
+                    let t = Instant::now();
+                    r.render(&sc)?;
+                    rendering += t.elapsed().as_secs_f64();
+                    let st = r.timings();
+                    sum.sync += st.sync;
+                    sum.draw += st.draw;
+                    sum.readback += st.readback;
+                    sum.convert += st.convert;
+                    batches += 1;
+                }
+                let b = batches as f64;
+                out.push(RenderMeasurement {
+                    env_id: env_id.into(),
+                    camera: camera.into(),
+                    num_envs: n,
+                    width: size,
+                    height: size,
+                    frames_per_sec: b * n as f64 / rendering,
+                    scene_s: scene_s / b,
+                    stages: RenderTimings {
+                        sync: sum.sync / b,
+                        draw: sum.draw / b,
+                        readback: sum.readback / b,
+                        convert: sum.convert / b,
+                    },
+                });
+            }
+        }
+    }
+    Ok(out)
+}

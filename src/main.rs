@@ -140,6 +140,8 @@ enum BenchSuite {
     Driving,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
+    /// Batch renderer frames/s at 84x84 and 224x224 for 1, 8 and 32 envs, time per stage.
+    Render,
 }
 
 fn parse_kwargs(pairs: &[String]) -> Result<Options> {
@@ -273,6 +275,14 @@ fn run() -> Result<()> {
                 BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
+                BenchSuite::Render => {
+                    let results = vlmgym::bench::render(time, &[84, 224], &[1, 8, 32])?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "render", "results": results }))?
+                    );
+                    return Ok(());
+                }
             };
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "suite": name, "results": results }))?);
             Ok(())

@@ -29,7 +29,7 @@ use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::render_resource::{TextureFormat, TextureUsages};
 use bevy::window::ExitCondition;
-use vlmgym_envs::scene::{Camera as SceneCamera, Material as SceneMaterial, Pose, Scene, Shape};
+use vlmgym_envs::scene::{Camera as SceneCamera, Material as SceneMaterial, Pose, Scene, SceneObject, Shape};
 
 /// How the batch renderer draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,11 +49,28 @@ impl Default for RenderConfig {
     }
 }
 
+/// Where the last [`BatchRenderer::render`] call spent its time, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct RenderTimings {
+    /// Moving objects and cameras to the new state (and spawning, on the first call).
+    pub sync: f64,
+    /// The bevy update that draws every camera (CPU-side extraction, queueing and lavapipe's
+    /// rasterisation).
+    pub draw: f64,
+    /// Further updates until every readback arrived.
+    pub readback: f64,
+    /// Unpadding RGBA rows into the `N x H x W x 3` batch.
+    pub convert: f64,
+}
+
 #[derive(Resource, Clone, Default)]
 struct Received(Arc<Mutex<Vec<Option<Vec<u8>>>>>);
 
 struct EnvSlot {
-    objects: Vec<Entity>,
+    /// The dynamic objects: (index in the Scene, entity).
+    objects: Vec<(usize, Entity)>,
+    /// How many objects the Scene has.
+    count: usize,
     camera: Entity,
     target: Handle<Image>,
 }
@@ -66,6 +83,7 @@ pub struct BatchRenderer {
     received: Received,
     meshes: HashMap<String, Handle<Mesh>>,
     textures: HashMap<String, Handle<Image>>,
+    timings: RenderTimings,
 }
 
 fn to_vec3(v: [f32; 3]) -> Vec3 {
@@ -190,9 +208,15 @@ impl BatchRenderer {
             received,
             meshes: HashMap::new(),
             textures: HashMap::new(),
+            timings: RenderTimings::default(),
         };
         r.app.insert_resource(r.received.clone());
         Ok(r)
+    }
+
+    /// Where the last render call spent its time.
+    pub fn timings(&self) -> RenderTimings {
+        self.timings
     }
 
     /// Number of envs this renderer draws.
@@ -215,6 +239,7 @@ impl BatchRenderer {
         let sky = StandardMaterial { unlit: true, cull_mode: None, fog_enabled: false, ..default() };
         let sky = world.resource_mut::<Assets<StandardMaterial>>().add(sky);
         world.spawn((Mesh3d(dome), MeshMaterial3d(sky), Transform::default(), all_layers));
+        let mut static_worlds: HashMap<String, Vec<Entity>> = HashMap::new();
         for (i, scene) in scenes.iter().enumerate() {
             let cam = self.pick_camera(scene)?;
             let mut image = Image::new_target_texture(w, h, TextureFormat::Rgba8UnormSrgb, None);
@@ -249,8 +274,26 @@ impl BatchRenderer {
             world.entity_mut(camera).observe(move |ev: On<ReadbackComplete>| {
                 received.0.lock().expect("lock")[i] = Some(ev.event().data.clone());
             });
-            let mut objects = Vec::with_capacity(scene.objects.len());
-            for obj in &scene.objects {
+            // Static objects: merged by material into a few meshes, and shared (one entity
+            // seen by several layers) between envs whose static worlds are the same.
+            let statics: Vec<&SceneObject> = scene.objects.iter().filter(|o| !o.dynamic).collect();
+            let signature = format!("{statics:?}");
+            match static_worlds.get(&signature) {
+                Some(entities) => {
+                    let world = self.app.world_mut();
+                    for e in entities {
+                        if let Some(mut layers) = world.get_mut::<RenderLayers>(*e) {
+                            *layers = layers.clone().with(i);
+                        }
+                    }
+                }
+                None => {
+                    let entities = self.spawn_static(&statics, i)?;
+                    static_worlds.insert(signature, entities);
+                }
+            }
+            let mut objects = Vec::new();
+            for (k, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
                 let mesh = match mesh_key(&obj.shape) {
                     Some(key) => match self.meshes.get(&key) {
                         Some(m) => m.clone(),
@@ -266,21 +309,57 @@ impl BatchRenderer {
                     Some(name) => Some(self.texture(name)?),
                     None => None,
                 };
-                let mut material = material(&obj.material, &obj.shape, texture);
-                if matches!(obj.shape, Shape::Strip { .. }) {
-                    // Ribbons are seen from above whichever way their polyline runs.
-                    material.cull_mode = None;
-                    material.double_sided = true;
-                }
+                let uv = bevy::math::Affine2::from_scale(uv_repeats(&obj.shape, obj.material.texture_scale));
+                let material = material(&obj.material, matches!(obj.shape, Shape::Strip { .. }), texture, uv);
                 let world = self.app.world_mut();
                 let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
                 let e =
                     world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), transform(&obj.pose), RenderLayers::layer(i))).id();
-                objects.push(e);
+                objects.push((k, e));
             }
-            self.slots.push(EnvSlot { objects, camera, target });
+            let count = scene.objects.len();
+            self.slots.push(EnvSlot { objects, count, camera, target });
         }
         Ok(())
+    }
+
+    /// Spawns `objects` (all static) on layer `layer`: one entity per distinct material,
+    /// holding every object of that material merged into one world-space mesh (textures'
+    /// repeats baked into the UVs). Fewer draws per camera is what makes lavapipe faster.
+    fn spawn_static(&mut self, objects: &[&SceneObject], layer: usize) -> Result<Vec<Entity>> {
+        let mut groups: Vec<(String, &SceneObject, Mesh)> = Vec::new();
+        for obj in objects {
+            let strip = matches!(obj.shape, Shape::Strip { .. });
+            let mut mesh = shape_mesh(&obj.shape);
+            if obj.material.texture.is_some() {
+                scale_uvs(&mut mesh, uv_repeats(&obj.shape, obj.material.texture_scale));
+            }
+            let mesh = mesh.transformed_by(transform(&obj.pose));
+            let key = format!("{:?}/{strip}", obj.material);
+            let merged = match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, m)) => m.merge(&mesh).is_ok(),
+                None => false,
+            };
+            if !merged {
+                groups.push((key, obj, mesh));
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (_, obj, mesh) in groups {
+            let texture = match &obj.material.texture {
+                Some(name) => Some(self.texture(name)?),
+                None => None,
+            };
+            let strip = matches!(obj.shape, Shape::Strip { .. });
+            let material = material(&obj.material, strip, texture, bevy::math::Affine2::IDENTITY);
+            let world = self.app.world_mut();
+            let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
+            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            out.push(
+                world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), Transform::IDENTITY, RenderLayers::layer(layer))).id(),
+            );
+        }
+        Ok(out)
     }
 
     /// The image of a named texture, uploaded once and shared by every env.
@@ -311,6 +390,7 @@ impl BatchRenderer {
         if scenes.len() != n {
             bail!("expected {n} scenes (one per env), got {}", scenes.len());
         }
+        let t0 = std::time::Instant::now();
         if self.slots.is_empty() {
             self.spawn(scenes)?;
             // New image targets and meshes become usable over the next updates.
@@ -319,19 +399,17 @@ impl BatchRenderer {
             }
         } else {
             for (i, (slot, scene)) in self.slots.iter().zip(scenes).enumerate() {
-                if scene.objects.len() != slot.objects.len() {
+                if scene.objects.len() != slot.count {
                     bail!(
                         "env {i}'s scene has {} objects, it had {}; scenes must keep their objects",
                         scene.objects.len(),
-                        slot.objects.len()
+                        slot.count
                     );
                 }
                 let world = self.app.world_mut();
-                for (e, obj) in slot.objects.iter().zip(&scene.objects) {
-                    if obj.dynamic {
-                        if let Some(mut t) = world.get_mut::<Transform>(*e) {
-                            *t = transform(&obj.pose);
-                        }
+                for (k, e) in &slot.objects {
+                    if let Some(mut t) = world.get_mut::<Transform>(*e) {
+                        *t = transform(&scene.objects[*k].pose);
                     }
                 }
                 let cam = match &self.config.camera {
@@ -353,7 +431,9 @@ impl BatchRenderer {
                 c.is_active = true;
             }
         }
+        let t1 = std::time::Instant::now();
         self.app.update();
+        let t2 = std::time::Instant::now();
         for slot in &self.slots {
             let world = self.app.world_mut();
             world.entity_mut(slot.camera).remove::<Readback>();
@@ -372,7 +452,13 @@ impl BatchRenderer {
         if data.iter().any(Vec::is_empty) {
             bail!("the GPU readback did not arrive after 20 updates");
         }
-        Frames::from_padded_rgba(&data, self.config.width, self.config.height)
+        let t3 = std::time::Instant::now();
+        let frames = Frames::from_padded_rgba(&data, self.config.width, self.config.height)?;
+        let t4 = std::time::Instant::now();
+        let secs = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64();
+        self.timings =
+            RenderTimings { sync: secs(t0, t1), draw: secs(t1, t2), readback: secs(t2, t3), convert: secs(t3, t4) };
+        Ok(frames)
     }
 }
 
@@ -419,12 +505,16 @@ fn uv_repeats(shape: &Shape, scale: f32) -> Vec2 {
     }
 }
 
-fn material(m: &SceneMaterial, shape: &Shape, texture: Option<Handle<Image>>) -> StandardMaterial {
+/// A bevy material for a Scene material; `strip`s are two-sided (ribbons are seen from
+/// above whichever way their polyline runs); `uv` maps the mesh's UVs to texture repeats.
+fn material(
+    m: &SceneMaterial,
+    strip: bool,
+    texture: Option<Handle<Image>>,
+    uv: bevy::math::Affine2,
+) -> StandardMaterial {
     let [r, g, b, a] = m.color;
-    let uv_transform = match texture {
-        Some(_) => bevy::math::Affine2::from_scale(uv_repeats(shape, m.texture_scale)),
-        None => bevy::math::Affine2::IDENTITY,
-    };
+    let uv_transform = if texture.is_some() { uv } else { bevy::math::Affine2::IDENTITY };
     StandardMaterial {
         base_color: Color::srgba(r, g, b, a),
         base_color_texture: texture,
@@ -433,6 +523,18 @@ fn material(m: &SceneMaterial, shape: &Shape, texture: Option<Handle<Image>>) ->
         metallic: m.metallic,
         unlit: m.unlit,
         alpha_mode: if a < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+        cull_mode: if strip { None } else { Some(bevy::render::render_resource::Face::Back) },
+        double_sided: strip,
         ..default()
+    }
+}
+
+/// Multiplies a mesh's UVs by `repeats`.
+fn scale_uvs(mesh: &mut Mesh, repeats: Vec2) {
+    if let Some(bevy::mesh::VertexAttributeValues::Float32x2(uvs)) = mesh.attribute_mut(Mesh::ATTRIBUTE_UV_0) {
+        for uv in uvs.iter_mut() {
+            uv[0] *= repeats.x;
+            uv[1] *= repeats.y;
+        }
     }
 }
