@@ -29,3 +29,4 @@ pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
 pub use simlit::{SimlitBackend, SimlitEncoder};
 pub use synthesis::{Evaluation, RewardSpec, StepInput, Synthesizer};
 pub use tower::{ImageTower, TowerConfig};
+pub use train::{evaluate_retrieval, train_tower, TrainConfig, TrainReport};

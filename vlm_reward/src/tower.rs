@@ -30,12 +30,9 @@ use crate::dataset::write_atomic;
 
 /// Largest allowed parameter count of a tower.
 pub const MAX_PARAMS: usize = 5_000_000;
-/// Safetensors metadata key holding the JSON [`TowerConfig`].
-pub const CONFIG_KEY: &str = "vlmgym.tower.config";
-/// Safetensors metadata key holding the format tag [`FORMAT`].
-pub const FORMAT_KEY: &str = "vlmgym.format";
-/// Format tag of tower files.
-pub const FORMAT: &str = "vlmgym-image-tower-v1";
+/// Safetensors metadata key holding the JSON [`TowerConfig`] (the only metadata entry; it
+/// also marks the file as a vlmgym image tower).
+pub const CONFIG_KEY: &str = "vlmgym.image_tower.config";
 /// Frames are embedded in chunks of this many.
 const CHUNK: usize = 64;
 
@@ -256,10 +253,9 @@ impl ImageTower {
 
     /// Serialises the weights and config to safetensors bytes (deterministic).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let meta = HashMap::from([
-            (FORMAT_KEY.to_string(), FORMAT.to_string()),
-            (CONFIG_KEY.to_string(), serde_json::to_string(&self.config)?),
-        ]);
+        // One metadata entry only: safetensors writes the metadata map in hash order, so
+        // several keys would make the bytes differ from run to run.
+        let meta = HashMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(&self.config)?)]);
         let tensors = self.named_tensors();
         Ok(safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta))?)
     }
