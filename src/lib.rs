@@ -5,9 +5,12 @@
 //! [`envs`] (the Gymnasium-style core and every environment) and [`agents`] (PPO).
 
 pub mod bench;
+pub mod dataset;
 pub mod render;
 pub mod rollout;
 pub mod train;
 
 pub use vlmgym_agents as agents;
 pub use vlmgym_envs as envs;
+pub use vlmgym_render as render_backend;
+pub use vlmgym_reward as reward;

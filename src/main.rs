@@ -115,6 +115,27 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
     },
+    /// Render frames of envs in many states with their captions, for reward models.
+    Dataset {
+        /// Comma-separated env ids (Driving-v0 draws from all three maps).
+        #[arg(long, value_delimiter = ',', default_value = "CartPole-v1,Driving-v0")]
+        envs: Vec<String>,
+        /// Frames per env.
+        #[arg(long, default_value_t = 2000)]
+        frames: usize,
+        /// Output folder (frames.safetensors + meta.json).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Square frame side, pixels.
+        #[arg(long, default_value_t = 84)]
+        size: u32,
+        /// Base seed (each group of frames gets its own seed from here).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Hold out every n-th seed as the test split.
+        #[arg(long, default_value_t = 5)]
+        held_out_every: u64,
+    },
     /// Measure throughput and print it as JSON.
     Bench {
         /// What to measure.
@@ -264,6 +285,15 @@ fn run() -> Result<()> {
         Command::Eval { checkpoint, episodes, deterministic, seed, env_id } => {
             let report = vlmgym::train::eval(&checkpoint, env_id.as_deref(), episodes, deterministic, seed)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Dataset { envs, frames, out, size, seed, held_out_every } => {
+            if !(8..=1024).contains(&size) {
+                bail!("--size must be 8 to 1024 pixels, got {size}");
+            }
+            let args = vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every };
+            let (n, dir) = vlmgym::dataset::write(&args)?;
+            println!("wrote {n} frames to {}", dir.display());
             Ok(())
         }
         Command::Bench { suite, seconds } => {
