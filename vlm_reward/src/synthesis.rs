@@ -54,20 +54,26 @@
 //! term is evaluated every step and reported, in file order, so each can be logged as its
 //! own column. Operators:
 //!
-//! | op | fields | value |
-//! |---|---|---|
-//! | `constant` | `value` | `value` |
-//! | `semantic` | `score` | the semantic score named `score` (e.g. `"semantic"`) |
-//! | `state` | `quantity` | `info["state"][quantity]` |
-//! | `abs` | `of` | `|of|` |
-//! | `clip` | `of`, `min`?, `max`? | `of` clamped to `[min, max]` |
-//! | `min`, `max` | `args` | the smallest / largest of `args` |
-//! | `product` | `args` | `args[0] * args[1] * ...` |
-//! | `weighted_sum` | `args`, `weights`? (all 1), `bias`? (0) | `bias + sum weights[i] * args[i]` |
-//! | `closeness` | `value`, `target`? (0), `scale`, `floor`? | `1 - |value - target| / scale`, then `max(_, floor)` |
-//! | `modulation` | `score`, `quantity`, `target`, `target_at_zero`? (0), `scale`? (`|target - target_at_zero|`), `floor`? | the semantic score sets a target: `t = target_at_zero + score * (target - target_at_zero)`, value `1 - |quantity - t| / scale`, then `max(_, floor)` |
-//! | `gate` | `value`, `test`, `above`?, `below`?, `at_least`?, `at_most`?, `otherwise`? (0) | `value` when `test` satisfies every given bound (`>`, `<`, `>=`, `<=`), else `otherwise` |
-//! | `potential` | `phi` (a term), `gamma` | potential-based shaping `gamma * Phi(s') - Phi(s)` (Ng et al. 1999) |
+//! - `constant` (`value`): `value`.
+//! - `semantic` (`score`): the semantic score named `score` (e.g. `"semantic"`).
+//! - `state` (`quantity`): `info["state"][quantity]`.
+//! - `abs` (`of`): `abs(of)`.
+//! - `clip` (`of`, optional `min`, `max`): `of` clamped to `[min, max]`.
+//! - `min`, `max` (`args`): the smallest / largest of `args`.
+//! - `product` (`args`): `args[0] * args[1] * ...`.
+//! - `weighted_sum` (`args`, optional `weights` (all 1), `bias` (0)):
+//!   `bias + sum_i weights[i] * args[i]`.
+//! - `closeness` (`value`, `scale`, optional `target` (0), `floor`):
+//!   `1 - abs(value - target) / scale`, then `max(_, floor)` when `floor` is given.
+//! - `modulation` (`score`, `quantity`, `target`, optional `target_at_zero` (0), `scale`
+//!   (`abs(target - target_at_zero)`), `floor`): the semantic score sets a target for a
+//!   state quantity, `t = target_at_zero + score * (target - target_at_zero)`, value
+//!   `1 - abs(quantity - t) / scale`, then `max(_, floor)` (VLM-RL's `v_des`, `r_speed`).
+//! - `gate` (`value`, `test`, at least one of `above`, `below`, `at_least`, `at_most`,
+//!   optional `otherwise` (0)): `value` when `test` is `>`, `<`, `>=`, `<=` every given
+//!   bound, else `otherwise`.
+//! - `potential` (`phi`, a term name; `gamma`): potential-based shaping
+//!   `gamma * Phi(s') - Phi(s)` (Ng, Harada & Russell 1999).
 //!
 //! `potential` keeps `Phi(s)` of the previous step per env. `Phi(s)` of an episode's first
 //! state is the value given to [`Synthesizer::reset`] with that state's inputs, or 0 when
@@ -1029,7 +1035,8 @@ impl Synthesizer {
                 let (_, x) = input.semantic.iter().find(|(n, _)| n == score).ok_or_else(|| {
                     let given: Vec<&str> = input.semantic.iter().map(|s| s.0).collect();
                     anyhow!(
-                        "reward synthesis: term `{name}` needs the semantic score `{score}`, but the scores given are: {}",
+                        "reward synthesis: term `{name}` needs the semantic score `{score}`, \
+                         but the scores given are: {}",
                         if given.is_empty() { "none".to_string() } else { given.join(", ") }
                     )
                 })?;

@@ -38,6 +38,11 @@ fn spec(text: &str) -> RewardSpec {
     RewardSpec::from_toml_str(text).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
+/// A TOML text from `;`-separated lines (TOML's single-quoted strings need no escapes).
+fn lines(text: &str) -> String {
+    text.split(';').map(str::trim).collect::<Vec<_>>().join("\n") + "\n"
+}
+
 fn config_err(text: &str) -> String {
     format!("{:#}", RewardSpec::from_toml_str(text).unwrap_err())
 }
@@ -468,7 +473,10 @@ fn evaluation_errors_name_the_problem() {
     let msg = step_err(&mut syn, &[("semantic", 1.0)], &no_state, 0);
     assert!(msg.contains("info has no `state` object (info keys: speed_kmh)"), "{msg}");
     // A term that evaluates to infinity.
-    let s = spec("output = \"c\"\n[[term]]\nname = \"x\"\nop = \"state\"\nquantity = \"x\"\n[[term]]\nname = \"c\"\nop = \"closeness\"\nvalue = 1\nscale = \"x\"\n");
+    let s = spec(&lines(
+        "output = 'c'; [[term]]; name = 'x'; op = 'state'; quantity = 'x'; \
+         [[term]]; name = 'c'; op = 'closeness'; value = 1; scale = 'x'",
+    ));
     let mut syn = Synthesizer::new(s, 1);
     let msg = step_err(&mut syn, &[], &info(json!({"x": 0.0})), 0);
     assert!(msg.contains("term `c`: `scale` must be > 0, got 0"), "{msg}");
@@ -478,7 +486,7 @@ fn evaluation_errors_name_the_problem() {
 
 #[test]
 fn config_errors_name_the_problem() {
-    let t = |body: &str| format!("output = \"a\"\n[[term]]\nname = \"a\"\n{body}\n");
+    let t = |body: &str| lines(&format!("output = 'a'; [[term]]; name = 'a'; {body}"));
     let cases = [
         (t("op = \"sqrt\"\nof = 1"), "term `a`: unknown operator `sqrt` (known: constant, semantic, state"),
         (t("op = \"abs\"\nof = \"b\""), "term `a` refers to unknown term `b` (terms: a)"),
@@ -492,22 +500,27 @@ fn config_errors_name_the_problem() {
         (t("op = \"clip\"\nof = 1\nmin = 2\nmax = 1"), "`min` (2) is greater than `max` (1)"),
         (t("op = \"modulation\"\nscore = 1\nquantity = 1\ntarget = 0"), "`scale` must be > 0, got 0"),
         (t("op = \"constant\"\nvalue = \"one\""), "term `a` (op `constant`): invalid type: string \"one\""),
-        (t("op = \"constant\"\nvalue = 1\n[[term]]\nname = \"a\"\nop = \"constant\"\nvalue = 2"), "two terms are named `a`"),
+        (t("op = 'constant'; value = 1; [[term]]; name = 'a'; op = 'constant'; value = 2"), "two terms are named `a`"),
         (t("op = \"constant\"\nvalue = nan"), "`value` = NaN is not finite"),
         (t("op = \"constant\"\nvalue = 1\n[[terminal]]\nwhen = []\nreward = 1"), "terminal rule 0: `when` needs"),
-        (t("op = \"constant\"\nvalue = 1\n[[terminal]]\nwhen = \"x\"\nreward = 1\nbonus = 1"), "exactly one of"),
+        (t("op = 'constant'; value = 1; [[terminal]]; when = 'x'; reward = 1; bonus = 1"), "exactly one of"),
         ("[[term]]\nname = \"a\"\nop = \"constant\"\nvalue = 1\n".to_string(), "missing field `output`"),
-        ("output = \"b\"\n[[term]]\nname = \"a\"\nop = \"constant\"\nvalue = 1\n".to_string(), "`output` names unknown term `b`"),
+        (lines("output = 'b'; [[term]]; name = 'a'; op = 'constant'; value = 1"), "`output` names unknown term `b`"),
         ("output = \"a\"\nterms = 3\n".to_string(), "unknown field `terms`"),
         ("output = \"a\"\n".to_string(), "no terms"),
         ("output = \"a\n".to_string(), "invalid TOML"),
         (
-            "output = \"f\"\n[[term]]\nname = \"p\"\nop = \"potential\"\nphi = \"x\"\ngamma = 1\n\
-             [[term]]\nname = \"x\"\nop = \"constant\"\nvalue = 1\n[[term]]\nname = \"f\"\nop = \"potential\"\nphi = \"p\"\ngamma = 1\n"
-                .to_string(),
+            lines(
+                "output = 'f'; [[term]]; name = 'p'; op = 'potential'; phi = 'x'; gamma = 1; \
+                 [[term]]; name = 'x'; op = 'constant'; value = 1; \
+                 [[term]]; name = 'f'; op = 'potential'; phi = 'p'; gamma = 1",
+            ),
             "potential `f`: its phi `p` depends on the potential term `p`",
         ),
-        (t("op = \"potential\"\nphi = \"a\"\ngamma = 1.5").replace("phi = \"a\"", "phi = \"b\"") + "[[term]]\nname = \"b\"\nop = \"constant\"\nvalue = 1\n", "`gamma` must be in [0, 1], got 1.5"),
+        (
+            t("op = 'potential'; phi = 'b'; gamma = 1.5; [[term]]; name = 'b'; op = 'constant'; value = 1"),
+            "`gamma` must be in [0, 1], got 1.5",
+        ),
     ];
     for (text, want) in cases {
         let msg = config_err(&text);
