@@ -225,6 +225,58 @@ impl TextEmbeddingCache {
     }
 }
 
+/// Throughput of [`Backend::embed_images`] measured by [`bench_embed_images`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ImageBench {
+    /// Frames per call.
+    pub batch: usize,
+    /// Timed calls (after one untimed warm-up call).
+    pub repeats: usize,
+    /// Frame height and width fed to the backend.
+    pub frame_size: (usize, usize),
+    /// Frames embedded per second over the timed calls.
+    pub frames_per_second: f64,
+    /// Mean milliseconds per call.
+    pub ms_per_batch: f64,
+}
+
+/// Times `backend.embed_images` on `batch` frames of `height x width` pseudo-random pixels
+/// (fixed pattern): one warm-up call, then `repeats` timed calls. Errors when `batch` or
+/// `repeats` is 0 or the backend fails.
+pub fn bench_embed_images(
+    backend: &dyn Backend,
+    batch: usize,
+    repeats: usize,
+    height: usize,
+    width: usize,
+) -> Result<ImageBench> {
+    ensure!(batch > 0 && repeats > 0, "bench: batch and repeats must be at least 1");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<u8> = (0..batch * height * width * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 56) as u8
+        })
+        .collect();
+    let frames = Frames::new(data, batch, height, width)?;
+    backend.embed_images(&frames)?;
+    let start = std::time::Instant::now();
+    for _ in 0..repeats {
+        let e = backend.embed_images(&frames)?;
+        ensure!(e.len() == batch, "bench: backend returned {} rows for {batch} frames", e.len());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    Ok(ImageBench {
+        batch,
+        repeats,
+        frame_size: (height, width),
+        frames_per_second: (batch * repeats) as f64 / secs,
+        ms_per_batch: secs * 1000.0 / repeats as f64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

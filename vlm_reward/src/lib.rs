@@ -22,7 +22,8 @@ pub mod synthesis;
 pub mod tower;
 pub mod train;
 
-pub use backend::{Backend, Embeddings, Frames, TextEmbeddingCache};
+pub use backend::{bench_embed_images, Backend, Embeddings, Frames, ImageBench, TextEmbeddingCache};
+pub use clip::{ClipBackend, ClipConfig, ClipImpl};
 pub use dataset::{Caption, Dataset, DatasetWriter, Sample, Split};
 pub use goal::{ClgSpec, GoalSpec, VlmRmSpec};
 pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
