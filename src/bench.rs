@@ -161,7 +161,13 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
 pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
     let num_envs = 8;
     let cfg = PpoConfig { num_envs, total_timesteps: u64::MAX / 2, ..PpoConfig::discrete() };
-    let spec = RunSpec { env_id: "CartPole-v1".into(), env_kwargs: Default::default(), seed: 0, ppo: cfg };
+    let spec = RunSpec {
+        env_id: "CartPole-v1".into(),
+        env_kwargs: Default::default(),
+        seed: 0,
+        ppo: cfg,
+        reward: Default::default(),
+    };
     let mut ppo = Ppo::new(spec)?;
     ppo.train_iteration(None)?; // warm up
     let start = Instant::now();

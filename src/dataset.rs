@@ -132,7 +132,7 @@ struct Queue {
 
 impl Queue {
     /// Renders and writes full batches; with `all`, also the rest (padded to a batch).
-    fn flush(&mut self, writer: &mut DatasetWriter, bar: &ProgressBar, all: bool) -> Result<()> {
+    fn flush(&mut self, sink: &mut dyn FnMut(&[u8], Sample) -> Result<()>, bar: &ProgressBar, all: bool) -> Result<()> {
         while self.pending.len() >= self.batch || (all && !self.pending.is_empty()) {
             let take = self.pending.len().min(self.batch);
             let chunk: Vec<(Scene, Sample)> = self.pending.drain(..take).collect();
@@ -142,7 +142,7 @@ impl Queue {
             }
             let frames = self.renderer.render(&scenes)?;
             for (i, (_, sample)) in chunk.into_iter().enumerate() {
-                writer.push(frames.frame(i), sample)?;
+                sink(frames.frame(i), sample)?;
                 bar.inc(1);
             }
         }
@@ -152,6 +152,16 @@ impl Queue {
 
 /// Writes the dataset; returns the number of frames and the folder.
 pub fn write(args: &DatasetArgs) -> Result<(usize, PathBuf)> {
+    let mut writer = DatasetWriter::new(&args.out, args.size as usize, args.size as usize)?;
+    generate(args, &mut |frame, sample| writer.push(frame, sample))?;
+    let n = writer.len();
+    let dir = writer.finish()?;
+    Ok((n, dir))
+}
+
+/// Renders the frames [`write`] would and hands each (frame bytes, sample) to `sink`, in
+/// order (`args.out` is not used).
+pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Result<()>) -> Result<()> {
     if args.envs.is_empty() {
         bail!("--envs is empty: name at least one env id");
     }
@@ -161,7 +171,6 @@ pub fn write(args: &DatasetArgs) -> Result<(usize, PathBuf)> {
     if args.held_out_every < 2 {
         bail!("--held-out-every must be at least 2 (1 would hold out everything)");
     }
-    let mut writer = DatasetWriter::new(&args.out, args.size as usize, args.size as usize)?;
     let total: usize = sources(args).iter().map(|s| s.frames).sum();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames ({per_sec}, eta {eta})")
@@ -229,12 +238,10 @@ pub fn write(args: &DatasetArgs) -> Result<(usize, PathBuf)> {
                 }
             }
             episode += 1;
-            queue.flush(&mut writer, &bar, false)?;
+            queue.flush(sink, &bar, false)?;
         }
-        queue.flush(&mut writer, &bar, true)?;
+        queue.flush(sink, &bar, true)?;
     }
     bar.finish_and_clear();
-    let n = writer.len();
-    let dir = writer.finish()?;
-    Ok((n, dir))
+    Ok(())
 }

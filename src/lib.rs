@@ -6,7 +6,9 @@
 
 pub mod bench;
 pub mod dataset;
+pub mod language_reward;
 pub mod render;
+pub mod reward_model;
 pub mod rollout;
 pub mod train;
 

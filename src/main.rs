@@ -73,6 +73,30 @@ enum Command {
         /// Env constructor argument, KEY=VALUE with VALUE as JSON (e.g. map=loop); repeatable.
         #[arg(long = "kwarg", value_name = "KEY=VALUE")]
         kwargs: Vec<String>,
+        /// Reward to learn from: the env's own, or a language reward from --goal.
+        #[arg(long, value_enum, default_value = "ground-truth")]
+        reward: vlmgym::language_reward::RewardKind,
+        /// The text goal, e.g. "the car drives in the centre of its lane".
+        #[arg(long)]
+        goal: Option<String>,
+        /// CLG's negative goal, e.g. "the car has crashed".
+        #[arg(long)]
+        negative: Option<String>,
+        /// VLM-RM's baseline, e.g. "a car on a road".
+        #[arg(long)]
+        baseline: Option<String>,
+        /// VLM-RM alpha.
+        #[arg(long, default_value_t = 0.5)]
+        alpha: f64,
+        /// CLG window w.
+        #[arg(long, default_value_t = 0.03)]
+        window: f64,
+        /// Reward synthesis: a built-in name (driving_vlmrl, cartpole_vlmrm, ...) or a TOML path.
+        #[arg(long, value_name = "NAME|FILE.toml")]
+        reward_config: Option<String>,
+        /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
+        #[arg(long)]
+        tower: Option<PathBuf>,
     },
     /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
     Eval {
@@ -136,6 +160,50 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         held_out_every: u64,
     },
+    /// Train or inspect the simlit image tower.
+    RewardModel {
+        #[command(subcommand)]
+        action: RewardModelCommand,
+    },
+    /// Score sampled states of an env against a text goal and compare with its ground truth:
+    /// correlation, EPIC distance, AUC, histogram PNG, CLG window calibration, retrieval.
+    RewardCheck {
+        /// Environment id.
+        env_id: String,
+        /// The goal, e.g. "the pole is balanced upright on the cart".
+        #[arg(long)]
+        goal: String,
+        /// A negative goal: score with VLM-RL's CLG reward.
+        #[arg(long)]
+        negative: Option<String>,
+        /// A baseline: score with VLM-RMs' projection reward.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// VLM-RM alpha (with --baseline).
+        #[arg(long, default_value_t = 0.5)]
+        alpha: f64,
+        /// CLG window w (with --negative).
+        #[arg(long, default_value_t = 0.03)]
+        window: f64,
+        /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
+        #[arg(long)]
+        tower: Option<PathBuf>,
+        /// States to sample.
+        #[arg(long, default_value_t = 600)]
+        samples: usize,
+        /// Seed of the sampled states (the shipped tower trained on seeds below 100000).
+        #[arg(long, default_value_t = 1_000_000)]
+        seed: u64,
+        /// Folder for report.json and the PNGs.
+        #[arg(long, value_name = "DIR", default_value = "reward-check")]
+        out: PathBuf,
+        /// Also plot the score against pole angle and cart position (CartPole-v1).
+        #[arg(long)]
+        landscape: bool,
+        /// Frame side, pixels.
+        #[arg(long, default_value_t = 84)]
+        size: u32,
+    },
     /// Measure throughput and print it as JSON.
     Bench {
         /// What to measure.
@@ -144,6 +212,28 @@ enum Command {
         /// Seconds to run each measurement.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+    },
+}
+
+#[derive(Subcommand)]
+enum RewardModelCommand {
+    /// Train the image tower contrastively on a dataset from `vlmgym dataset`.
+    Train {
+        /// Dataset folder.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Output tower file (.safetensors); the report is written next to it (.json).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Training config TOML (e.g. assets/configs/reward_model/simlit_tower.toml).
+        #[arg(long, value_name = "FILE.toml")]
+        config: Option<PathBuf>,
+        /// Override the config's number of steps.
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Override the config's seed.
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -244,10 +334,40 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Train { env_id, steps, num_envs, seed, config, out, resume, kwargs } => {
+        Command::Train {
+            env_id,
+            steps,
+            num_envs,
+            seed,
+            config,
+            out,
+            resume,
+            kwargs,
+            reward,
+            goal,
+            negative,
+            baseline,
+            alpha,
+            window,
+            reward_config,
+            tower,
+        } => {
             use std::io::IsTerminal;
+            use vlmgym::language_reward::{RewardKind, RewardSettings};
             let progress = std::io::stderr().is_terminal();
             let kwargs = parse_kwargs(&kwargs)?;
+            let reward = match (reward, &env_id) {
+                (RewardKind::GroundTruth, _) => {
+                    if goal.is_some() || negative.is_some() || baseline.is_some() {
+                        bail!("--goal/--negative/--baseline need --reward clg, vlmrm or semantic");
+                    }
+                    None
+                }
+                (_, None) => bail!("--reward needs --env (with --resume the run keeps its own reward)"),
+                (kind, Some(id)) => {
+                    Some(RewardSettings::new(id, kind, goal, negative, baseline, alpha, window, reward_config, tower)?)
+                }
+            };
             let args = vlmgym::train::TrainArgs {
                 env_id,
                 steps,
@@ -258,6 +378,7 @@ fn run() -> Result<()> {
                 resume,
                 progress,
                 kwargs,
+                reward,
             };
             let last = vlmgym::train::train(args)?;
             eprintln!(
@@ -294,6 +415,46 @@ fn run() -> Result<()> {
             let args = vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());
+            Ok(())
+        }
+        Command::RewardModel { action: RewardModelCommand::Train { data, out, config, steps, seed } } => {
+            let args = vlmgym::reward_model::TrainArgs { data, out: out.clone(), config, steps, seed };
+            let report = vlmgym::reward_model::train(&args)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            eprintln!("wrote {} (report: {})", out.display(), out.with_extension("json").display());
+            Ok(())
+        }
+        Command::RewardCheck {
+            env_id,
+            goal,
+            negative,
+            baseline,
+            alpha,
+            window,
+            tower,
+            samples,
+            seed,
+            out,
+            landscape,
+            size,
+        } => {
+            let tower = tower.unwrap_or_else(vlmgym::reward_model::default_tower);
+            let args = vlmgym::reward_model::CheckArgs {
+                env_id,
+                goal,
+                negative,
+                baseline,
+                alpha,
+                window,
+                tower,
+                samples,
+                seed,
+                out,
+                landscape,
+                size,
+            };
+            let report = vlmgym::reward_model::check(&args)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Bench { suite, seconds } => {

@@ -12,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use vlmgym_agents::checkpoint::{write_atomically, Checkpoint};
 use vlmgym_agents::metrics::{plot_curves, MetricsWriter};
-use vlmgym_agents::{load_policy, ActionKind, Ppo, PpoConfig, RunSpec};
+use vlmgym_agents::{load_policy, ActionKind, Ppo, PpoConfig, RewardHook, RunSpec};
+
+use crate::language_reward::{LanguageReward, RewardSettings};
 use vlmgym_envs::{make_with, registry, Options, Space};
 
 /// What `vlmgym train` was asked.
@@ -35,6 +37,8 @@ pub struct TrainArgs {
     pub progress: bool,
     /// Env constructor kwargs (a new run only).
     pub kwargs: Options,
+    /// A language reward (a new run only; None: the env's own reward).
+    pub reward: Option<crate::language_reward::RewardSettings>,
 }
 
 /// The newest checkpoint of a run directory.
@@ -59,12 +63,29 @@ fn checkpoint_path(run_dir: &Path, iteration: u64) -> PathBuf {
 }
 
 /// Trains (or resumes) a PPO run and returns the final checkpoint's path.
+/// A fresh run of `spec`: plain PPO, or PPO on rendered envs with the language reward hook
+/// its `[reward]` settings describe.
+pub fn start(spec: &RunSpec) -> Result<(Ppo, Option<LanguageReward>)> {
+    match RewardSettings::from_spec(spec)? {
+        None => Ok((Ppo::new(spec.clone())?, None)),
+        Some(settings) => {
+            let (env, hook) = crate::language_reward::build(spec, &settings)?;
+            Ok((Ppo::with_env(spec.clone(), Box::new(env))?, Some(hook)))
+        }
+    }
+}
+
 pub fn train(args: TrainArgs) -> Result<PathBuf> {
     let out = &args.out;
+    let mut hook: Option<LanguageReward> = None;
     let (mut ppo, metrics) = if args.resume {
         let ckpt = latest_checkpoint(out)?
             .with_context(|| format!("--resume: {} has no checkpoint to resume from", out.display()))?;
-        let ppo = Checkpoint::resume(&ckpt)?;
+        let ppo = Checkpoint::resume_with(&ckpt, |spec| {
+            let (ppo, h) = start(spec)?;
+            hook = h;
+            Ok(ppo)
+        })?;
         if let Some(id) = &args.env_id {
             if id != &ppo.spec().env_id {
                 bail!("--resume: {} is a run of {}, not {id}", out.display(), ppo.spec().env_id);
@@ -73,9 +94,10 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         if args.steps.is_some_and(|s| s != ppo.spec().ppo.total_timesteps)
             || args.num_envs.is_some_and(|n| n != ppo.spec().ppo.num_envs)
             || !args.kwargs.is_empty()
+            || args.reward.is_some()
         {
             bail!(
-                "--resume continues the run as configured in {}; --steps, --num-envs and --kwarg cannot change",
+                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg and the reward cannot change",
                 out.join("config.toml").display()
             );
         }
@@ -86,7 +108,8 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             ppo.iteration(),
             ppo.global_step()
         );
-        let metrics = MetricsWriter::open(&out.join("metrics.csv"), Some(ppo.global_step()))?;
+        let columns = hook.as_ref().map(|h| h.columns()).unwrap_or_default();
+        let metrics = MetricsWriter::open_with_extra(&out.join("metrics.csv"), Some(ppo.global_step()), &columns)?;
         (ppo, metrics)
     } else {
         let env_id = args.env_id.clone().context("--env is required")?;
@@ -112,11 +135,17 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         cfg.validate()?;
         let env_kwargs = toml::Table::try_from(serde_json::Value::Object(args.kwargs.clone()))
             .context("--kwarg values must be numbers, strings, booleans, lists or tables (no null)")?;
-        let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg };
-        let ppo = Ppo::new(spec.clone())?;
+        let reward = match &args.reward {
+            Some(r) => r.to_table()?,
+            None => Default::default(),
+        };
+        let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg, reward };
+        let (ppo, h) = start(&spec)?;
+        hook = h;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;
-        let metrics = MetricsWriter::open(&out.join("metrics.csv"), None)?;
+        let columns = hook.as_ref().map(|h| h.columns()).unwrap_or_default();
+        let metrics = MetricsWriter::open_with_extra(&out.join("metrics.csv"), None, &columns)?;
         (ppo, metrics)
     };
     let mut metrics = metrics;
@@ -130,7 +159,7 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
     let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
     let mut last = checkpoint_path(out, ppo.iteration());
     while !ppo.finished() {
-        let stats = ppo.train_iteration(None)?;
+        let stats = ppo.train_iteration(hook.as_mut().map(|h| h as &mut dyn RewardHook))?;
         metrics.write(&stats)?;
         for e in &stats.episodes {
             if recent.len() == 20 {

@@ -29,6 +29,7 @@ pub const COLUMNS: [&str; 13] = [
 /// Appends rows to `metrics.csv`, flushing each one.
 pub struct MetricsWriter {
     file: File,
+    extra: Vec<String>,
 }
 
 impl MetricsWriter {
@@ -36,7 +37,14 @@ impl MetricsWriter {
     /// an existing file up to that global step and appends after them, so a resumed run's
     /// file has no rows from the interrupted future.
     pub fn open(path: &Path, keep_until: Option<u64>) -> Result<Self> {
-        let mut lines = vec![COLUMNS.join(",")];
+        Self::open_with_extra(path, keep_until, &[])
+    }
+
+    /// As [`MetricsWriter::open`], with `extra` columns after [`COLUMNS`] (e.g. one per
+    /// reward term); each row fills them from [`IterationStats::extra`] by name.
+    pub fn open_with_extra(path: &Path, keep_until: Option<u64>, extra: &[String]) -> Result<Self> {
+        let header: Vec<&str> = COLUMNS.iter().copied().chain(extra.iter().map(String::as_str)).collect();
+        let mut lines = vec![header.join(",")];
         if let (Some(limit), Ok(f)) = (keep_until, File::open(path)) {
             for line in BufReader::new(f).lines().skip(1) {
                 let line = line?;
@@ -53,7 +61,7 @@ impl MetricsWriter {
             .append(true)
             .open(path)
             .with_context(|| format!("cannot append to {}", path.display()))?;
-        Ok(MetricsWriter { file })
+        Ok(MetricsWriter { file, extra: extra.to_vec() })
     }
 
     /// Writes one update's row.
@@ -81,6 +89,11 @@ impl MetricsWriter {
             s.learning_rate.to_string(),
             format!("{:.1}", s.sps),
         ];
+        let extra = self
+            .extra
+            .iter()
+            .map(|name| s.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_string()).unwrap_or_default());
+        let row: Vec<String> = row.into_iter().chain(extra).collect();
         writeln!(self.file, "{}", row.join(","))?;
         self.file.flush()?;
         Ok(())
@@ -111,7 +124,8 @@ pub fn read_column(path: &Path, column: &str) -> Result<Vec<(f64, f64)>> {
     Ok(out)
 }
 
-fn register_font() {
+/// Registers the bundled DejaVu Sans Mono as plotters' "sans-serif" font (once).
+pub fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let font: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSansMono.ttf");

@@ -34,6 +34,10 @@ pub struct RunSpec {
     pub seed: u64,
     /// Hyper-parameters.
     pub ppo: PpoConfig,
+    /// How rewards are replaced (language goal, synthesis config...), kept opaque here so a
+    /// resumed run rebuilds the same reward; empty for the env's own reward.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub reward: toml::Table,
 }
 
 impl RunSpec {
@@ -80,6 +84,9 @@ pub struct IterationStats {
     pub explained_variance: f64,
     /// Env steps per second of this update (collection and learning).
     pub sps: f64,
+    /// Named statistics the reward hook reported for this rollout (e.g. the mean of each
+    /// reward term), one `metrics.csv` column each.
+    pub extra: Vec<(String, f64)>,
 }
 
 /// A PPO run in progress.
@@ -287,9 +294,11 @@ impl Ppo {
             ro.infos.extend(step.infos);
         }
 
+        let mut extra = Vec::new();
         if let Some(h) = hook {
             let before = ro.rewards.len();
             h.replace_rewards(&mut ro).context("the reward hook failed")?;
+            extra = h.stats();
             if ro.rewards.len() != before {
                 bail!("the reward hook changed the number of rewards from {before} to {}", ro.rewards.len());
             }
@@ -317,6 +326,7 @@ impl Ppo {
         stats.episodes = episodes;
         stats.learning_rate = lr;
         stats.sps = (n * cfg.num_steps) as f64 / started.elapsed().as_secs_f64();
+        stats.extra = extra;
         Ok(stats)
     }
 

@@ -83,6 +83,10 @@ impl Rollout {
 pub trait RewardHook {
     /// Overwrites `rollout.rewards` (same length); may read anything else in it.
     fn replace_rewards(&mut self, rollout: &mut Rollout) -> anyhow::Result<()>;
+    /// Named statistics of the last replaced rollout (logged as `metrics.csv` columns).
+    fn stats(&self) -> Vec<(String, f64)> {
+        Vec::new()
+    }
 }
 
 impl<F: FnMut(&mut Rollout) -> anyhow::Result<()>> RewardHook for F {

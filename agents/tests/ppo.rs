@@ -18,7 +18,7 @@ fn small_spec(env_id: &str, discrete: bool) -> RunSpec {
     };
     let mut kwargs = toml::Table::new();
     kwargs.insert("max_episode_steps".into(), toml::Value::Integer(20));
-    RunSpec { env_id: env_id.into(), env_kwargs: kwargs, seed: 3, ppo: cfg }
+    RunSpec { env_id: env_id.into(), env_kwargs: kwargs, seed: 3, ppo: cfg, reward: Default::default() }
 }
 
 fn tensors(path: &std::path::Path) -> BTreeMap<String, Vec<f32>> {

@@ -28,6 +28,7 @@ pub struct RenderedVecEnv {
     space: Space,
     frames: Option<Frames>,
     final_frames: Vec<Option<Vec<u8>>>,
+    render_seconds: f64,
 }
 
 impl RenderedVecEnv {
@@ -41,7 +42,15 @@ impl RenderedVecEnv {
         };
         let inner = inner.with_final_scenes(true);
         let renderer = BatchRenderer::new(n, config)?;
-        Ok(RenderedVecEnv { inner, renderer, mode, space, frames: None, final_frames: vec![None; n] })
+        Ok(RenderedVecEnv {
+            inner,
+            renderer,
+            mode,
+            space,
+            frames: None,
+            final_frames: vec![None; n],
+            render_seconds: 0.0,
+        })
     }
 
     /// The frames of the envs' current states (after the last reset or step).
@@ -53,6 +62,11 @@ impl RenderedVecEnv {
     /// its last state as `H x W x 3` bytes; None for the others.
     pub fn final_frames(&self) -> &[Option<Vec<u8>>] {
         &self.final_frames
+    }
+
+    /// Seconds the last reset or step spent rendering (scenes and the renderer).
+    pub fn render_seconds_last_step(&self) -> f64 {
+        self.render_seconds
     }
 
     /// The wrapped vector env.
@@ -70,8 +84,10 @@ impl RenderedVecEnv {
     }
 
     fn draw(&mut self) -> Result<()> {
+        let t = std::time::Instant::now();
         let scenes = self.scenes()?;
         self.frames = Some(self.renderer.render(&scenes)?);
+        self.render_seconds += t.elapsed().as_secs_f64();
         Ok(())
     }
 
@@ -111,6 +127,7 @@ impl VectorEnv for RenderedVecEnv {
     }
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> vlmgym_envs::Result<(Vec<f32>, Vec<Info>)> {
         let (obs, infos) = self.inner.reset(seed, options)?;
+        self.render_seconds = 0.0;
         self.draw().map_err(render_error)?;
         self.final_frames.iter_mut().for_each(|f| *f = None);
         Ok((self.observe(obs), infos))
@@ -118,6 +135,8 @@ impl VectorEnv for RenderedVecEnv {
     fn step(&mut self, actions: &[Value]) -> vlmgym_envs::Result<VecStep> {
         let mut step = self.inner.step(actions)?;
         self.final_frames.iter_mut().for_each(|f| *f = None);
+        self.render_seconds = 0.0;
+        let t = std::time::Instant::now();
         if step.final_scene.iter().any(Option::is_some) {
             // Draw the ended episodes' last states (the others as they are now).
             let mut scenes = self.scenes().map_err(render_error)?;
@@ -136,6 +155,7 @@ impl VectorEnv for RenderedVecEnv {
                 }
             }
         }
+        self.render_seconds += t.elapsed().as_secs_f64();
         self.draw().map_err(render_error)?;
         step.obs = self.observe(std::mem::take(&mut step.obs));
         Ok(step)

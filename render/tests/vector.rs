@@ -131,7 +131,13 @@ fn ppo_trains_a_cnn_policy_on_rendered_frames() {
     ppo.update_epochs = 1;
     ppo.total_timesteps = 64;
     ppo.policy = "cnn".into();
-    let spec = RunSpec { env_id: "CartPole-v1".into(), env_kwargs: Default::default(), seed: 1, ppo };
+    let spec = RunSpec {
+        env_id: "CartPole-v1".into(),
+        env_kwargs: Default::default(),
+        seed: 1,
+        ppo,
+        reward: Default::default(),
+    };
     let env = cartpole(2, 36, ObsMode::Pixels);
     let mut run = vlmgym_agents::Ppo::with_env(spec.clone(), Box::new(env)).unwrap();
     let mut losses = Vec::new();

@@ -1,0 +1,312 @@
+//! Training from a text goal: every env is rendered each step, the frames of a whole rollout
+//! are scored by the reward model in batches before advantages are computed, and the
+//! declarative synthesis (assets/rewards/*.toml) turns the semantic score and the env's
+//! state quantities into the reward PPO learns from.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+use vlmgym_agents::{RewardHook, Rollout, RunSpec};
+use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Space, Value, VecStep, VectorEnv, VectorizationMode};
+use vlmgym_render::{ObsMode, RenderConfig, RenderedVecEnv};
+use vlmgym_reward::simlit::SimlitBackend;
+use vlmgym_reward::synthesis::{RewardSpec, StepInput, Synthesizer};
+use vlmgym_reward::{Backend, Frames};
+
+use crate::reward_model::{default_tower, load_simlit, Scorer};
+
+/// Where a run's reward comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RewardKind {
+    /// The env's own reward.
+    GroundTruth,
+    /// VLM-RL's contrasting goals (--goal and --negative), through the synthesis config.
+    Clg,
+    /// VLM-RMs' goal-baseline projection (--goal, --baseline, --alpha), through the config.
+    Vlmrm,
+    /// The semantic score alone (CLG with --negative, else cosine similarity to --goal).
+    Semantic,
+}
+
+/// The language-reward settings of a run (kept in `config.toml` under `[reward]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RewardSettings {
+    /// Which reward.
+    pub kind: RewardKind,
+    /// The goal text.
+    pub goal: String,
+    /// CLG's negative goal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative: Option<String>,
+    /// VLM-RM's baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// VLM-RM alpha.
+    pub alpha: f64,
+    /// CLG window w.
+    pub window: f64,
+    /// Synthesis config: a built-in name or a TOML path (default by env).
+    pub config: String,
+    /// Image tower file.
+    pub tower: PathBuf,
+    /// Scene camera to render (None: the env's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    /// Frame side, pixels.
+    pub size: u32,
+}
+
+impl RewardSettings {
+    /// Settings for `kind` on `env_id`, checking the goal options fit the kind.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        env_id: &str,
+        kind: RewardKind,
+        goal: Option<String>,
+        negative: Option<String>,
+        baseline: Option<String>,
+        alpha: f64,
+        window: f64,
+        config: Option<String>,
+        tower: Option<PathBuf>,
+    ) -> Result<Self> {
+        let goal = goal.filter(|g| !g.trim().is_empty()).context("--reward needs a non-empty --goal")?;
+        match kind {
+            RewardKind::GroundTruth => bail!("ground-truth rewards take no goal"),
+            RewardKind::Clg if negative.is_none() => bail!("--reward clg needs --negative"),
+            RewardKind::Vlmrm if baseline.is_none() => bail!("--reward vlmrm needs --baseline"),
+            _ => {}
+        }
+        let config = match (kind, config) {
+            (_, Some(c)) => c,
+            (RewardKind::Semantic, None) => "semantic_only".into(),
+            (_, None) => match env_id {
+                "Driving-v0" | "Driving-Discrete-v0" => "driving_vlmrl".into(),
+                "CartPole-v1" => "cartpole_vlmrm".into(),
+                _ => "semantic_only".into(),
+            },
+        };
+        Ok(RewardSettings {
+            kind,
+            goal,
+            negative,
+            baseline: if kind == RewardKind::Clg { None } else { baseline },
+            alpha,
+            window,
+            config,
+            tower: tower.unwrap_or_else(default_tower),
+            camera: None,
+            size: 84,
+        })
+    }
+
+    /// As the `[reward]` table of a run spec.
+    pub fn to_table(&self) -> Result<toml::Table> {
+        Ok(toml::Table::try_from(self)?)
+    }
+
+    /// From a run spec's `[reward]` table (None when empty: the env's own reward).
+    pub fn from_spec(spec: &RunSpec) -> Result<Option<Self>> {
+        if spec.reward.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?))
+    }
+
+    fn spec(&self) -> Result<RewardSpec> {
+        if self.config == "semantic_only" {
+            return RewardSpec::from_toml_str(
+                "name = \"semantic_only\"\ndescription = \"the semantic score alone\"\noutput = \"semantic\"\n\
+                 [[term]]\nname = \"semantic\"\nop = \"semantic\"\nscore = \"semantic\"\n",
+            );
+        }
+        RewardSpec::load(&self.config)
+    }
+}
+
+/// What one recorded step holds: each env's frame of the state its action led to, that
+/// state's info, and whether the envs were reset (boundary resets) before it.
+#[derive(Default)]
+struct Recorded {
+    resets: Vec<Option<Vec<Info>>>,
+    frames: Vec<u8>,
+    infos: Vec<Info>,
+    width: usize,
+    height: usize,
+    env_seconds: f64,
+    render_seconds: f64,
+}
+
+/// A vector env that renders every step (a [`RenderedVecEnv`]) and records the frames and
+/// infos a [`LanguageReward`] scores after the rollout.
+pub struct RecordingVecEnv {
+    inner: RenderedVecEnv,
+    shared: Rc<RefCell<Recorded>>,
+    pending_reset: Option<Vec<Info>>,
+}
+
+impl VectorEnv for RecordingVecEnv {
+    fn num_envs(&self) -> usize {
+        self.inner.num_envs()
+    }
+    fn single_observation_space(&self) -> &Space {
+        self.inner.single_observation_space()
+    }
+    fn single_action_space(&self) -> &Space {
+        self.inner.single_action_space()
+    }
+    fn autoreset_mode(&self) -> AutoresetMode {
+        self.inner.autoreset_mode()
+    }
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> vlmgym_envs::Result<(Vec<f32>, Vec<Info>)> {
+        let out = self.inner.reset(seed, options)?;
+        self.pending_reset = Some(out.1.clone());
+        Ok(out)
+    }
+    fn step(&mut self, actions: &[Value]) -> vlmgym_envs::Result<VecStep> {
+        let t = Instant::now();
+        let step = self.inner.step(actions)?;
+        let elapsed = t.elapsed().as_secs_f64();
+        let frames = self.inner.frames().expect("rendered after a step");
+        let mut rec = self.shared.borrow_mut();
+        let timings = self.inner.render_seconds_last_step();
+        rec.render_seconds += timings;
+        rec.env_seconds += elapsed - timings;
+        rec.width = frames.width as usize;
+        rec.height = frames.height as usize;
+        rec.resets.push(self.pending_reset.take());
+        for i in 0..frames.n {
+            match (&self.inner.final_frames()[i], &step.final_info[i]) {
+                (Some(f), Some(info)) => {
+                    rec.frames.extend_from_slice(f);
+                    rec.infos.push(info.clone());
+                }
+                _ => {
+                    rec.frames.extend_from_slice(frames.frame(i));
+                    rec.infos.push(step.infos[i].clone());
+                }
+            }
+        }
+        Ok(step)
+    }
+    fn close(&mut self) {
+        self.inner.close();
+    }
+}
+
+/// The reward hook: scores the recorded frames in batches and synthesizes each step's reward.
+pub struct LanguageReward {
+    backend: SimlitBackend,
+    scorer: Scorer,
+    synth: Synthesizer,
+    shared: Rc<RefCell<Recorded>>,
+    batch: usize,
+    stats: Vec<(String, f64)>,
+    /// Seconds spent embedding and scoring frames, in total.
+    pub score_seconds: f64,
+}
+
+impl RewardHook for LanguageReward {
+    fn replace_rewards(&mut self, rollout: &mut Rollout) -> Result<()> {
+        let rec = std::mem::take(&mut *self.shared.borrow_mut());
+        let n = rollout.num_envs;
+        ensure!(
+            rec.infos.len() == rollout.rewards.len(),
+            "recorded {} frames for a rollout of {} steps",
+            rec.infos.len(),
+            rollout.rewards.len()
+        );
+        let t = Instant::now();
+        let mut scores = Vec::with_capacity(rec.infos.len());
+        let frame_len = rec.width * rec.height * 3;
+        for chunk in rec.frames.chunks(self.batch * frame_len) {
+            let frames = Frames::new(chunk.to_vec(), chunk.len() / frame_len, rec.height, rec.width)?;
+            scores.extend(self.scorer.score(&self.backend.embed_images(&frames)?)?);
+        }
+        self.score_seconds += t.elapsed().as_secs_f64();
+        let names: Vec<String> = self.synth.term_names().to_vec();
+        let mut sums = vec![0.0f64; names.len()];
+        let (mut env_sum, mut sem_sum) = (0.0, 0.0);
+        for (step, reset) in rec.resets.iter().enumerate() {
+            if let Some(infos) = reset {
+                // Boundary resets start new episodes (their states have no semantic score
+                // yet, so potentials start from 0).
+                for i in 0..infos.len() {
+                    self.synth.reset(i, None)?;
+                }
+            }
+            for i in 0..n {
+                let k = step * n + i;
+                let sem = [("semantic", scores[k])];
+                let input = StepInput {
+                    semantic: &sem,
+                    info: &rec.infos[k],
+                    terminated: rollout.terminations[k],
+                    truncated: rollout.truncations[k],
+                };
+                let ev = self.synth.step(i, &input).with_context(|| format!("reward synthesis, env {i}"))?;
+                env_sum += rollout.rewards[k];
+                sem_sum += scores[k];
+                rollout.rewards[k] = ev.reward;
+                for (s, v) in sums.iter_mut().zip(&ev.values) {
+                    if v.is_finite() {
+                        *s += v;
+                    }
+                }
+            }
+        }
+        let count = rollout.rewards.len().max(1) as f64;
+        self.stats = vec![
+            ("env_reward".into(), env_sum / count),
+            ("semantic_score".into(), sem_sum / count),
+            ("synth_reward".into(), rollout.rewards.iter().sum::<f64>() / count),
+        ];
+        self.stats.extend(names.into_iter().zip(sums).map(|(k, s)| (format!("term_{k}"), s / count)));
+        Ok(())
+    }
+
+    fn stats(&self) -> Vec<(String, f64)> {
+        self.stats.clone()
+    }
+}
+
+impl LanguageReward {
+    /// The metrics.csv columns this hook fills, in order.
+    pub fn columns(&self) -> Vec<String> {
+        let mut c: Vec<String> = ["env_reward", "semantic_score", "synth_reward"].map(String::from).to_vec();
+        c.extend(self.synth.term_names().iter().map(|k| format!("term_{k}")));
+        c
+    }
+
+    /// Seconds spent stepping envs and rendering, so far.
+    pub fn env_and_render_seconds(&self) -> (f64, f64) {
+        let r = self.shared.borrow();
+        (r.env_seconds, r.render_seconds)
+    }
+}
+
+/// The vector env and reward hook of a language-reward run.
+pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecEnv, LanguageReward)> {
+    let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
+        .with_autoreset_mode(AutoresetMode::SameStep);
+    let cfg = RenderConfig { width: settings.size, height: settings.size, camera: settings.camera.clone() };
+    let inner = RenderedVecEnv::new(venv, cfg, ObsMode::State)?;
+    let shared = Rc::new(RefCell::new(Recorded::default()));
+    let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
+    let backend = load_simlit(&settings.tower)?;
+    let (negative, baseline) = match settings.kind {
+        RewardKind::Clg => (settings.negative.as_deref(), None),
+        RewardKind::Vlmrm => (None, settings.baseline.as_deref()),
+        RewardKind::Semantic => (settings.negative.as_deref(), settings.baseline.as_deref()),
+        RewardKind::GroundTruth => bail!("ground-truth runs have no language reward"),
+    };
+    let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
+    let synth = Synthesizer::new(settings.spec()?, spec.ppo.num_envs);
+    let hook = LanguageReward { backend, scorer, synth, shared, batch: 256, stats: Vec::new(), score_seconds: 0.0 };
+    Ok((env, hook))
+}

@@ -1,0 +1,401 @@
+//! `vlmgym reward-model train` and `vlmgym reward-check`: train the simlit image tower on a
+//! rendered caption dataset, and measure how well a language goal scored by it tracks an
+//! env's ground truth.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use plotters::prelude::*;
+use serde::Serialize;
+use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_reward::dataset::{Dataset, Sample};
+use vlmgym_reward::diagnostics::{calibrate_clg_window, epic_distance, histogram, pearson, roc_auc, spearman};
+use vlmgym_reward::simlit::{SimlitBackend, SimlitEncoder};
+use vlmgym_reward::tower::ImageTower;
+use vlmgym_reward::train::{evaluate_retrieval, train_tower, RetrievalReport, TrainConfig, TrainReport};
+use vlmgym_reward::{Backend, ClgScore, Embeddings, Frames, VlmRmScore};
+
+use crate::dataset::{generate, DatasetArgs};
+
+/// The folder of shipped assets: `$VLMGYM_ASSETS`, else `assets/` of this source tree.
+pub fn assets_dir() -> PathBuf {
+    std::env::var_os("VLMGYM_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets"))
+}
+
+/// The shipped simlit image tower.
+pub fn default_tower() -> PathBuf {
+    assets_dir().join("models").join("simlit_tower.safetensors")
+}
+
+/// Loads the simlit backend: the sentence encoder from the model cache and `tower`.
+pub fn load_simlit(tower: &Path) -> Result<SimlitBackend> {
+    if !tower.exists() {
+        bail!(
+            "image tower {} does not exist; train one with `vlmgym reward-model train` or pass --tower",
+            tower.display()
+        );
+    }
+    let encoder = SimlitEncoder::load_default()?;
+    SimlitBackend::new(encoder, ImageTower::load(tower)?)
+}
+
+/// `vlmgym reward-model train`.
+pub struct TrainArgs {
+    /// Dataset folder from `vlmgym dataset`.
+    pub data: PathBuf,
+    /// Where to write the tower (`.safetensors`); a report goes next to it (`.json`).
+    pub out: PathBuf,
+    /// Training config TOML (defaults otherwise).
+    pub config: Option<PathBuf>,
+    /// Override the config's steps.
+    pub steps: Option<usize>,
+    /// Override the config's seed.
+    pub seed: Option<u64>,
+}
+
+/// Trains the tower with a progress bar; writes it and `<out>.json` (the report).
+pub fn train(args: &TrainArgs) -> Result<TrainReport> {
+    let mut config = match &args.config {
+        Some(p) => TrainConfig::from_file(p)?,
+        None => TrainConfig::default(),
+    };
+    if let Some(s) = args.steps {
+        config.steps = s;
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    let dataset = Dataset::load(&args.data)?;
+    let encoder = SimlitEncoder::load_default()?;
+    let bar = ProgressBar::new(config.steps as u64).with_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} steps, {msg} ({per_sec}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let report = train_tower(&dataset, &encoder, &config, &args.out, &mut |p| {
+        bar.set_position(p.step as u64);
+        bar.set_message(format!("loss {:.3}, tau {:.3}", p.loss, p.temperature));
+    })?;
+    bar.finish_and_clear();
+    let json = serde_json::to_string_pretty(&report)?;
+    std::fs::write(args.out.with_extension("json"), json + "\n")
+        .with_context(|| format!("cannot write the report next to {}", args.out.display()))?;
+    Ok(report)
+}
+
+/// `vlmgym reward-check`.
+pub struct CheckArgs {
+    /// Env id.
+    pub env_id: String,
+    /// Goal text (positive).
+    pub goal: String,
+    /// CLG negative goal.
+    pub negative: Option<String>,
+    /// VLM-RM baseline.
+    pub baseline: Option<String>,
+    /// VLM-RM alpha.
+    pub alpha: f64,
+    /// CLG window w.
+    pub window: f64,
+    /// Image tower.
+    pub tower: PathBuf,
+    /// States to sample.
+    pub samples: usize,
+    /// Seed of the sampled states (use seeds the tower never trained on).
+    pub seed: u64,
+    /// Folder for the PNGs and report.json.
+    pub out: PathBuf,
+    /// Also plot the score over CartPole's pole angle and cart position.
+    pub landscape: bool,
+    /// Frame side, pixels.
+    pub size: u32,
+}
+
+/// A goal score over frame embeddings: CLG, VLM-RM, or plain cosine similarity to the goal.
+pub enum Scorer {
+    /// VLM-RL's contrasting goals.
+    Clg(ClgScore),
+    /// VLM-RMs' goal-baseline projection.
+    VlmRm(VlmRmScore),
+    /// Cosine similarity to the goal alone.
+    Cosine(Vec<f32>),
+}
+
+impl Scorer {
+    /// From the goal options of `reward-check` and `train`.
+    pub fn new(
+        backend: &dyn Backend,
+        goal: &str,
+        negative: Option<&str>,
+        baseline: Option<&str>,
+        alpha: f64,
+        window: f64,
+    ) -> Result<Self> {
+        if goal.trim().is_empty() {
+            bail!("the goal text is empty");
+        }
+        let embed = |t: &str| backend.embed_texts(&[t.to_string()]);
+        Ok(match (negative, baseline) {
+            (Some(_), Some(_)) => bail!("give either --negative (CLG) or --baseline (VLM-RM), not both"),
+            (Some(n), None) => Scorer::Clg(ClgScore::new(&embed(goal)?, &embed(n)?, window as f32)?),
+            (None, Some(b)) => Scorer::VlmRm(VlmRmScore::new(&embed(goal)?, &embed(b)?, alpha as f32)?),
+            (None, None) => Scorer::Cosine(embed(goal)?.row(0).context("goal embedding")?.to_vec()),
+        })
+    }
+
+    /// The reward of every frame embedding.
+    pub fn score(&self, e: &Embeddings) -> Result<Vec<f64>> {
+        let v: Vec<f32> = match self {
+            Scorer::Clg(s) => s.score_batch(e)?,
+            Scorer::VlmRm(s) => s.score_batch(e)?,
+            Scorer::Cosine(g) => e.iter().map(|x| x.iter().zip(g).map(|(a, b)| a * b).sum()).collect(),
+        };
+        Ok(v.into_iter().map(f64::from).collect())
+    }
+
+    /// CLG's contrast z of every frame (None for the other scores).
+    pub fn contrast(&self, e: &Embeddings) -> Result<Option<Vec<f64>>> {
+        match self {
+            Scorer::Clg(s) => Ok(Some(e.iter().map(|x| s.contrast(x).map(f64::from)).collect::<Result<_>>()?)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Whether a sampled state is a clear success (`Some(true)`), a clear failure
+/// (`Some(false)`) or neither: Driving: centred in the lane without collision vs any
+/// collision; CartPole: pole upright vs fallen; other envs: the env's success flag.
+pub fn label(sample: &Sample) -> Option<bool> {
+    let has = |f: &str| sample.has_fact(f);
+    match sample.env.as_str() {
+        "Driving-v0" if has("collision.car") || has("collision.barrier") => Some(false),
+        "Driving-v0" if has("lane.centre") && has("collision.none") => Some(true),
+        "Driving-v0" => None,
+        "CartPole-v1" if has("pole.upright") => Some(true),
+        "CartPole-v1" if has("pole.fallen") => Some(false),
+        "CartPole-v1" => None,
+        _ => Some(sample.success),
+    }
+}
+
+/// What `reward-check` found.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// Env id.
+    pub env_id: String,
+    /// The score used: clg, vlmrm or cosine.
+    pub score: String,
+    /// States sampled.
+    pub samples: usize,
+    /// Pearson correlation of the score with the success flag.
+    pub pearson_success: f64,
+    /// Spearman correlation of the score with the success flag.
+    pub spearman_success: f64,
+    /// Pearson correlation with the env's ground-truth reward of the step.
+    pub pearson_reward: Option<f64>,
+    /// EPIC-style (Pearson) distance between the score and the success flag.
+    pub epic_distance_success: f64,
+    /// Labelled states: clear successes and clear failures (see [`label`]).
+    pub labelled: (usize, usize),
+    /// ROC AUC of the score separating successes from failures.
+    pub auc: Option<f64>,
+    /// Mean score of successes and of failures.
+    pub mean_score: (f64, f64),
+    /// CLG only: the recommended window and what it gives.
+    pub calibration: Option<vlmgym_reward::diagnostics::ClgCalibration>,
+    /// Top-1 caption-to-frame and frame-to-caption retrieval on these (unseen) states.
+    pub retrieval: Option<RetrievalReport>,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+/// Samples states, renders and scores them, and writes the report and plots.
+pub fn check(args: &CheckArgs) -> Result<CheckReport> {
+    let backend = load_simlit(&args.tower)?;
+    let scorer =
+        Scorer::new(&backend, &args.goal, args.negative.as_deref(), args.baseline.as_deref(), args.alpha, args.window)?;
+    let name = match scorer {
+        Scorer::Clg(_) => "clg",
+        Scorer::VlmRm(_) => "vlmrm",
+        Scorer::Cosine(_) => "cosine",
+    };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let ds_args = DatasetArgs {
+        envs: vec![args.env_id.clone()],
+        frames: args.samples,
+        out: args.out.clone(),
+        size: args.size,
+        seed: args.seed,
+        held_out_every: u64::MAX,
+    };
+    let (mut data, mut samples) = (Vec::new(), Vec::new());
+    generate(&ds_args, &mut |f, s| {
+        data.extend_from_slice(f);
+        samples.push(s);
+        Ok(())
+    })?;
+    // All sampled states count as the evaluation split.
+    for s in &mut samples {
+        s.split = vlmgym_reward::dataset::Split::Test;
+    }
+    let n = samples.len();
+    let size = args.size as usize;
+    let dataset = Dataset::from_parts(size, size, data.clone(), samples.clone())?;
+    let frames = Frames::new(data, n, size, size)?;
+    let emb = backend.embed_images(&frames)?;
+    let scores = scorer.score(&emb)?;
+    let success: Vec<f64> = samples.iter().map(|s| f64::from(u8::from(s.success))).collect();
+    let rewards: Vec<f64> = samples.iter().map(|s| s.reward).collect();
+    let labels: Vec<Option<bool>> = samples.iter().map(label).collect();
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for (s, l) in scores.iter().zip(&labels) {
+        match l {
+            Some(true) => good.push(*s),
+            Some(false) => bad.push(*s),
+            None => {}
+        }
+    }
+    let lab_scores: Vec<f64> = good.iter().chain(&bad).copied().collect();
+    let lab: Vec<bool> = good.iter().map(|_| true).chain(bad.iter().map(|_| false)).collect();
+    let auc = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
+    let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let calibration = match scorer.contrast(&emb)? {
+        Some(z) if !good.is_empty() && !bad.is_empty() => {
+            let (mut zg, mut zb) = (Vec::new(), Vec::new());
+            for (z, l) in z.iter().zip(&labels) {
+                match l {
+                    Some(true) => zg.push(*z),
+                    Some(false) => zb.push(*z),
+                    None => {}
+                }
+            }
+            Some(calibrate_clg_window(&zg, &zb, 0.5)?)
+        }
+        _ => None,
+    };
+    let mut files = Vec::new();
+    if !good.is_empty() && !bad.is_empty() {
+        let path = args.out.join("histogram.png");
+        plot_histogram(&good, &bad, &path, &format!("{}: \"{}\" ({name})", args.env_id, args.goal))?;
+        files.push(path);
+    }
+    if args.landscape {
+        let path = args.out.join("landscape.png");
+        landscape(&args.env_id, &backend, &scorer, args.size, &path, &args.goal)?;
+        files.push(path);
+    }
+    let retrieval = evaluate_retrieval(&backend, &dataset, vlmgym_reward::dataset::Split::Test).ok();
+    let report = CheckReport {
+        env_id: args.env_id.clone(),
+        score: name.into(),
+        samples: n,
+        pearson_success: pearson(&scores, &success).unwrap_or(f64::NAN),
+        spearman_success: spearman(&scores, &success).unwrap_or(f64::NAN),
+        pearson_reward: pearson(&scores, &rewards).ok(),
+        epic_distance_success: epic_distance(&scores, &success).unwrap_or(f64::NAN),
+        labelled: (good.len(), bad.len()),
+        auc,
+        mean_score: (mean(&good), mean(&bad)),
+        calibration,
+        retrieval,
+        files: files.clone(),
+    };
+    let path = args.out.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(report)
+}
+
+/// Histogram of the scores of successes (blue) and failures (red) on shared bins.
+fn plot_histogram(good: &[f64], bad: &[f64], out: &Path, title: &str) -> Result<()> {
+    vlmgym_agents::metrics::register_font();
+    let h = histogram(good, bad, 30)?;
+    let top = h.counts_a.iter().chain(&h.counts_b).copied().max().unwrap_or(1).max(1) as f64;
+    let (x0, x1) = (h.edges[0], h.edges[h.edges.len() - 1]);
+    let root = BitMapBackend::new(out, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x0..x1.max(x0 + 1e-9), 0.0..top * 1.1)?;
+    chart.configure_mesh().x_desc("language reward").y_desc("states").label_style(("sans-serif", 12)).draw()?;
+    for (counts, color, label) in [(&h.counts_a, BLUE, "success"), (&h.counts_b, RED, "failure")] {
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, c)| {
+                Rectangle::new([(h.edges[i], 0.0), (h.edges[i + 1], *c as f64)], color.mix(0.45).filled())
+            }))?
+            .label(format!("{label} ({})", counts.iter().sum::<usize>()))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.mix(0.45).filled()));
+    }
+    chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+    root.present().with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
+/// CartPole's reward landscape: the score over pole angle (x) and cart position (rows),
+/// drawn as a heat map and as the mean over cart positions, like VLM-RMs' figure.
+fn landscape(env_id: &str, backend: &dyn Backend, scorer: &Scorer, size: u32, out: &Path, goal: &str) -> Result<()> {
+    if env_id != "CartPole-v1" {
+        bail!("--landscape is drawn for CartPole-v1 (pole angle x cart position), not {env_id}");
+    }
+    let angles: Vec<f64> = (0..=40).map(|i| -1.5 + 3.0 * i as f64 / 40.0).collect();
+    let xs: Vec<f64> = (0..=8).map(|i| -2.4 + 4.8 * i as f64 / 8.0).collect();
+    let scenes: Vec<_> = xs
+        .iter()
+        .flat_map(|&x| angles.iter().map(move |&a| vlmgym_envs::classic::cartpole_scene([x, 0.0, a, 0.0])))
+        .collect();
+    let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera: None })?;
+    let mut grid = Vec::new();
+    for row in scenes.chunks(angles.len()) {
+        let f = r.render(row)?;
+        let frames = Frames::new(f.data, f.n, f.height as usize, f.width as usize)?;
+        grid.push(scorer.score(&backend.embed_images(&frames)?)?);
+    }
+    vlmgym_agents::metrics::register_font();
+    let (lo, hi) = grid.iter().flatten().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let span = (hi - lo).max(1e-9);
+    let root = BitMapBackend::new(out, (1100, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(&format!("CartPole-v1: \"{goal}\""), ("sans-serif", 18))?;
+    let (left, right) = root.split_horizontally(560);
+    let mut heat = ChartBuilder::on(&left)
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(50)
+        .caption("score by pole angle and cart position", ("sans-serif", 14))
+        .build_cartesian_2d(-1.5f64..1.5, -2.4f64..2.4)?;
+    heat.configure_mesh().x_desc("pole angle (rad)").y_desc("cart x (m)").label_style(("sans-serif", 11)).draw()?;
+    let (da, dx) = (3.0 / 40.0, 4.8 / 8.0);
+    heat.draw_series(grid.iter().enumerate().flat_map(|(j, row)| {
+        row.iter().enumerate().map(move |(i, v)| {
+            let t = (v - lo) / span;
+            let c = RGBColor(
+                (255.0 * t) as u8,
+                (80.0 + 100.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8,
+                (255.0 * (1.0 - t)) as u8,
+            );
+            let (a, x) = (-1.5 + i as f64 * da, -2.4 + j as f64 * dx);
+            Rectangle::new([(a - da / 2.0, x - dx / 2.0), (a + da / 2.0, x + dx / 2.0)], c.filled())
+        })
+    }))?;
+    let means: Vec<(f64, f64)> = angles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (*a, grid.iter().map(|row| row[i]).sum::<f64>() / grid.len() as f64))
+        .collect();
+    let mut line = ChartBuilder::on(&right)
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .caption("mean over cart positions", ("sans-serif", 14))
+        .build_cartesian_2d(-1.5f64..1.5, lo - 0.05 * span..hi + 0.05 * span)?;
+    line.configure_mesh().x_desc("pole angle (rad)").y_desc("score").label_style(("sans-serif", 11)).draw()?;
+    line.draw_series(LineSeries::new(means, &BLUE))?;
+    root.present().with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
