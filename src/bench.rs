@@ -301,3 +301,109 @@ pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Re
     }
     Ok(out)
 }
+
+/// The report of `vlmgym bench reward`: frames embedded per second at batch 64 by the simlit
+/// image tower (84x84 input, frames rendered at 84x84) and by CLIP ViT-B/32 with random
+/// weights (the same compute as the pretrained model; 224x224 frames squashed as CLIP's
+/// preprocessing does), on this CPU.
+pub fn reward(tower: &std::path::Path, repeats: usize) -> anyhow::Result<Vec<vlmgym_reward::backend::ImageBench>> {
+    use vlmgym_reward::backend::bench_embed_images;
+    use vlmgym_reward::clip::{ClipBackend, ClipConfig};
+    let tower = vlmgym_reward::tower::ImageTower::load(tower)?;
+    let simlit = TowerOnly(tower);
+    let clip = ClipBackend::random(ClipConfig::named("ViT-B-32")?, 0, None)?;
+    Ok(vec![
+        bench_embed_images(&simlit, 64, repeats, 84, 84)?,
+        bench_embed_images(&clip, 64, repeats.min(3), 224, 224)?,
+    ])
+}
+
+/// An image tower alone as a backend (benchmarks need no text encoder).
+struct TowerOnly(vlmgym_reward::tower::ImageTower);
+
+impl vlmgym_reward::Backend for TowerOnly {
+    fn embed_texts(&self, _: &[String]) -> anyhow::Result<vlmgym_reward::Embeddings> {
+        anyhow::bail!("the benchmark tower embeds no text")
+    }
+    fn embed_images(&self, frames: &vlmgym_reward::Frames) -> anyhow::Result<vlmgym_reward::Embeddings> {
+        self.0.embed(frames)
+    }
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+}
+
+/// The report of `vlmgym bench e2e`: PPO on Driving-v0 (loop map) with the CLG language
+/// reward through the VLM-RL synthesis, 8 envs, for whole updates of 8 x `num_steps` steps;
+/// env steps/s and the seconds spent per stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct E2eMeasurement {
+    /// Env id.
+    pub env_id: String,
+    /// Envs.
+    pub num_envs: usize,
+    /// Env steps timed.
+    pub steps: u64,
+    /// Env steps per second, everything included.
+    pub steps_per_sec: f64,
+    /// Seconds stepping the envs (physics, NPCs, observations).
+    pub physics_s: f64,
+    /// Seconds building Scenes and rendering frames.
+    pub render_s: f64,
+    /// Seconds embedding and scoring frames and synthesizing rewards.
+    pub score_s: f64,
+    /// The rest: policy forward passes during collection and PPO updates.
+    pub ppo_s: f64,
+}
+
+/// Runs the end-to-end benchmark (see [`E2eMeasurement`]) for `updates` updates after one
+/// warm-up update.
+pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow::Result<E2eMeasurement> {
+    use crate::language_reward::{build, RewardKind, RewardSettings};
+    let num_envs = 8;
+    let cfg = PpoConfig { num_envs, num_steps, total_timesteps: u64::MAX / 2, ..PpoConfig::continuous() };
+    let mut spec = RunSpec {
+        env_id: "Driving-v0".into(),
+        env_kwargs: Default::default(),
+        seed: 0,
+        ppo: cfg,
+        reward: Default::default(),
+    };
+    spec.env_kwargs.insert("map".into(), "loop".into());
+    let settings = RewardSettings::new(
+        "Driving-v0",
+        RewardKind::Clg,
+        Some("the car drives in the centre of its lane".into()),
+        Some("the car has crashed".into()),
+        None,
+        0.5,
+        0.03,
+        None,
+        Some(tower.to_path_buf()),
+    )?;
+    spec.reward = settings.to_table()?;
+    let (env, mut hook) = build(&spec, &settings)?;
+    let mut ppo = Ppo::with_env(spec, Box::new(env))?;
+    ppo.train_iteration(Some(&mut hook))?; // warm up
+    let (env0, render0) = hook.env_and_render_seconds();
+    let score0 = hook.score_seconds;
+    let first = ppo.global_step();
+    let start = Instant::now();
+    for _ in 0..updates {
+        ppo.train_iteration(Some(&mut hook))?;
+    }
+    let total = start.elapsed().as_secs_f64();
+    let (env1, render1) = hook.env_and_render_seconds();
+    let (physics_s, render_s, score_s) = (env1 - env0, render1 - render0, hook.score_seconds - score0);
+    let steps = ppo.global_step() - first;
+    Ok(E2eMeasurement {
+        env_id: "Driving-v0".into(),
+        num_envs,
+        steps,
+        steps_per_sec: steps as f64 / total,
+        physics_s,
+        render_s,
+        score_s,
+        ppo_s: total - physics_s - render_s - score_s,
+    })
+}

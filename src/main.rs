@@ -253,6 +253,10 @@ enum BenchSuite {
     Ppo,
     /// Batch renderer frames/s at 84x84 and 224x224 for 1, 8 and 32 envs, time per stage.
     Render,
+    /// Frames scored/s at batch 64: the simlit tower and CLIP ViT-B/32 (random weights).
+    Reward,
+    /// PPO on Driving-v0 with the CLG language reward, 8 envs: steps/s and time per stage.
+    E2e,
 }
 
 fn parse_kwargs(pairs: &[String]) -> Result<Options> {
@@ -466,6 +470,24 @@ fn run() -> Result<()> {
                 BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
+                BenchSuite::Reward => {
+                    let repeats = (seconds.ceil() as usize).max(1);
+                    let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), repeats)?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "reward", "results": results }))?
+                    );
+                    return Ok(());
+                }
+                BenchSuite::E2e => {
+                    let updates = (seconds / 30.0).ceil().max(1.0) as usize;
+                    let result = vlmgym::bench::e2e(&vlmgym::reward_model::default_tower(), 64, updates)?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "e2e", "results": [result] }))?
+                    );
+                    return Ok(());
+                }
                 BenchSuite::Render => {
                     let results = vlmgym::bench::render(time, &[84, 224], &[1, 8, 32])?;
                     println!(

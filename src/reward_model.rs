@@ -200,8 +200,11 @@ pub struct CheckReport {
     pub epic_distance_success: f64,
     /// Labelled states: clear successes and clear failures (see [`label`]).
     pub labelled: (usize, usize),
-    /// ROC AUC of the score separating successes from failures.
+    /// ROC AUC of the score's ranking separating successes from failures (for CLG, of the
+    /// unclipped contrast `-z`, which the window only saturates).
     pub auc: Option<f64>,
+    /// ROC AUC of the reward itself (CLG: after clipping to the window, ties count half).
+    pub auc_reward: Option<f64>,
     /// Mean score of successes and of failures.
     pub mean_score: (f64, f64),
     /// CLG only: the recommended window and what it gives.
@@ -260,9 +263,18 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     }
     let lab_scores: Vec<f64> = good.iter().chain(&bad).copied().collect();
     let lab: Vec<bool> = good.iter().map(|_| true).chain(bad.iter().map(|_| false)).collect();
-    let auc = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
+    let auc_reward = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
+    let contrast = scorer.contrast(&emb)?;
+    let auc = match &contrast {
+        Some(z) if auc_reward.is_some() => {
+            let ranked: Vec<f64> = labels.iter().zip(z).filter(|(l, _)| l.is_some()).map(|(_, z)| -z).collect();
+            let lab: Vec<bool> = labels.iter().filter_map(|l| *l).collect();
+            Some(roc_auc(&ranked, &lab)?)
+        }
+        _ => auc_reward,
+    };
     let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
-    let calibration = match scorer.contrast(&emb)? {
+    let calibration = match contrast {
         Some(z) if !good.is_empty() && !bad.is_empty() => {
             let (mut zg, mut zb) = (Vec::new(), Vec::new());
             for (z, l) in z.iter().zip(&labels) {
@@ -298,6 +310,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         epic_distance_success: epic_distance(&scores, &success).unwrap_or(f64::NAN),
         labelled: (good.len(), bad.len()),
         auc,
+        auc_reward,
         mean_score: (mean(&good), mean(&bad)),
         calibration,
         retrieval,

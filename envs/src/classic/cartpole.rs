@@ -192,7 +192,7 @@ pub fn cartpole_scene(state: [f64; 4]) -> Scene {
             ),
             obj(
                 "pole",
-                Shape::Cylinder { radius: 0.025, half_height: 0.5 * pole_len },
+                Shape::Cylinder { radius: 0.05, half_height: 0.5 * pole_len },
                 // Rotating +Y by -theta about +Z tips its top towards +X.
                 Pose::from_axis_angle(centre, [0.0, 0.0, 1.0], -theta),
                 Material::color(0.8, 0.55, 0.25),
