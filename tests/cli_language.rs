@@ -1,0 +1,220 @@
+//! The language-reward commands as a user runs them, on tiny inputs: `vlmgym dataset`,
+//! `vlmgym reward-model train`, `vlmgym reward-check` and `vlmgym train --reward ...`
+//! (rendering on lavapipe, the all-MiniLM-L6-v2 sentence encoder from scripts/setup.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use vlmgym::reward::tower::{ImageTower, TowerConfig};
+
+fn vlmgym(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vlmgym")).env("XDG_RUNTIME_DIR", "/tmp").args(args).output().expect("run vlmgym")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+/// A seeded, untrained tower (the commands' plumbing does not depend on how good it is).
+fn random_tower(dir: &Path) -> PathBuf {
+    let path = dir.join("tower.safetensors");
+    ImageTower::init(&TowerConfig::default(), 7).unwrap().save(&path).unwrap();
+    path
+}
+
+#[test]
+fn dataset_then_reward_model_train_learns_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ds");
+    let o = vlmgym(&[
+        "dataset",
+        "--envs",
+        "CartPole-v1",
+        "--frames",
+        "40",
+        "--out",
+        data.to_str().unwrap(),
+        "--size",
+        "48",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("meta.json")).unwrap()).unwrap();
+    let samples = meta["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 40);
+    assert!(samples.iter().any(|s| s["split"] == "test") && samples.iter().any(|s| s["split"] == "train"));
+    assert!(samples.iter().all(|s| !s["captions"].as_array().unwrap().is_empty()));
+    // Same seed, same bytes.
+    let again = dir.path().join("ds2");
+    assert!(vlmgym(&[
+        "dataset",
+        "--envs",
+        "CartPole-v1",
+        "--frames",
+        "40",
+        "--out",
+        again.to_str().unwrap(),
+        "--size",
+        "48"
+    ])
+    .status
+    .success());
+    assert_eq!(
+        std::fs::read(data.join("frames.safetensors")).unwrap(),
+        std::fs::read(again.join("frames.safetensors")).unwrap()
+    );
+
+    let tower = dir.path().join("t.safetensors");
+    let report = json(&vlmgym(&[
+        "reward-model",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        tower.to_str().unwrap(),
+        "--steps",
+        "30",
+    ]));
+    assert_eq!(report["steps"], 30);
+    assert!(report["final_loss"].as_f64().unwrap() < report["first_loss"].as_f64().unwrap(), "{report}");
+    assert!(tower.exists() && tower.with_extension("json").exists());
+
+    // Errors name the problem.
+    let o = vlmgym(&[
+        "dataset",
+        "--envs",
+        "MountainCar-v0",
+        "--frames",
+        "4",
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("MountainCar-v0 does not describe a scene"), "{}", stderr(&o));
+    let o = vlmgym(&["reward-model", "train", "--data", dir.path().join("missing").to_str().unwrap(), "--out", "x"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn reward_check_reports_every_figure_and_writes_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let tower = random_tower(dir.path());
+    let out = dir.path().join("rc");
+    let report = json(&vlmgym(&[
+        "reward-check",
+        "CartPole-v1",
+        "--goal",
+        "the pole is balanced upright on the cart",
+        "--negative",
+        "the pole has fallen over",
+        "--tower",
+        tower.to_str().unwrap(),
+        "--samples",
+        "48",
+        "--size",
+        "48",
+        "--landscape",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(report["score"], "clg");
+    assert_eq!(report["samples"], 48);
+    let auc = report["auc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{report}");
+    assert!(report["labelled"][0].as_u64().unwrap() > 0 && report["labelled"][1].as_u64().unwrap() > 0);
+    assert!(report["retrieval"]["per_env"]["CartPole-v1"]["frame_to_caption"].is_number(), "{report}");
+    for f in ["histogram.png", "landscape.png", "report.json"] {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert!(bytes.len() > 1000, "{f} is {} bytes", bytes.len());
+    }
+    let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", " ", "--tower", tower.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("goal text is empty"), "{}", stderr(&o));
+    let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--tower", "/nonexistent/t.safetensors"]);
+    assert!(!o.status.success() && stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
+
+#[test]
+fn train_from_a_text_goal_logs_each_term_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let tower = random_tower(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, "num_envs = 2\nnum_steps = 16\nnum_minibatches = 2\nupdate_epochs = 1\ntotal_timesteps = 64\ncheckpoint_every = 1\n").unwrap();
+    let out = dir.path().join("run");
+    let args = |out: &Path| {
+        vec![
+            "train".to_string(),
+            "--env".into(),
+            "CartPole-v1".into(),
+            "--reward".into(),
+            "clg".into(),
+            "--goal".into(),
+            "the pole is balanced upright on the cart".into(),
+            "--negative".into(),
+            "the pole has fallen over".into(),
+            "--tower".into(),
+            tower.to_str().unwrap().into(),
+            "--config".into(),
+            cfg.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let a: Vec<String> = args(&out);
+    let o = vlmgym(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let header = metrics.lines().next().unwrap();
+    for col in ["env_reward", "semantic_score", "synth_reward", "term_r_sem"] {
+        assert!(header.contains(col), "no {col} in {header}");
+    }
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    let col = |name: &str| header.split(',').position(|c| c == name).unwrap();
+    // CartPole's own reward is 1 per step; the CLG score lies in [0, 1].
+    assert_eq!(last[col("env_reward")].parse::<f64>().unwrap(), 1.0);
+    let sem: f64 = last[col("semantic_score")].parse().unwrap();
+    assert!((0.0..=1.0).contains(&sem), "{sem}");
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("[reward]") && config.contains("kind = \"clg\""), "{config}");
+
+    // Resume from the first update's checkpoint: the rebuilt language reward gives the same
+    // second update (metrics apart from speed, and the checkpoint's bytes).
+    let copy = dir.path().join("copy");
+    std::fs::create_dir_all(copy.join("checkpoints")).unwrap();
+    for f in ["config.toml", "metrics.csv"] {
+        std::fs::copy(out.join(f), copy.join(f)).unwrap();
+    }
+    let first = "checkpoints/iter_000001.safetensors";
+    std::fs::copy(out.join(first), copy.join(first)).unwrap();
+    let o = vlmgym(&["train", "--resume", "--out", copy.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = "checkpoints/iter_000002.safetensors";
+    assert!(
+        std::fs::read(out.join(last)).unwrap() == std::fs::read(copy.join(last)).unwrap(),
+        "resumed weights differ"
+    );
+    let strip_sps = |text: &str| -> Vec<Vec<String>> {
+        text.lines()
+            .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != col("sps")).map(|(_, c)| c.to_string()).collect())
+            .collect()
+    };
+    assert_eq!(strip_sps(&metrics), strip_sps(&std::fs::read_to_string(copy.join("metrics.csv")).unwrap()));
+
+    let o = vlmgym(&[
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--reward",
+        "clg",
+        "--goal",
+        "up",
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("--reward clg needs --negative"), "{}", stderr(&o));
+    let o = vlmgym(&["train", "--env", "CartPole-v1", "--goal", "up", "--out", dir.path().join("y").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("need --reward"), "{}", stderr(&o));
+}
