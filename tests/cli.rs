@@ -181,3 +181,21 @@ fn render_writes_png_and_gif_and_rejects_bad_arguments() {
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn rendering_without_a_vulkan_adapter_says_what_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_vlmgym"))
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("WGPU_BACKEND", "vulkan")
+        .args(["render", "CartPole-v1", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(!o.status.success(), "rendered without an adapter?");
+    assert!(err.contains("no usable Vulkan adapter") && err.contains("mesa-vulkan-drivers"), "{err}");
+    assert!(!err.contains("panicked"), "the panic leaked: {err}");
+    assert!(!out.exists());
+}

@@ -177,6 +177,9 @@ impl BatchRenderer {
         if config.width == 0 || config.height == 0 || config.width > 4096 || config.height > 4096 {
             bail!("image size {}x{} is outside 1..=4096", config.width, config.height);
         }
+        // bevy panics when it finds no adapter; catch that (quietly) and say what to install.
+        let previous_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
         let app = std::panic::catch_unwind(|| {
             let mut app = App::new();
             app.add_plugins(
@@ -193,8 +196,9 @@ impl BatchRenderer {
             app.finish();
             app.cleanup();
             app
-        })
-        .map_err(|_| {
+        });
+        std::panic::set_hook(previous_hook);
+        let app = app.map_err(|_| {
             anyhow::anyhow!(
                 "could not start the renderer: no usable Vulkan adapter. On Debian install Mesa's \
                  CPU driver with `apt-get install mesa-vulkan-drivers libvulkan1` (scripts/setup.sh does)"
