@@ -7,7 +7,14 @@
 //! L2-normalised. About 1.9M parameters; configs over [`MAX_PARAMS`] are refused.
 //!
 //! Frames of any size are squashed (aspect not kept) to `input_size x input_size` with a
-//! triangle (bilinear) filter, scaled to [-1, 1] and laid out NCHW.
+//! triangle (bilinear) filter, scaled to [-1, 1] and kept channels-last (NHWC, as frames
+//! come). For training ([`ImageTower::forward`]) convolutions run as an explicit im2col (an
+//! index gather) followed by a matrix product, so the gradients are plain scatters and GEMMs:
+//! candle's CPU conv2d backward falls back to direct loops for strided kernels, and training
+//! ran at about half the speed with it. Inference ([`ImageTower::embed`]) uses candle's
+//! conv2d, which is faster without gradients; a test checks the two agree to 1e-5. The
+//! flattened feature map is in (y, x, channel) order; conv weights keep PyTorch's
+//! `[out, in, k, k]` layout.
 //!
 //! Weights are saved as safetensors (`conv{i}.weight|bias`, `fc1.weight|bias`,
 //! `fc2.weight|bias`, PyTorch layouts) with the config as JSON in the metadata key
@@ -135,7 +142,7 @@ impl TowerConfig {
 }
 
 /// Squashes every frame to `size x size` (triangle filter; no-op when already that size)
-/// and returns `N x 3 x size x size` values in [-1, 1], channel-major per frame.
+/// and returns `N x size x size x 3` values in [-1, 1] (channels last, as the frames).
 pub fn frames_to_input(frames: &Frames, size: usize) -> Result<Vec<f32>> {
     ensure!(size > 0, "tower: input size must be at least 1");
     let mut out = Vec::with_capacity(frames.len() * 3 * size * size);
@@ -150,9 +157,37 @@ pub fn frames_to_input(frames: &Frames, size: usize) -> Result<Vec<f32>> {
             resized = image::imageops::resize(&img, size as u32, size as u32, FilterType::Triangle).into_raw();
             &resized
         };
-        for c in 0..3 {
-            out.extend(pixels.iter().skip(c).step_by(3).map(|&v| v as f32 / 127.5 - 1.0));
+        out.extend(pixels.iter().map(|&v| v as f32 / 127.5 - 1.0));
+    }
+    Ok(out)
+}
+
+/// im2col gather indices of every conv layer for NHWC activations: for output position
+/// `(oy, ox)` (row-major) and column `(c, ky, kx)` (the order of a `[out, in, k, k]` weight
+/// row), the flat index `((oy * s + ky) * w + ox * s + kx) * c_in + c` of the layer input.
+fn unfold_indices(config: &TowerConfig, device: &Device) -> Result<Vec<Tensor>> {
+    let mut side = config.input_size;
+    let mut c_in = 3;
+    let mut out = Vec::with_capacity(config.convs.len());
+    for spec in &config.convs {
+        let (k, st) = (spec.kernel, spec.stride);
+        let o = (side - k) / st + 1;
+        let mut idx = Vec::with_capacity(o * o * c_in * k * k);
+        for oy in 0..o {
+            for ox in 0..o {
+                for c in 0..c_in {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            idx.push((((oy * st + ky) * side + ox * st + kx) * c_in + c) as u32);
+                        }
+                    }
+                }
+            }
         }
+        let n = idx.len();
+        out.push(Tensor::from_vec(idx, n, device)?);
+        side = o;
+        c_in = spec.out_channels;
     }
     Ok(out)
 }
@@ -163,6 +198,7 @@ pub struct ImageTower {
     config: TowerConfig,
     names: Vec<String>,
     params: Vec<Var>,
+    unfold: Vec<Tensor>,
     device: Device,
 }
 
@@ -189,7 +225,8 @@ impl ImageTower {
             params.push(Var::from_tensor(&Tensor::from_vec(values, shape, &device)?)?);
             names.push(name);
         }
-        Ok(Self { config: config.clone(), names, params, device })
+        let unfold = unfold_indices(config, &device)?;
+        Ok(Self { config: config.clone(), names, params, unfold, device })
     }
 
     /// The tower's config.
@@ -217,20 +254,43 @@ impl ImageTower {
         self.params.iter().map(|v| v.elem_count()).sum()
     }
 
-    /// Forward pass on preprocessed input `B x 3 x S x S` (see [`frames_to_input`]):
+    /// Forward pass on preprocessed input `B x S x S x 3` (see [`frames_to_input`]):
     /// `B x dim` unit-length rows (differentiable).
     pub fn forward(&self, input: &Tensor) -> Result<Tensor> {
-        let (_, c, h, w) = input.dims4()?;
+        let (b, h, w, c) = input.dims4()?;
         let s = self.config.input_size;
-        ensure!(c == 3 && h == s && w == s, "tower: input is {c}x{h}x{w}, expected 3x{s}x{s}");
-        let mut x = input.clone();
+        ensure!(c == 3 && h == s && w == s, "tower: input is {h}x{w}x{c}, expected {s}x{s}x3");
+        let mut x = input.reshape((b, s * s * 3))?;
         for (i, spec) in self.config.convs.iter().enumerate() {
-            let w = self.params[2 * i].as_tensor();
-            let b = self.params[2 * i + 1].as_tensor();
-            x = x.conv2d(w, 0, spec.stride, 1, 1)?.broadcast_add(&b.reshape((1, spec.out_channels, 1, 1))?)?.relu()?;
+            let wt = self.params[2 * i].as_tensor();
+            let bias = self.params[2 * i + 1].as_tensor();
+            let cols_per_pos = wt.elem_count() / spec.out_channels;
+            let positions = self.unfold[i].elem_count() / cols_per_pos;
+            let cols = x.index_select(&self.unfold[i], 1)?.reshape((b * positions, cols_per_pos))?;
+            let y = cols.matmul(&wt.reshape((spec.out_channels, cols_per_pos))?.t()?)?.broadcast_add(bias)?.relu()?;
+            x = y.reshape((b, positions * spec.out_channels))?;
         }
+        self.head(&x)
+    }
+
+    /// Inference forward pass (same function as [`forward`](Self::forward), candle conv2d).
+    pub fn forward_inference(&self, input: &Tensor) -> Result<Tensor> {
+        let (b, h, w, c) = input.dims4()?;
+        let s = self.config.input_size;
+        ensure!(c == 3 && h == s && w == s, "tower: input is {h}x{w}x{c}, expected {s}x{s}x3");
+        let mut x = input.permute((0, 3, 1, 2))?.contiguous()?;
+        for (i, spec) in self.config.convs.iter().enumerate() {
+            let wt = self.params[2 * i].as_tensor();
+            let bias = self.params[2 * i + 1].as_tensor().reshape((1, spec.out_channels, 1, 1))?;
+            x = x.conv2d(wt, 0, spec.stride, 1, 1)?.broadcast_add(&bias)?.relu()?;
+        }
+        let x = x.permute((0, 2, 3, 1))?.contiguous()?.reshape((b, ()))?;
+        self.head(&x)
+    }
+
+    /// The fully connected head on flattened features, then L2 normalisation.
+    fn head(&self, x: &Tensor) -> Result<Tensor> {
         let k = 2 * self.config.convs.len();
-        let x = x.flatten_from(1)?;
         let x = x.matmul(&self.params[k].as_tensor().t()?)?.broadcast_add(self.params[k + 1].as_tensor())?.relu()?;
         let x = x.matmul(&self.params[k + 2].as_tensor().t()?)?.broadcast_add(self.params[k + 3].as_tensor())?;
         let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
@@ -245,8 +305,8 @@ impl ImageTower {
         let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
         for chunk in input.chunks(CHUNK * per) {
             let n = chunk.len() / per;
-            let t = Tensor::from_slice(chunk, (n, 3, s, s), &self.device)?;
-            rows.extend(self.forward(&t)?.flatten_all()?.to_vec1::<f32>()?);
+            let t = Tensor::from_slice(chunk, (n, s, s, 3), &self.device)?;
+            rows.extend(self.forward_inference(&t)?.flatten_all()?.to_vec1::<f32>()?);
         }
         Embeddings::from_rows(rows, frames.len(), self.config.dim).context("tower: bad output (weights not finite?)")
     }
@@ -306,7 +366,8 @@ impl ImageTower {
             params.push(Var::from_tensor(&t.to_dtype(DType::F32)?)?);
             names.push(name);
         }
-        Ok(Self { config, names, params, device })
+        let unfold = unfold_indices(&config, &device)?;
+        Ok(Self { config, names, params, unfold, device })
     }
 }
 
@@ -355,6 +416,41 @@ mod tests {
         let t2 = ImageTower::load(&p).unwrap();
         assert_eq!(t2.config(), &tiny());
         assert_eq!(t2.embed(&frames).unwrap(), e);
+    }
+
+    /// The im2col forward equals candle's conv2d on the same weights (NCHW, then flattened in
+    /// (y, x, c) order).
+    #[test]
+    fn im2col_matches_conv2d() {
+        let cfg = TowerConfig {
+            input_size: 19,
+            convs: vec![
+                ConvSpec { out_channels: 5, kernel: 5, stride: 3 },
+                ConvSpec { out_channels: 7, kernel: 2, stride: 1 },
+            ],
+            hidden: 9,
+            dim: 4,
+        };
+        let t = ImageTower::init(&cfg, 11).unwrap();
+        let v: Vec<f32> = (0..2 * 19 * 19 * 3).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+        let x = Tensor::from_vec(v, (2, 19, 19, 3), &Device::Cpu).unwrap();
+        let ours = t.forward(&x).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let p = |i: usize| t.vars()[i].as_tensor().clone();
+        let mut r = x.permute((0, 3, 1, 2)).unwrap().contiguous().unwrap();
+        for (i, spec) in cfg.convs.iter().enumerate() {
+            let b = p(2 * i + 1).reshape((1, spec.out_channels, 1, 1)).unwrap();
+            r = r.conv2d(&p(2 * i), 0, spec.stride, 1, 1).unwrap().broadcast_add(&b).unwrap().relu().unwrap();
+        }
+        let r = r.permute((0, 2, 3, 1)).unwrap().flatten_from(1).unwrap();
+        let r = r.matmul(&p(4).t().unwrap()).unwrap().broadcast_add(&p(5)).unwrap().relu().unwrap();
+        let r = r.matmul(&p(6).t().unwrap()).unwrap().broadcast_add(&p(7)).unwrap();
+        let norm = r.sqr().unwrap().sum_keepdim(1).unwrap().sqrt().unwrap();
+        let want = r.broadcast_div(&norm).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let diff = ours.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "{diff}");
+        let inf = t.forward_inference(&x).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let diff = ours.iter().zip(&inf).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "{diff}");
     }
 
     #[test]

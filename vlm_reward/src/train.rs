@@ -315,23 +315,15 @@ fn resize_all(dataset: &Dataset, idx: &[usize], size: usize) -> Result<Vec<Vec<u
     idx.iter()
         .map(|&i| {
             let f = dataset.frames(&[i])?;
-            let v = frames_to_input(&f, size)?; // CHW in [-1, 1]
-            let plane = size * size;
-            let mut hwc = vec![0u8; 3 * plane];
-            for p in 0..plane {
-                for c in 0..3 {
-                    hwc[3 * p + c] = ((v[c * plane + p] + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
-                }
-            }
-            Ok(hwc)
+            let v = frames_to_input(&f, size)?; // HWC in [-1, 1]
+            Ok(v.iter().map(|x| ((x + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8).collect())
         })
         .collect()
 }
 
 /// Writes one augmented frame (shift by `(dx, dy)`, edge-replicated; brightness `gain`) as
-/// CHW values in [-1, 1] into `out`.
+/// HWC values in [-1, 1] into `out`.
 fn augment_into(src: &[u8], size: usize, dx: i64, dy: i64, gain: f32, out: &mut [f32]) {
-    let plane = size * size;
     let s = size as i64;
     for y in 0..size {
         let sy = (y as i64 + dy).clamp(0, s - 1) as usize;
@@ -340,7 +332,7 @@ fn augment_into(src: &[u8], size: usize, dx: i64, dy: i64, gain: f32, out: &mut 
             let p = 3 * (sy * size + sx);
             for c in 0..3 {
                 let v = (src[p + c] as f32 * gain).min(255.0);
-                out[c * plane + y * size + x] = v / 127.5 - 1.0;
+                out[3 * (y * size + x) + c] = v / 127.5 - 1.0;
             }
         }
     }
@@ -489,7 +481,7 @@ pub fn train_tower(
             let gain = if j > 0.0 { rng.random_range(1.0 - j..=1.0 + j) } else { 1.0 };
             augment_into(&images[k], s, dx, dy, gain, &mut batch[i * 3 * s * s..(i + 1) * 3 * s * s]);
         }
-        let x = Tensor::from_slice(&batch, (b, 3, s, s), &device)?;
+        let x = Tensor::from_slice(&batch, (b, s, s, 3), &device)?;
         let t = Tensor::from_vec(text_rows, (cands.len(), dim), &device)?;
         let pos = Tensor::from_vec(pos, (b, cands.len()), &device)?;
         let img = tower.forward(&x)?;
