@@ -209,11 +209,15 @@ pub struct LanguageReward {
     stats: Vec<(String, f64)>,
     /// Seconds spent embedding and scoring frames, in total.
     pub score_seconds: f64,
+    env_seconds: f64,
+    render_seconds: f64,
 }
 
 impl RewardHook for LanguageReward {
     fn replace_rewards(&mut self, rollout: &mut Rollout) -> Result<()> {
         let rec = std::mem::take(&mut *self.shared.borrow_mut());
+        self.env_seconds += rec.env_seconds;
+        self.render_seconds += rec.render_seconds;
         let n = rollout.num_envs;
         ensure!(
             rec.infos.len() == rollout.rewards.len(),
@@ -286,7 +290,7 @@ impl LanguageReward {
     /// Seconds spent stepping envs and rendering, so far.
     pub fn env_and_render_seconds(&self) -> (f64, f64) {
         let r = self.shared.borrow();
-        (r.env_seconds, r.render_seconds)
+        (self.env_seconds + r.env_seconds, self.render_seconds + r.render_seconds)
     }
 }
 
@@ -307,6 +311,16 @@ pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecE
     };
     let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
     let synth = Synthesizer::new(settings.spec()?, spec.ppo.num_envs);
-    let hook = LanguageReward { backend, scorer, synth, shared, batch: 256, stats: Vec::new(), score_seconds: 0.0 };
+    let hook = LanguageReward {
+        backend,
+        scorer,
+        synth,
+        shared,
+        batch: 256,
+        stats: Vec::new(),
+        score_seconds: 0.0,
+        env_seconds: 0.0,
+        render_seconds: 0.0,
+    };
     Ok((env, hook))
 }

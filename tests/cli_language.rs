@@ -218,3 +218,23 @@ fn train_from_a_text_goal_logs_each_term_and_resumes() {
     let o = vlmgym(&["train", "--env", "CartPole-v1", "--goal", "up", "--out", dir.path().join("y").to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("need --reward"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_shipped_tower_separates_upright_from_fallen_poles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rc");
+    let report = json(&vlmgym(&[
+        "reward-check",
+        "CartPole-v1",
+        "--goal",
+        "the pole is balanced upright on the cart",
+        "--negative",
+        "the pole has fallen over",
+        "--samples",
+        "96",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let auc = report["auc"].as_f64().unwrap();
+    assert!(auc > 0.9, "the shipped tower (assets/models) no longer ranks upright above fallen: {report}");
+}
