@@ -38,6 +38,7 @@ use crate::backend::{Backend, Embeddings, Frames};
 /// OpenAI CLIP pixel mean (RGB).
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 /// OpenAI CLIP pixel standard deviation (RGB).
+#[allow(clippy::excessive_precision)] // the published constants, digit for digit
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
 /// Frames and texts are embedded in chunks of this many.
 const CHUNK: usize = 64;
@@ -225,19 +226,19 @@ impl ClipConfig {
             "clip config: a vision size is 0"
         );
         ensure!(
-            t.hidden_size % t.num_heads == 0,
+            t.hidden_size.is_multiple_of(t.num_heads),
             "clip config: text width {} not divisible by {} heads",
             t.hidden_size,
             t.num_heads
         );
         ensure!(
-            v.hidden_size % v.num_heads == 0,
+            v.hidden_size.is_multiple_of(v.num_heads),
             "clip config: vision width {} not divisible by {} heads",
             v.hidden_size,
             v.num_heads
         );
         ensure!(
-            v.image_size % v.patch_size == 0,
+            v.image_size.is_multiple_of(v.patch_size),
             "clip config: image size {} not divisible by patch {}",
             v.image_size,
             v.patch_size
