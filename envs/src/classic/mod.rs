@@ -14,7 +14,7 @@ mod pendulum;
 
 pub use acrobot::Acrobot;
 pub use cartpole::{cartpole_captions, cartpole_scene, CartPole};
-pub use mountain_car::{MountainCar, MountainCarContinuous};
+pub use mountain_car::{mountain_car_captions, mountain_car_scene, MountainCar, MountainCarContinuous};
 pub use pendulum::Pendulum;
 
 use crate::error::{EnvError, Result};

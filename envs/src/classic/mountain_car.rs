@@ -3,10 +3,15 @@
 //! `info["state"]` on reset and every step, both envs (see [`crate::env::STATE_KEY`]):
 //! `position` (m along the track; the goal is at 0.5, or 0.45 for the continuous env) and
 //! `velocity`.
+//!
+//! Both envs draw themselves ([`mountain_car_scene`]) and caption their state
+//! ([`mountain_car_captions`]); the continuous env moves the flag and the `car.at_goal` fact
+//! to its own goal, 0.45.
 
 use super::{discrete_action, scalar_action, uniform};
 use crate::env::{ArgReader, Env, EnvRng, Info, Options, Step};
 use crate::error::{EnvError, Result};
+use crate::scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
 use crate::spaces::{BoxSpace, Discrete, Space, Value};
 
 const MIN_POSITION: f64 = -1.2;
@@ -49,6 +54,243 @@ fn reset_state(rng: &mut EnvRng, seed: Option<u64>, options: &Options) -> Result
         Some(s) => [s[0], s[1]],
         None => [uniform(rng, low, high, 1)[0], 0.0],
     })
+}
+
+/// Height of the track at `x`: Gymnasium's `sin(3x) * 0.45 + 0.55` (metres, Y-up).
+fn hill_height(x: f64) -> f64 {
+    (3.0 * x).sin() * 0.45 + 0.55
+}
+
+/// Slope angle of the track at `x` (rad, positive climbs towards +X).
+fn hill_angle(x: f64) -> f64 {
+    (1.35 * (3.0 * x).cos()).atan()
+}
+
+/// Where the valley is lowest: `sin(3x) = -1` at `x = -pi/6`.
+const VALLEY_BOTTOM: f64 = -std::f64::consts::FRAC_PI_6;
+/// Distance from [`VALLEY_BOTTOM`] within which the car counts as at the bottom (the track
+/// there is within 0.05 m of its lowest point; Gymnasium's resets, -0.6..-0.4, all fall in it).
+const BOTTOM_HALF_WIDTH: f64 = 0.15;
+/// Speed (position units per step; the cap is 0.07) below which the car counts as still.
+const STILL_SPEED: f64 = 0.002;
+
+/// Number of cuboid segments the track is drawn with.
+const SEGMENTS: usize = 40;
+/// Thickness of the grass surface segments (m); thick enough to cover the steps between
+/// the flat-topped dirt columns under them.
+const SURFACE_THICKNESS: f32 = 0.06;
+/// Depth (along Z) of the hill, half of it (m).
+const HILL_HALF_DEPTH: f32 = 0.25;
+/// Wheel radius (m); wheel centres sit this far above the track along its normal.
+const WHEEL_RADIUS: f32 = 0.035;
+/// Half extents of the car body (m).
+const BODY_HALF: [f32; 3] = [0.1, 0.035, 0.07];
+/// Distance from the track to the body's centre along the track's normal (m).
+const BODY_LIFT: f32 = WHEEL_RADIUS + BODY_HALF[1];
+
+/// The Hamilton product `a * b` of quaternions `[x, y, z, w]` (apply `b`, then `a`).
+fn quat_mul(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    let [ax, ay, az, aw] = a;
+    let [bx, by, bz, bw] = b;
+    [
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ]
+}
+
+/// A rotation of `angle` radians about +Z (tilts +X towards +Y).
+fn about_z(angle: f32) -> [f32; 4] {
+    let (s, c) = (angle / 2.0).sin_cos();
+    [0.0, 0.0, s, c]
+}
+
+/// What a MountainCar state looks like: a grass-topped dirt hill `y = sin(3x) * 0.45 + 0.55`
+/// over `x` in [-1.2, 0.6] on a grass field, a yellow flag at the goal `x = 0.5`, and a red
+/// car with two wheels standing on the track at `position`, tilted to its slope; seen from
+/// the side (camera `side`, looking along -Z with +X to the right). `velocity` does not
+/// change the picture. Always the same 87 objects in the same order; only the car's four
+/// (`car`, `cabin`, `wheel_rear`, `wheel_front`) move.
+pub fn mountain_car_scene(position: f64, velocity: f64) -> Scene {
+    scene_with_goal(position, velocity, GOAL_POSITION)
+}
+
+/// [`mountain_car_scene`] with the flag at `goal`.
+fn scene_with_goal(position: f64, _velocity: f64, goal: f64) -> Scene {
+    let obj = |name: String, shape, pose, material, dynamic| SceneObject { name, shape, pose, material, dynamic };
+    let mut objects = vec![obj(
+        "ground".into(),
+        Shape::Plane { half_size: [20.0, 20.0] },
+        Pose::IDENTITY,
+        Material::color(0.3, 0.55, 0.25),
+        false,
+    )];
+    // The track: per segment a dirt column from the ground up to the segment's lower end,
+    // and a grass slab along the chord with its top face on the curve.
+    let dx = (MAX_POSITION - MIN_POSITION) / SEGMENTS as f64;
+    for i in 0..SEGMENTS {
+        let (x0, x1) = (MIN_POSITION + i as f64 * dx, MIN_POSITION + (i + 1) as f64 * dx);
+        let (y0, y1) = (hill_height(x0), hill_height(x1));
+        let low = y0.min(y1) as f32;
+        objects.push(obj(
+            format!("hill_{i}"),
+            Shape::Cuboid { half_extents: [dx as f32 / 2.0, low / 2.0, HILL_HALF_DEPTH] },
+            Pose::from_translation([((x0 + x1) / 2.0) as f32, low / 2.0, 0.0]),
+            Material::textured("dirt", 0.5),
+            false,
+        ));
+        let angle = (y1 - y0).atan2(x1 - x0) as f32;
+        let half_len = (x1 - x0).hypot(y1 - y0) as f32 / 2.0;
+        let (s, c) = angle.sin_cos();
+        let h = SURFACE_THICKNESS / 2.0;
+        let mid = [((x0 + x1) / 2.0) as f32, ((y0 + y1) / 2.0) as f32];
+        objects.push(obj(
+            format!("track_{i}"),
+            // A little longer than the chord so neighbours overlap at the joints.
+            Shape::Cuboid { half_extents: [half_len + 0.004, h, HILL_HALF_DEPTH + 0.002] },
+            // The top face on the chord: the centre half a thickness below it, along the normal.
+            Pose::from_axis_angle([mid[0] + h * s, mid[1] - h * c, 0.0], [0.0, 0.0, 1.0], angle),
+            Material::textured("grass", 0.5),
+            false,
+        ));
+    }
+    // The flag at the goal.
+    let (gx, gy) = (goal as f32, hill_height(goal) as f32);
+    let pole_len = 0.28;
+    objects.push(obj(
+        "flagpole".into(),
+        Shape::Cylinder { radius: 0.012, half_height: pole_len / 2.0 },
+        Pose::from_translation([gx, gy + pole_len / 2.0, 0.0]),
+        Material::color(0.85, 0.85, 0.85),
+        false,
+    ));
+    objects.push(obj(
+        "flag".into(),
+        Shape::Cuboid { half_extents: [0.07, 0.045, 0.006] },
+        Pose::from_translation([gx + 0.07, gy + pole_len - 0.045, 0.0]),
+        Material::color(0.95, 0.85, 0.05),
+        false,
+    ));
+    // The car: on the curve at `position`, its local +X along the tangent, +Y along the normal.
+    let (x, y) = (position as f32, hill_height(position) as f32);
+    let angle = hill_angle(position) as f32;
+    let (s, c) = angle.sin_cos();
+    let (tangent, normal) = ([c, s], [-s, c]);
+    let at = |along: f32, up: f32, z: f32| {
+        [x + along * tangent[0] + up * normal[0], y + along * tangent[1] + up * normal[1], z]
+    };
+    let tilt = about_z(angle);
+    objects.push(obj(
+        "car".into(),
+        Shape::Cuboid { half_extents: BODY_HALF },
+        Pose { translation: at(0.0, BODY_LIFT, 0.0), rotation: tilt },
+        Material::color(0.85, 0.12, 0.1),
+        true,
+    ));
+    objects.push(obj(
+        "cabin".into(),
+        Shape::Cuboid { half_extents: [0.05, 0.025, 0.06] },
+        Pose { translation: at(-0.015, BODY_LIFT + BODY_HALF[1] + 0.025, 0.0), rotation: tilt },
+        Material::color(0.25, 0.3, 0.4),
+        true,
+    ));
+    // Wheels: cylinders turned from +Y onto +Z (towards the camera), then tilted with the car.
+    let axle = quat_mul(tilt, [std::f32::consts::FRAC_1_SQRT_2, 0.0, 0.0, std::f32::consts::FRAC_1_SQRT_2]);
+    for (name, along) in [("wheel_rear", -0.062), ("wheel_front", 0.062)] {
+        objects.push(obj(
+            name.into(),
+            Shape::Cylinder { radius: WHEEL_RADIUS, half_height: 0.012 },
+            Pose { translation: at(along, WHEEL_RADIUS, BODY_HALF[2] + 0.006), rotation: axle },
+            Material::color(0.08, 0.08, 0.08),
+            true,
+        ));
+    }
+    Scene {
+        objects,
+        cameras: vec![Camera {
+            name: "side".into(),
+            eye: [-0.3, 0.8, 2.65],
+            target: [-0.3, 0.58, 0.0],
+            up: [0.0, 1.0, 0.0],
+            fov_y_deg: 45.0,
+            ortho_height: None,
+        }],
+        sun_direction: [-0.3, -1.0, -0.4],
+        sky_color: [0.55, 0.7, 0.9],
+    }
+}
+
+/// The true facts of a MountainCar state, several phrasings each: where the car is
+/// (`car.at_goal` at `position >= 0.5`; `car.bottom` within 0.15 of the valley's lowest
+/// point `-pi/6`, about -0.52; `car.left_slope` left of that; `car.right_slope` between it
+/// and the goal) and how it moves (`motion.still` for `|velocity| < 0.002`, the speed cap
+/// being 0.07; otherwise `motion.right` or `motion.left` by its sign).
+pub fn mountain_car_captions(position: f64, velocity: f64) -> Vec<Caption> {
+    captions_with_goal(position, velocity, GOAL_POSITION)
+}
+
+/// [`mountain_car_captions`] with the goal at `goal`.
+fn captions_with_goal(position: f64, velocity: f64, goal: f64) -> Vec<Caption> {
+    let place = if position >= goal {
+        Caption::new(
+            "car.at_goal",
+            &[
+                "the car has reached the flag on top of the right hill",
+                "the car is at the flag",
+                "the car made it to the top of the hill",
+            ],
+        )
+    } else if (position - VALLEY_BOTTOM).abs() <= BOTTOM_HALF_WIDTH {
+        Caption::new(
+            "car.bottom",
+            &[
+                "the car is at the bottom of the valley",
+                "the car sits in the valley between the two hills",
+                "the car is at the lowest point of the track",
+            ],
+        )
+    } else if position < VALLEY_BOTTOM {
+        Caption::new(
+            "car.left_slope",
+            &[
+                "the car is up on the left hill",
+                "the car is on the slope of the left hill, away from the flag",
+                "the car is on the left hillside",
+            ],
+        )
+    } else {
+        Caption::new(
+            "car.right_slope",
+            &[
+                "the car is partway up the right hill",
+                "the car is on the slope below the flag",
+                "the car is on the right hillside, short of the flag",
+            ],
+        )
+    };
+    let motion = if velocity.abs() < STILL_SPEED {
+        Caption::new("motion.still", &["the car is standing still", "the car is not moving", "the car has stopped"])
+    } else if velocity > 0.0 {
+        Caption::new(
+            "motion.right",
+            &[
+                "the car is moving to the right",
+                "the car is driving right, towards the flag",
+                "the car is heading right",
+            ],
+        )
+    } else {
+        Caption::new(
+            "motion.left",
+            &[
+                "the car is moving to the left",
+                "the car is rolling left, away from the flag",
+                "the car is heading left",
+            ],
+        )
+    };
+    vec![place, motion]
 }
 
 /// Gymnasium's `MountainCarEnv` (Moore, 1990): actions 0 (accelerate left), 1 (none),
@@ -117,6 +359,14 @@ impl Env for MountainCar {
         let terminated = position >= GOAL_POSITION && velocity >= self.goal_velocity;
         self.state = Some([position, velocity]);
         Ok(Step { obs: self.obs(), reward: -1.0, terminated, truncated: false, info: mc_info(self.state()) })
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.state.map(|[p, v]| mountain_car_scene(p, v))
+    }
+
+    fn captions(&self) -> Vec<Caption> {
+        self.state.map(|[p, v]| mountain_car_captions(p, v)).unwrap_or_default()
     }
 }
 
@@ -245,5 +495,99 @@ impl Env for MountainCarContinuous {
         reward -= (a as f64).powi(2) * 0.1;
         self.state = Some(McState::Stepped([position, velocity]));
         Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: mc_info(self.state()) })
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.state().map(|[p, v]| scene_with_goal(p, v, GOAL_POSITION_CONTINUOUS))
+    }
+
+    fn captions(&self) -> Vec<Caption> {
+        self.state().map(|[p, v]| captions_with_goal(p, v, GOAL_POSITION_CONTINUOUS)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(position: f64, velocity: f64) -> Vec<String> {
+        mountain_car_captions(position, velocity).into_iter().map(|c| c.fact).collect()
+    }
+
+    #[test]
+    fn captions_say_where_the_car_is_and_how_it_moves() {
+        assert_eq!(facts(-0.5, 0.0), ["car.bottom", "motion.still"]);
+        assert_eq!(facts(-0.52, 0.01), ["car.bottom", "motion.right"]);
+        assert_eq!(facts(-1.0, -0.02), ["car.left_slope", "motion.left"]);
+        assert_eq!(facts(-1.2, 0.0), ["car.left_slope", "motion.still"]);
+        assert_eq!(facts(0.1, 0.03), ["car.right_slope", "motion.right"]);
+        assert_eq!(facts(0.49, -0.001), ["car.right_slope", "motion.still"]);
+        assert_eq!(facts(0.5, 0.04), ["car.at_goal", "motion.right"]);
+        assert_eq!(facts(0.6, 0.0), ["car.at_goal", "motion.still"]);
+        // The continuous env's goal is 0.45.
+        let f: Vec<String> =
+            captions_with_goal(0.46, 0.01, GOAL_POSITION_CONTINUOUS).into_iter().map(|c| c.fact).collect();
+        assert_eq!(f, ["car.at_goal", "motion.right"]);
+        for (p, v) in [(-1.1, -0.05), (-0.5, 0.0), (0.2, 0.05), (0.55, 0.0), (-0.3, -0.01)] {
+            for c in mountain_car_captions(p, v) {
+                assert!(c.phrasings.len() >= 3, "{}", c.fact);
+            }
+        }
+    }
+
+    #[test]
+    fn the_scene_keeps_its_objects_and_puts_the_car_on_the_curve() {
+        let names = |s: &Scene| s.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
+        let first = mountain_car_scene(-0.5, 0.0);
+        assert!(first.camera("side").is_some());
+        assert_eq!(first.objects.len(), 1 + 2 * SEGMENTS + 2 + 4);
+        for (p, v) in [(-1.2, 0.0), (-0.9, -0.03), (-0.2, 0.02), (0.3, 0.07), (0.6, 0.0)] {
+            let s = mountain_car_scene(p, v);
+            assert_eq!(names(&s), names(&first));
+            // Only the car's parts move.
+            for (a, b) in s.objects.iter().zip(&first.objects) {
+                assert_eq!(a.dynamic, b.dynamic, "{}", a.name);
+                if !a.dynamic {
+                    assert_eq!(a, b);
+                }
+            }
+            let car = s.object("car").unwrap();
+            let [qx, qy, qz, qw] = car.pose.rotation;
+            // The car's local +X (rotated) runs along the track's tangent ...
+            let fwd = [1.0 - 2.0 * (qy * qy + qz * qz), 2.0 * (qx * qy + qw * qz)];
+            let slope = 1.35 * (3.0 * p).cos();
+            assert!((fwd[1] / fwd[0] - slope as f32).abs() < 1e-4, "{p}: {fwd:?} vs {slope}");
+            // ... and its centre is BODY_LIFT above the curve point at `position`, along the normal.
+            let normal = [-fwd[1], fwd[0]];
+            let foot =
+                [car.pose.translation[0] - BODY_LIFT * normal[0], car.pose.translation[1] - BODY_LIFT * normal[1]];
+            assert!((foot[0] - p as f32).abs() < 1e-5, "{p}: {foot:?}");
+            assert!((foot[1] - hill_height(p) as f32).abs() < 1e-5, "{p}: {foot:?}");
+            // The wheels touch the track: their centres are one radius above the tangent line.
+            for w in ["wheel_rear", "wheel_front"] {
+                let t = s.object(w).unwrap().pose.translation;
+                let d = (t[0] - foot[0]) * normal[0] + (t[1] - foot[1]) * normal[1];
+                assert!((d - WHEEL_RADIUS).abs() < 1e-5, "{w}: {d}");
+            }
+        }
+        // The flag stands at the goal, on the hill.
+        let pole = first.object("flagpole").unwrap().pose.translation;
+        assert_eq!(pole[0], GOAL_POSITION as f32);
+        assert!(pole[1] > hill_height(GOAL_POSITION) as f32);
+    }
+
+    #[test]
+    fn both_envs_describe_themselves_once_reset() {
+        let mut d = MountainCar::new(0.0);
+        assert!(d.scene().is_none() && d.captions().is_empty());
+        d.reset(Some(0), &Options::new()).unwrap();
+        assert!(d.scene().is_some());
+        assert_eq!(d.captions()[0].fact, "car.bottom");
+        let mut c = MountainCarContinuous::new(0.0);
+        c.reset(Some(0), &Options::new()).unwrap();
+        let flag = c.scene().unwrap().object("flagpole").unwrap().pose.translation[0];
+        assert_eq!(flag, GOAL_POSITION_CONTINUOUS as f32);
+        c.step(&Value::Box(vec![1.0])).unwrap();
+        assert_eq!(c.scene().unwrap().objects.len(), d.scene().unwrap().objects.len());
     }
 }
