@@ -3,7 +3,7 @@
 //!
 //! States come from seeded resets into varied start states (the envs' reset options) and a
 //! few random actions after each: CartPole poles from upright to fallen over anywhere on the
-//! track; Driving cars on every map placed across and off the lane, skewed, at all speeds,
+//! track; MountainCar cars anywhere on the hill; Driving cars on every map placed across and off the lane, skewed, at all speeds,
 //! some rear-ending a stopped car ahead. Each group of frames has its own seed; every
 //! `held_out_every`-th seed is held out as the test split, so test frames come from states
 //! the training never saw.
@@ -35,6 +35,8 @@ pub struct DatasetArgs {
     pub seed: u64,
     /// Every n-th group seed is held out (test split).
     pub held_out_every: u64,
+    /// Scene camera to render (None: each env's first, e.g. Driving's chase camera).
+    pub camera: Option<String>,
 }
 
 /// One env configuration frames are drawn from (Driving: one per map).
@@ -93,6 +95,12 @@ fn plan(env_id: &str, rng: &mut ChaCha8Rng) -> Plan {
             options.insert("heading_error".into(), json!(rng.random_range(-0.5..0.5)));
             options.insert("speed".into(), json!(rng.random_range(0.0..12.0)));
             Plan { options, steps: 24, record_every: 8 }
+        }
+        "MountainCar-v0" | "MountainCarContinuous-v0" => {
+            // Anywhere on the track, moving either way (the default reset starts in the valley).
+            let state = json!([rng.random_range(-1.2..0.6), rng.random_range(-0.07..0.07)]);
+            options.insert("init_state".into(), state);
+            Plan { options, steps: 3, record_every: 3 }
         }
         _ => Plan { options, steps: 50, record_every: 5 },
     }
@@ -186,7 +194,7 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
             bail!("{} does not describe a scene, so it cannot be rendered into a dataset", src.env_id);
         }
         let batch = 16.min(src.frames).max(1);
-        let cfg = RenderConfig { width: args.size, height: args.size, camera: None };
+        let cfg = RenderConfig { width: args.size, height: args.size, camera: args.camera.clone() };
         let mut queue = Queue { renderer: BatchRenderer::new(batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
         let mut written = 0usize;

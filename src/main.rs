@@ -97,6 +97,9 @@ enum Command {
         /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
         #[arg(long)]
         tower: Option<PathBuf>,
+        /// Scene camera the language reward sees (default: the env's first).
+        #[arg(long)]
+        camera: Option<String>,
     },
     /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
     Eval {
@@ -159,6 +162,9 @@ enum Command {
         /// Hold out every n-th seed as the test split.
         #[arg(long, default_value_t = 5)]
         held_out_every: u64,
+        /// Scene camera to render (default: each env's first, e.g. chase for Driving).
+        #[arg(long)]
+        camera: Option<String>,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -203,6 +209,9 @@ enum Command {
         /// Frame side, pixels.
         #[arg(long, default_value_t = 84)]
         size: u32,
+        /// Scene camera to render (default: the env's first).
+        #[arg(long)]
+        camera: Option<String>,
     },
     /// Measure throughput and print it as JSON.
     Bench {
@@ -355,6 +364,7 @@ fn run() -> Result<()> {
             window,
             reward_config,
             tower,
+            camera,
         } => {
             use std::io::IsTerminal;
             use vlmgym::language_reward::{RewardKind, RewardSettings};
@@ -369,7 +379,9 @@ fn run() -> Result<()> {
                 }
                 (_, None) => bail!("--reward needs --env (with --resume the run keeps its own reward)"),
                 (kind, Some(id)) => {
-                    Some(RewardSettings::new(id, kind, goal, negative, baseline, alpha, window, reward_config, tower)?)
+                    let settings =
+                        RewardSettings::new(id, kind, goal, negative, baseline, alpha, window, reward_config, tower)?;
+                    Some(RewardSettings { camera, ..settings })
                 }
             };
             let args = vlmgym::train::TrainArgs {
@@ -412,11 +424,11 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Dataset { envs, frames, out, size, seed, held_out_every } => {
+        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
             }
-            let args = vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every };
+            let args = vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every, camera };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());
             Ok(())
@@ -441,6 +453,7 @@ fn run() -> Result<()> {
             out,
             landscape,
             size,
+            camera,
         } => {
             let tower = tower.unwrap_or_else(vlmgym::reward_model::default_tower);
             let args = vlmgym::reward_model::CheckArgs {
@@ -456,6 +469,7 @@ fn run() -> Result<()> {
                 out,
                 landscape,
                 size,
+                camera,
             };
             let report = vlmgym::reward_model::check(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);

@@ -112,6 +112,8 @@ pub struct CheckArgs {
     pub landscape: bool,
     /// Frame side, pixels.
     pub size: u32,
+    /// Scene camera (None: the env's first).
+    pub camera: Option<String>,
 }
 
 /// A goal score over frame embeddings: CLG, VLM-RM, or plain cosine similarity to the goal.
@@ -233,6 +235,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         size: args.size,
         seed: args.seed,
         held_out_every: u64::MAX,
+        camera: args.camera.clone(),
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {

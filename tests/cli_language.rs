@@ -84,16 +84,21 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert!(tower.exists() && tower.with_extension("json").exists());
 
     // Errors name the problem.
+    let o =
+        vlmgym(&["dataset", "--envs", "Acrobot-v1", "--frames", "4", "--out", dir.path().join("x").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("Acrobot-v1 does not describe a scene"), "{}", stderr(&o));
     let o = vlmgym(&[
         "dataset",
         "--envs",
-        "MountainCar-v0",
+        "CartPole-v1",
         "--frames",
         "4",
+        "--camera",
+        "nope",
         "--out",
-        dir.path().join("x").to_str().unwrap(),
+        dir.path().join("y").to_str().unwrap(),
     ]);
-    assert!(!o.status.success() && stderr(&o).contains("MountainCar-v0 does not describe a scene"), "{}", stderr(&o));
+    assert!(!o.status.success() && stderr(&o).contains("no camera `nope`"), "{}", stderr(&o));
     let o = vlmgym(&["reward-model", "train", "--data", dir.path().join("missing").to_str().unwrap(), "--out", "x"]);
     assert!(!o.status.success());
 }
