@@ -57,7 +57,7 @@ REQUIRED_PKGS=(
     # building bevy and its dependencies (cc is the linker rustc uses)
     gcc libc6-dev pkg-config libudev-dev libx11-dev libxkbcommon-dev libasound2-dev
     # viewer window under Xvfb, screenshots
-    xvfb x11-apps imagemagick libxcursor1 libxrandr2 libxi6 libx11-xcb1 libxkbcommon-x11-0
+    xvfb xdotool x11-apps imagemagick libxcursor1 libxrandr2 libxi6 libx11-xcb1 libxkbcommon-x11-0
 )
 OPTIONAL_PKGS=(
     vulkan-tools # vulkaninfo, for the check at the end

@@ -118,7 +118,8 @@ impl RewardSettings {
         Ok(Some(spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?))
     }
 
-    fn spec(&self) -> Result<RewardSpec> {
+    /// The synthesis config these settings name.
+    pub fn spec(&self) -> Result<RewardSpec> {
         if self.config == "semantic_only" {
             return RewardSpec::from_toml_str(
                 "name = \"semantic_only\"\ndescription = \"the semantic score alone\"\noutput = \"semantic\"\n\

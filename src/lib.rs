@@ -11,6 +11,7 @@ pub mod render;
 pub mod reward_model;
 pub mod rollout;
 pub mod train;
+pub mod view;
 
 pub use vlmgym_agents as agents;
 pub use vlmgym_envs as envs;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use vlmgym::language_reward::RewardSettings;
 use vlmgym::rollout::{self, Policy, Rollout, RolloutArgs};
 use vlmgym_envs::{registry, Options};
 
@@ -213,6 +214,43 @@ enum Command {
         #[arg(long)]
         camera: Option<String>,
     },
+    /// Play an env in a window: arrow keys (or a checkpoint) act; the HUD shows the step,
+    /// goal, reward, each reward term and the return. Space pauses, N steps, R resets,
+    /// C cycles cameras (last: orbit, drag to turn, wheel to zoom), Esc quits.
+    View {
+        /// Environment id (optional with --checkpoint: the env it trained on).
+        env_id: Option<String>,
+        /// A run directory (its newest checkpoint) or a checkpoint file that acts instead of the keyboard.
+        #[arg(long, value_name = "PATH")]
+        checkpoint: Option<PathBuf>,
+        /// Seed of the first reset and of the policy's sampling.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Sample the policy's actions instead of taking the most likely one.
+        #[arg(long)]
+        stochastic: bool,
+        /// Env constructor argument, KEY=VALUE with VALUE as JSON; repeatable.
+        #[arg(long = "kwarg", value_name = "KEY=VALUE")]
+        kwargs: Vec<String>,
+        /// Language reward to score live (default with --goal: clg with --negative, vlmrm with
+        /// --baseline, else semantic; without --goal: the checkpoint's own reward).
+        #[arg(long, value_enum)]
+        reward: Option<vlmgym::language_reward::RewardKind>,
+        #[command(flatten)]
+        goal: GoalOpts,
+        /// Window camera to start from (a Scene camera such as chase, bev, hood, side; or orbit).
+        #[arg(long)]
+        camera: Option<String>,
+        /// Window size.
+        #[arg(long, default_value = "960x640", value_name = "WxH")]
+        size: String,
+        /// Save a PNG of the window after --frames steps (one step per drawn frame), then exit.
+        #[arg(long, value_name = "FILE.png", requires = "frames")]
+        screenshot: Option<PathBuf>,
+        /// Steps to take, one per drawn frame, then exit (or take the --screenshot).
+        #[arg(long)]
+        frames: Option<u64>,
+    },
     /// Measure throughput and print it as JSON.
     Bench {
         /// What to measure.
@@ -222,6 +260,49 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+}
+
+/// The text goal of a language reward and how it is scored.
+#[derive(clap::Args)]
+struct GoalOpts {
+    /// The text goal, e.g. "the car drives in the centre of its lane".
+    #[arg(long)]
+    goal: Option<String>,
+    /// CLG's negative goal, e.g. "the car has crashed".
+    #[arg(long)]
+    negative: Option<String>,
+    /// VLM-RM's baseline, e.g. "a car on a road".
+    #[arg(long)]
+    baseline: Option<String>,
+    /// VLM-RM alpha.
+    #[arg(long, default_value_t = 0.5)]
+    alpha: f64,
+    /// CLG window w.
+    #[arg(long, default_value_t = 0.03)]
+    window: f64,
+    /// Reward synthesis: a built-in name (driving_vlmrl, cartpole_vlmrm, ...) or a TOML path.
+    #[arg(long, value_name = "NAME|FILE.toml")]
+    reward_config: Option<String>,
+    /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
+    #[arg(long)]
+    tower: Option<PathBuf>,
+}
+
+impl GoalOpts {
+    /// The reward settings for `kind` on `env_id`.
+    fn settings(self, env_id: &str, kind: vlmgym::language_reward::RewardKind) -> Result<RewardSettings> {
+        RewardSettings::new(
+            env_id,
+            kind,
+            self.goal,
+            self.negative,
+            self.baseline,
+            self.alpha,
+            self.window,
+            self.reward_config,
+            self.tower,
+        )
+    }
 }
 
 #[derive(Subcommand)]
@@ -473,6 +554,54 @@ fn run() -> Result<()> {
             };
             let report = vlmgym::reward_model::check(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::View {
+            env_id,
+            checkpoint,
+            seed,
+            stochastic,
+            kwargs,
+            reward,
+            goal,
+            camera,
+            size,
+            screenshot,
+            frames,
+        } => {
+            use vlmgym::language_reward::RewardKind;
+            let reward = match (reward, goal.goal.is_some()) {
+                (Some(RewardKind::GroundTruth), true) => bail!("--reward ground-truth takes no --goal"),
+                (Some(RewardKind::GroundTruth), false) | (None, false) => None,
+                (kind, true) => {
+                    let kind = kind.unwrap_or(match (&goal.negative, &goal.baseline) {
+                        (Some(_), _) => RewardKind::Clg,
+                        (None, Some(_)) => RewardKind::Vlmrm,
+                        (None, None) => RewardKind::Semantic,
+                    });
+                    let id = match (&env_id, &checkpoint) {
+                        (Some(id), _) => id.clone(),
+                        (None, Some(c)) => vlmgym::train::run_env_id(c)?,
+                        (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
+                    };
+                    Some(goal.settings(&id, kind)?)
+                }
+                (Some(_), false) => bail!("--reward clg, vlmrm or semantic needs --goal"),
+            };
+            let (width, height) = vlmgym::render::parse_size(&size)?;
+            let window =
+                vlmgym_render::viewer::ViewerConfig { width, height, camera, screenshot, frames, ..Default::default() };
+            let args = vlmgym::view::ViewArgs {
+                env_id,
+                checkpoint,
+                kwargs: parse_kwargs(&kwargs)?,
+                seed,
+                stochastic,
+                reward,
+                window,
+            };
+            // What the window showed last, for scripts and tests.
+            println!("{}", vlmgym::view::view(args)?);
             Ok(())
         }
         Command::Bench { suite, seconds } => {

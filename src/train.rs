@@ -41,6 +41,20 @@ pub struct TrainArgs {
     pub reward: Option<crate::language_reward::RewardSettings>,
 }
 
+/// The checkpoint file `path` names: the file itself, or a run directory's newest.
+pub fn checkpoint_file(path: &Path) -> Result<PathBuf> {
+    if path.is_dir() {
+        latest_checkpoint(path)?.with_context(|| format!("{} has no checkpoints", path.display()))
+    } else {
+        Ok(path.to_path_buf())
+    }
+}
+
+/// The env id a checkpoint (or a run directory's newest) was trained on.
+pub fn run_env_id(path: &Path) -> Result<String> {
+    Ok(Checkpoint::read(&checkpoint_file(path)?)?.0.spec.env_id)
+}
+
 /// The newest checkpoint of a run directory.
 pub fn latest_checkpoint(run_dir: &Path) -> Result<Option<PathBuf>> {
     let dir = run_dir.join("checkpoints");
@@ -225,11 +239,7 @@ pub fn eval(
     if episodes == 0 {
         bail!("--episodes must be at least 1");
     }
-    let file = if checkpoint.is_dir() {
-        latest_checkpoint(checkpoint)?.with_context(|| format!("{} has no checkpoints", checkpoint.display()))?
-    } else {
-        checkpoint.to_path_buf()
-    };
+    let file = checkpoint_file(checkpoint)?;
     let (meta, _) = Checkpoint::read(&file)?;
     let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
     let mut env = make_with(&env_id, &meta.spec.kwargs()?)?;

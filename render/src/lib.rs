@@ -7,10 +7,14 @@
 //! update and reads the images back, hiding bevy's one-update readback lag, so the frames
 //! returned always show the state just passed in. Pipelined rendering is off, MSAA is off
 //! and the sun casts no shadows (cheap defaults for lavapipe, Mesa's CPU Vulkan driver).
+//!
+//! With the `viewer` feature, [`viewer`] opens a window that plays one env live.
 
 mod frames;
 pub mod textures;
 pub mod vector;
+#[cfg(feature = "viewer")]
+pub mod viewer;
 
 pub use frames::Frames;
 pub use vector::{ObsMode, RenderedVecEnv};
@@ -81,8 +85,7 @@ pub struct BatchRenderer {
     config: RenderConfig,
     slots: Vec<EnvSlot>,
     received: Received,
-    meshes: HashMap<String, Handle<Mesh>>,
-    textures: HashMap<String, Handle<Image>>,
+    cache: AssetCache,
     timings: RenderTimings,
 }
 
@@ -182,14 +185,16 @@ impl BatchRenderer {
         std::panic::set_hook(Box::new(|_| {}));
         let app = std::panic::catch_unwind(|| {
             let mut app = App::new();
-            app.add_plugins(
-                DefaultPlugins
-                    .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
-                    // Compile pipelines when first needed, so no frame is drawn without them.
-                    .set(bevy::render::RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
-                    .disable::<PipelinedRenderingPlugin>()
-                    .disable::<bevy::log::LogPlugin>(),
-            );
+            let plugins = DefaultPlugins
+                .set(WindowPlugin { primary_window: None, exit_condition: ExitCondition::DontExit, ..default() })
+                // Compile pipelines when first needed, so no frame is drawn without them.
+                .set(bevy::render::RenderPlugin { synchronous_pipeline_compilation: true, ..default() })
+                .disable::<PipelinedRenderingPlugin>()
+                .disable::<bevy::log::LogPlugin>();
+            // Headless: no event loop (it would need a display, and a process gets only one).
+            #[cfg(feature = "viewer")]
+            let plugins = plugins.disable::<bevy::winit::WinitPlugin>();
+            app.add_plugins(plugins);
             while app.plugins_state() == bevy::app::PluginsState::Adding {
                 bevy::tasks::tick_global_task_pools_on_main_thread();
             }
@@ -210,8 +215,7 @@ impl BatchRenderer {
             config,
             slots: Vec::new(),
             received,
-            meshes: HashMap::new(),
-            textures: HashMap::new(),
+            cache: AssetCache::default(),
             timings: RenderTimings::default(),
         };
         r.app.insert_resource(r.received.clone());
@@ -231,18 +235,7 @@ impl BatchRenderer {
     fn spawn(&mut self, scenes: &[Scene]) -> Result<()> {
         let (w, h) = (self.config.width, self.config.height);
         let all_layers = RenderLayers::from_layers(&(0..scenes.len()).collect::<Vec<_>>());
-        let sun = scenes[0].sun_direction;
-        let world = self.app.world_mut();
-        world.spawn((
-            DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: false, ..default() },
-            Transform::default().looking_to(to_vec3(sun), Vec3::Y),
-            all_layers.clone(),
-        ));
-        world.insert_resource(GlobalAmbientLight { brightness: 400.0, ..default() });
-        let dome = world.resource_mut::<Assets<Mesh>>().add(sky_dome_mesh(scenes[0].sky_color));
-        let sky = StandardMaterial { unlit: true, cull_mode: None, fog_enabled: false, ..default() };
-        let sky = world.resource_mut::<Assets<StandardMaterial>>().add(sky);
-        world.spawn((Mesh3d(dome), MeshMaterial3d(sky), Transform::default(), all_layers));
+        spawn_light_and_sky(self.app.world_mut(), &scenes[0], all_layers);
         let mut static_worlds: HashMap<String, Vec<Entity>> = HashMap::new();
         for (i, scene) in scenes.iter().enumerate() {
             let cam = self.pick_camera(scene)?;
@@ -270,7 +263,7 @@ impl BatchRenderer {
                     Tonemapping::None,
                     Msaa::Off,
                     projection,
-                    Transform::from_translation(to_vec3(cam.eye)).looking_at(to_vec3(cam.target), to_vec3(cam.up)),
+                    camera_transform(cam),
                     RenderLayers::layer(i),
                 ))
                 .id();
@@ -292,89 +285,15 @@ impl BatchRenderer {
                     }
                 }
                 None => {
-                    let entities = self.spawn_static(&statics, i)?;
+                    let entities = self.cache.spawn_static(self.app.world_mut(), &statics, i)?;
                     static_worlds.insert(signature, entities);
                 }
             }
-            let mut objects = Vec::new();
-            for (k, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
-                let mesh = match mesh_key(&obj.shape) {
-                    Some(key) => match self.meshes.get(&key) {
-                        Some(m) => m.clone(),
-                        None => {
-                            let m = self.app.world_mut().resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape));
-                            self.meshes.insert(key, m.clone());
-                            m
-                        }
-                    },
-                    None => self.app.world_mut().resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
-                };
-                let texture = match &obj.material.texture {
-                    Some(name) => Some(self.texture(name)?),
-                    None => None,
-                };
-                let uv = bevy::math::Affine2::from_scale(uv_repeats(&obj.shape, obj.material.texture_scale));
-                let material = material(&obj.material, matches!(obj.shape, Shape::Strip { .. }), texture, uv);
-                let world = self.app.world_mut();
-                let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
-                let e =
-                    world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), transform(&obj.pose), RenderLayers::layer(i))).id();
-                objects.push((k, e));
-            }
+            let objects = self.cache.spawn_dynamic(self.app.world_mut(), scene, i)?;
             let count = scene.objects.len();
             self.slots.push(EnvSlot { objects, count, camera, target });
         }
         Ok(())
-    }
-
-    /// Spawns `objects` (all static) on layer `layer`: one entity per distinct material,
-    /// holding every object of that material merged into one world-space mesh (textures'
-    /// repeats baked into the UVs). Fewer draws per camera is what makes lavapipe faster.
-    fn spawn_static(&mut self, objects: &[&SceneObject], layer: usize) -> Result<Vec<Entity>> {
-        let mut groups: Vec<(String, &SceneObject, Mesh)> = Vec::new();
-        for obj in objects {
-            let strip = matches!(obj.shape, Shape::Strip { .. });
-            let mut mesh = shape_mesh(&obj.shape);
-            if obj.material.texture.is_some() {
-                scale_uvs(&mut mesh, uv_repeats(&obj.shape, obj.material.texture_scale));
-            }
-            let mesh = mesh.transformed_by(transform(&obj.pose));
-            let key = format!("{:?}/{strip}", obj.material);
-            let merged = match groups.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, _, m)) => m.merge(&mesh).is_ok(),
-                None => false,
-            };
-            if !merged {
-                groups.push((key, obj, mesh));
-            }
-        }
-        let mut out = Vec::with_capacity(groups.len());
-        for (_, obj, mesh) in groups {
-            let texture = match &obj.material.texture {
-                Some(name) => Some(self.texture(name)?),
-                None => None,
-            };
-            let strip = matches!(obj.shape, Shape::Strip { .. });
-            let material = material(&obj.material, strip, texture, bevy::math::Affine2::IDENTITY);
-            let world = self.app.world_mut();
-            let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
-            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
-            out.push(
-                world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), Transform::IDENTITY, RenderLayers::layer(layer))).id(),
-            );
-        }
-        Ok(out)
-    }
-
-    /// The image of a named texture, uploaded once and shared by every env.
-    fn texture(&mut self, name: &str) -> Result<Handle<Image>> {
-        if let Some(h) = self.textures.get(name) {
-            return Ok(h.clone());
-        }
-        let image = textures::image(name)?;
-        let handle = self.app.world_mut().resource_mut::<Assets<Image>>().add(image);
-        self.textures.insert(name.to_string(), handle.clone());
-        Ok(handle)
     }
 
     fn pick_camera<'a>(&self, scene: &'a Scene) -> Result<&'a SceneCamera> {
@@ -411,17 +330,13 @@ impl BatchRenderer {
                     );
                 }
                 let world = self.app.world_mut();
-                for (k, e) in &slot.objects {
-                    if let Some(mut t) = world.get_mut::<Transform>(*e) {
-                        *t = transform(&scene.objects[*k].pose);
-                    }
-                }
+                sync_objects(world, &slot.objects, scene);
                 let cam = match &self.config.camera {
                     Some(name) => scene.camera(name),
                     None => scene.cameras.first(),
                 };
                 if let (Some(cam), Some(mut t)) = (cam, world.get_mut::<Transform>(slot.camera)) {
-                    *t = Transform::from_translation(to_vec3(cam.eye)).looking_at(to_vec3(cam.target), to_vec3(cam.up));
+                    *t = camera_transform(cam);
                 }
             }
         }
@@ -464,6 +379,121 @@ impl BatchRenderer {
             RenderTimings { sync: secs(t0, t1), draw: secs(t1, t2), readback: secs(t2, t3), convert: secs(t3, t4) };
         Ok(frames)
     }
+}
+
+/// Meshes and textures uploaded once and shared by every object and env that uses them.
+#[derive(Default)]
+struct AssetCache {
+    meshes: HashMap<String, Handle<Mesh>>,
+    textures: HashMap<String, Handle<Image>>,
+}
+
+impl AssetCache {
+    /// Spawns `objects` (all static) on layer `layer`: one entity per distinct material,
+    /// holding every object of that material merged into one world-space mesh (textures'
+    /// repeats baked into the UVs). Fewer draws per camera is what makes lavapipe faster.
+    fn spawn_static(&mut self, world: &mut World, objects: &[&SceneObject], layer: usize) -> Result<Vec<Entity>> {
+        let mut groups: Vec<(String, &SceneObject, Mesh)> = Vec::new();
+        for obj in objects {
+            let strip = matches!(obj.shape, Shape::Strip { .. });
+            let mut mesh = shape_mesh(&obj.shape);
+            if obj.material.texture.is_some() {
+                scale_uvs(&mut mesh, uv_repeats(&obj.shape, obj.material.texture_scale));
+            }
+            let mesh = mesh.transformed_by(transform(&obj.pose));
+            let key = format!("{:?}/{strip}", obj.material);
+            let merged = match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, m)) => m.merge(&mesh).is_ok(),
+                None => false,
+            };
+            if !merged {
+                groups.push((key, obj, mesh));
+            }
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for (_, obj, mesh) in groups {
+            let texture = match &obj.material.texture {
+                Some(name) => Some(self.texture(world, name)?),
+                None => None,
+            };
+            let strip = matches!(obj.shape, Shape::Strip { .. });
+            let material = material(&obj.material, strip, texture, bevy::math::Affine2::IDENTITY);
+            let mesh = world.resource_mut::<Assets<Mesh>>().add(mesh);
+            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            out.push(
+                world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), Transform::IDENTITY, RenderLayers::layer(layer))).id(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// The image of a named texture, uploaded once and shared by every env.
+    fn texture(&mut self, world: &mut World, name: &str) -> Result<Handle<Image>> {
+        if let Some(h) = self.textures.get(name) {
+            return Ok(h.clone());
+        }
+        let image = textures::image(name)?;
+        let handle = world.resource_mut::<Assets<Image>>().add(image);
+        self.textures.insert(name.to_string(), handle.clone());
+        Ok(handle)
+    }
+
+    /// Spawns the Scene's dynamic objects on layer `layer`: (index in the Scene, entity).
+    fn spawn_dynamic(&mut self, world: &mut World, scene: &Scene, layer: usize) -> Result<Vec<(usize, Entity)>> {
+        let mut objects = Vec::new();
+        for (k, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
+            let mesh = match mesh_key(&obj.shape) {
+                Some(key) => match self.meshes.get(&key) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape));
+                        self.meshes.insert(key, m.clone());
+                        m
+                    }
+                },
+                None => world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
+            };
+            let texture = match &obj.material.texture {
+                Some(name) => Some(self.texture(world, name)?),
+                None => None,
+            };
+            let uv = bevy::math::Affine2::from_scale(uv_repeats(&obj.shape, obj.material.texture_scale));
+            let material = material(&obj.material, matches!(obj.shape, Shape::Strip { .. }), texture, uv);
+            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            let e =
+                world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), transform(&obj.pose), RenderLayers::layer(layer))).id();
+            objects.push((k, e));
+        }
+        Ok(objects)
+    }
+}
+
+/// The sun (no shadows), ambient light and sky dome of `scene`, seen by `layers`.
+fn spawn_light_and_sky(world: &mut World, scene: &Scene, layers: RenderLayers) {
+    world.spawn((
+        DirectionalLight { illuminance: 8_000.0, shadow_maps_enabled: false, ..default() },
+        Transform::default().looking_to(to_vec3(scene.sun_direction), Vec3::Y),
+        layers.clone(),
+    ));
+    world.insert_resource(GlobalAmbientLight { brightness: 400.0, ..default() });
+    let dome = world.resource_mut::<Assets<Mesh>>().add(sky_dome_mesh(scene.sky_color));
+    let sky = StandardMaterial { unlit: true, cull_mode: None, fog_enabled: false, ..default() };
+    let sky = world.resource_mut::<Assets<StandardMaterial>>().add(sky);
+    world.spawn((Mesh3d(dome), MeshMaterial3d(sky), Transform::default(), layers));
+}
+
+/// Moves the entities of a Scene's dynamic objects to the poses it gives.
+fn sync_objects(world: &mut World, objects: &[(usize, Entity)], scene: &Scene) {
+    for (k, e) in objects {
+        if let Some(mut t) = world.get_mut::<Transform>(*e) {
+            *t = transform(&scene.objects[*k].pose);
+        }
+    }
+}
+
+/// A camera transform from a Scene camera.
+fn camera_transform(cam: &SceneCamera) -> Transform {
+    Transform::from_translation(to_vec3(cam.eye)).looking_at(to_vec3(cam.target), to_vec3(cam.up))
 }
 
 /// Radius of the sky dome, metres (cameras see out to twice this).

@@ -1,0 +1,397 @@
+//! `vlmgym view`: play one env in a window, driven by the keyboard or a trained checkpoint,
+//! with the language reward (a `--goal`, or the one the checkpoint was trained on) scored
+//! live and each of its terms on the HUD.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use vlmgym_agents::{load_policy, ActionKind, Checkpoint, PolicyBundle};
+use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
+use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
+use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_reward::simlit::SimlitBackend;
+use vlmgym_reward::synthesis::{StepInput, Synthesizer};
+use vlmgym_reward::{Backend, Frames};
+
+use crate::language_reward::{RewardKind, RewardSettings};
+use crate::reward_model::{load_simlit, Scorer};
+use crate::train::checkpoint_file;
+
+/// What `vlmgym view` plays.
+pub struct ViewArgs {
+    /// Env id (optional with a checkpoint: the one it trained on).
+    pub env_id: Option<String>,
+    /// A run directory (its newest checkpoint) or a checkpoint file; None: the keyboard acts.
+    pub checkpoint: Option<PathBuf>,
+    /// Constructor kwargs (with a checkpoint: over the run's).
+    pub kwargs: Options,
+    /// Seed of the first reset (and of the policy's sampling).
+    pub seed: u64,
+    /// Sample the policy's actions instead of taking the most likely one.
+    pub stochastic: bool,
+    /// A language reward to score live; None: the checkpoint's, if it trained on one.
+    pub reward: Option<RewardSettings>,
+    /// The window.
+    pub window: ViewerConfig,
+}
+
+/// Seconds per step, as Gymnasium's `render_fps` (Driving: 15 Hz, as VLM-RL's CARLA).
+pub fn step_seconds(env_id: &str) -> f64 {
+    match env_id {
+        "CartPole-v1" => 1.0 / 50.0,
+        "Acrobot-v1" => 1.0 / 15.0,
+        "MountainCar-v0" | "MountainCarContinuous-v0" | "Pendulum-v1" => 1.0 / 30.0,
+        _ => 1.0 / 15.0,
+    }
+}
+
+/// The action the arrow keys stand for in `env_id` (arrows drive the car, push the cart,
+/// push the mountain car, torque the pendulum or the acrobot).
+pub fn keyboard_action(env_id: &str, space: &Space, c: Controls) -> Result<Value> {
+    let horizontal = i32::from(c.right) - i32::from(c.left);
+    let vertical = i32::from(c.up) - i32::from(c.down);
+    match space {
+        Space::Discrete(d) if env_id == "Driving-Discrete-v0" => {
+            // 3 * steer + throttle: steer [-0.6, -0.2, 0, 0.2, 0.6] (+ is left), throttle
+            // [-1, 0, 0.6]; the car keeps rolling when no key is held.
+            let steer = [4, 2, 0][(horizontal + 1) as usize];
+            let throttle = (vertical + 1) as i64;
+            let a = 3 * steer + throttle;
+            debug_assert!(a < d.n);
+            Ok(Value::Discrete(d.start + a))
+        }
+        Space::Discrete(d) => {
+            // Left is the first action, right the last; with an odd count the middle one
+            // (MountainCar's and Acrobot's no-op) is taken when no key is held.
+            let n = d.n;
+            Ok(Value::Discrete(
+                d.start
+                    + match horizontal {
+                        -1 => 0,
+                        1 => n - 1,
+                        _ if n % 2 == 1 => n / 2,
+                        _ => 0,
+                    },
+            ))
+        }
+        Space::Box(b) if env_id.starts_with("Driving") && b.shape() == [2] => {
+            Ok(Value::Box(vec![-horizontal as f32, vertical as f32]))
+        }
+        Space::Box(b) if b.shape() == [1] => Ok(Value::Box(vec![horizontal as f32 * b.high()[0]])),
+        other => bail!("{env_id}: the keyboard cannot act in the action space {other}; pass --checkpoint"),
+    }
+}
+
+/// The language reward of one env, scored step by step.
+struct LiveReward {
+    renderer: BatchRenderer,
+    backend: SimlitBackend,
+    scorer: Scorer,
+    synth: Synthesizer,
+    goal: String,
+}
+
+impl LiveReward {
+    fn new(settings: &RewardSettings) -> Result<Self> {
+        let backend = load_simlit(&settings.tower)?;
+        let (negative, baseline) = match settings.kind {
+            RewardKind::Clg => (settings.negative.as_deref(), None),
+            RewardKind::Vlmrm => (None, settings.baseline.as_deref()),
+            RewardKind::Semantic => (settings.negative.as_deref(), settings.baseline.as_deref()),
+            RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
+        };
+        let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
+        let cfg = RenderConfig { width: settings.size, height: settings.size, camera: settings.camera.clone() };
+        Ok(LiveReward {
+            renderer: BatchRenderer::new(1, cfg)?,
+            backend,
+            scorer,
+            synth: Synthesizer::new(settings.spec()?, 1),
+            goal: settings.goal.clone(),
+        })
+    }
+
+    /// The synthesized reward and each term of the state `scene` shows.
+    fn score(
+        &mut self,
+        scene: Scene,
+        info: &Info,
+        terminated: bool,
+        truncated: bool,
+    ) -> Result<(f64, Vec<(String, f64)>)> {
+        let frames = self.renderer.render(&[scene])?;
+        let frames = Frames::new(frames.data, 1, frames.height as usize, frames.width as usize)?;
+        let semantic = self.scorer.score(&self.backend.embed_images(&frames)?)?[0];
+        let sem = [("semantic", semantic)];
+        let ev = self.synth.step(0, &StepInput { semantic: &sem, info, terminated, truncated })?;
+        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), semantic)];
+        terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
+        Ok((ev.reward, terms))
+    }
+}
+
+/// A trained policy and how its observations are prepared.
+struct Player {
+    bundle: PolicyBundle,
+    kind: ActionKind,
+    rng: ChaCha8Rng,
+    deterministic: bool,
+}
+
+/// The [`Driver`] of `vlmgym view`: an env, the keyboard or a policy, and the live reward.
+pub struct EnvDriver {
+    env_id: String,
+    env: Box<dyn Env>,
+    obs_space: Space,
+    obs: Vec<f32>,
+    player: Option<Player>,
+    live: Option<LiveReward>,
+    hud: HudState,
+    ended: bool,
+}
+
+impl EnvDriver {
+    /// Makes the env (and loads the checkpoint and the reward model), resets it with `seed`.
+    pub fn new(args: &ViewArgs) -> Result<Self> {
+        let (checkpoint, meta) = match &args.checkpoint {
+            Some(path) => {
+                let file = checkpoint_file(path)?;
+                let (meta, _) = Checkpoint::read(&file)?;
+                (Some(file), Some(meta))
+            }
+            None => (None, None),
+        };
+        let env_id = match (&args.env_id, &meta) {
+            (Some(id), _) => id.clone(),
+            (None, Some(m)) => m.spec.env_id.clone(),
+            (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
+        };
+        let mut kwargs = match &meta {
+            Some(m) => m.spec.kwargs()?,
+            None => Options::new(),
+        };
+        kwargs.extend(args.kwargs.clone());
+        let mut env = make_with(&env_id, &kwargs)?;
+        let (obs, _) = env.reset(Some(args.seed), &Options::new())?;
+        if env.scene().is_none() {
+            bail!("{env_id} does not describe a scene, so it cannot be viewed");
+        }
+        let obs_space = env.observation_space().clone();
+        let player = match (&checkpoint, &meta) {
+            (Some(file), Some(m)) => {
+                let bundle = load_policy(file, env.observation_space(), env.action_space())
+                    .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", m.spec.env_id))?;
+                let kind = bundle.policy.kind().clone();
+                let rng = ChaCha8Rng::seed_from_u64(args.seed);
+                Some(Player { bundle, kind, rng, deterministic: !args.stochastic })
+            }
+            _ => {
+                // Fail now, not at the first key press, if the keyboard cannot act here.
+                keyboard_action(&env_id, env.action_space(), Controls::default())?;
+                None
+            }
+        };
+        let settings = match (&args.reward, &meta) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(m)) => RewardSettings::from_spec(&m.spec)?,
+            (None, None) => None,
+        };
+        let live = settings.as_ref().map(LiveReward::new).transpose()?;
+        let controller = match (&args.checkpoint, &player) {
+            (Some(given), Some(p)) => format!("checkpoint {} (update {})", given.display(), p.bundle.iteration),
+            _ => "keyboard".into(),
+        };
+        let hud = HudState {
+            env_id: env_id.clone(),
+            controller,
+            goal: live.as_ref().map(|l| l.goal.clone()),
+            ..HudState::default()
+        };
+        let obs = obs_space.flatten(&obs)?;
+        Ok(EnvDriver { env_id, env, obs_space, obs, player, live, hud, ended: false })
+    }
+
+    fn action(&mut self, controls: Controls) -> Result<Value> {
+        match &mut self.player {
+            Some(p) => {
+                let input = match &p.bundle.obs_norm {
+                    Some(n) => n.normalize(&self.obs),
+                    None => self.obs.clone(),
+                };
+                let out = p.bundle.policy.act(&input, &mut p.rng, p.deterministic)?;
+                Ok(p.kind.to_env_action(&out.actions))
+            }
+            None => keyboard_action(&self.env_id, self.env.action_space(), controls),
+        }
+    }
+
+    fn start_episode(&mut self, seed: Option<u64>) -> Result<()> {
+        let (obs, _) = self.env.reset(seed, &Options::new())?;
+        self.obs = self.obs_space.flatten(&obs)?;
+        if let Some(l) = &mut self.live {
+            l.synth.reset(0, None)?;
+        }
+        self.hud.step = 0;
+        self.hud.episode_return = 0.0;
+        self.hud.reward = 0.0;
+        self.hud.terms.clear();
+        self.hud.ended = None;
+        self.ended = false;
+        Ok(())
+    }
+}
+
+impl Driver for EnvDriver {
+    fn scene(&self) -> Scene {
+        self.env.scene().expect("checked when the driver was made")
+    }
+
+    fn step(&mut self, controls: Controls) -> Result<()> {
+        if self.ended {
+            self.hud.episode += 1;
+            return self.start_episode(None);
+        }
+        let action = self.action(controls)?;
+        let step = self.env.step(&action)?;
+        self.obs = self.obs_space.flatten(&step.obs)?;
+        let mut terms = vec![("env_reward".to_string(), step.reward)];
+        let reward = match &mut self.live {
+            Some(l) => {
+                let scene = self.env.scene().context("the env stopped describing its scene")?;
+                let (r, t) = l.score(scene, &step.info, step.terminated, step.truncated)?;
+                terms.extend(t);
+                r
+            }
+            None => step.reward,
+        };
+        self.hud.step += 1;
+        self.hud.reward = reward;
+        self.hud.episode_return += reward;
+        self.hud.terms = terms;
+        if step.done() {
+            self.ended = true;
+            let why = step.info.get("termination").and_then(|t| t.as_str()).map(str::to_string).unwrap_or_else(|| {
+                if step.terminated {
+                    "terminated".into()
+                } else {
+                    "time limit".into()
+                }
+            });
+            self.hud.ended = Some(why);
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        self.hud.episode += 1;
+        self.start_episode(None)
+    }
+
+    fn hud(&self) -> HudState {
+        self.hud.clone()
+    }
+
+    fn step_seconds(&self) -> f64 {
+        step_seconds(&self.env_id)
+    }
+}
+
+/// Opens the viewer (see [`viewer`]); returns the HUD text last shown.
+pub fn view(args: ViewArgs) -> Result<String> {
+    let driver = EnvDriver::new(&args)?;
+    let mut window = args.window;
+    window.title = format!("vlmgym: {}", driver.env_id);
+    viewer::run(Box::new(driver), window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vlmgym_envs::registry;
+
+    fn keys(left: bool, right: bool, up: bool, down: bool) -> Controls {
+        Controls { left, right, up, down }
+    }
+
+    #[test]
+    fn arrows_map_to_each_envs_actions() {
+        let space = |id: &str| registry::make(id).unwrap().action_space().clone();
+        let cp = space("CartPole-v1");
+        assert_eq!(keyboard_action("CartPole-v1", &cp, keys(true, false, false, false)).unwrap(), Value::Discrete(0));
+        assert_eq!(keyboard_action("CartPole-v1", &cp, keys(false, true, false, false)).unwrap(), Value::Discrete(1));
+        let mc = space("MountainCar-v0");
+        assert_eq!(keyboard_action("MountainCar-v0", &mc, Controls::default()).unwrap(), Value::Discrete(1));
+        assert_eq!(
+            keyboard_action("MountainCar-v0", &mc, keys(false, true, false, false)).unwrap(),
+            Value::Discrete(2)
+        );
+        let dr = space("Driving-v0");
+        // +steer is left; up is throttle, down is brake.
+        assert_eq!(
+            keyboard_action("Driving-v0", &dr, keys(true, false, true, false)).unwrap(),
+            Value::Box(vec![1.0, 1.0])
+        );
+        assert_eq!(
+            keyboard_action("Driving-v0", &dr, keys(false, true, false, true)).unwrap(),
+            Value::Box(vec![-1.0, -1.0])
+        );
+        let dd = space("Driving-Discrete-v0");
+        // Straight, no pedal: steer index 2, throttle index 1.
+        assert_eq!(keyboard_action("Driving-Discrete-v0", &dd, Controls::default()).unwrap(), Value::Discrete(7));
+        assert_eq!(
+            keyboard_action("Driving-Discrete-v0", &dd, keys(true, false, true, false)).unwrap(),
+            Value::Discrete(14)
+        );
+        let pd = space("Pendulum-v1");
+        assert_eq!(
+            keyboard_action("Pendulum-v1", &pd, keys(true, false, false, false)).unwrap(),
+            Value::Box(vec![-2.0])
+        );
+    }
+
+    #[test]
+    fn the_driver_steps_resets_and_keeps_the_return() {
+        let args = ViewArgs {
+            env_id: Some("CartPole-v1".into()),
+            checkpoint: None,
+            kwargs: Options::new(),
+            seed: 3,
+            stochastic: false,
+            reward: None,
+            window: ViewerConfig::default(),
+        };
+        let mut d = EnvDriver::new(&args).unwrap();
+        let mut steps = 0;
+        // Always pushing right ends the episode well before the time limit.
+        while d.hud().ended.is_none() {
+            d.step(keys(false, true, false, false)).unwrap();
+            steps += 1;
+            assert!(steps < 500, "pushing one way should topple the pole");
+        }
+        let hud = d.hud();
+        assert_eq!(hud.step, steps);
+        assert_eq!(hud.episode_return, steps as f64);
+        assert_eq!(hud.ended.as_deref(), Some("terminated"));
+        d.step(Controls::default()).unwrap();
+        let hud = d.hud();
+        assert_eq!((hud.episode, hud.step, hud.episode_return, hud.ended.clone()), (1, 0, 0.0, None));
+        assert_eq!(hud.terms, vec![]);
+    }
+
+    #[test]
+    fn without_an_env_or_checkpoint_it_says_what_is_missing() {
+        let args = ViewArgs {
+            env_id: None,
+            checkpoint: None,
+            kwargs: Options::new(),
+            seed: 0,
+            stochastic: false,
+            reward: None,
+            window: ViewerConfig::default(),
+        };
+        let err = EnvDriver::new(&args).err().unwrap().to_string();
+        assert!(err.contains("env id"), "{err}");
+    }
+}
