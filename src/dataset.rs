@@ -35,8 +35,40 @@ pub struct DatasetArgs {
     pub seed: u64,
     /// Every n-th group seed is held out (test split).
     pub held_out_every: u64,
-    /// Scene camera to render (None: each env's first, e.g. Driving's chase camera).
+    /// Scene camera: `NAME`, or `ENV=NAME[,...]` (see [`camera_for`]; None: [`reward_camera`]).
     pub camera: Option<String>,
+}
+
+/// The camera reward models see `env_id` from unless told otherwise: Driving's bird's-eye
+/// view (there a crash shows as two cars touching, where the chase camera shows a car close
+/// behind another), else the env's first camera. The shipped tower was trained on these.
+pub fn reward_camera(env_id: &str) -> Option<String> {
+    env_id.starts_with("Driving").then(|| "bev".to_string())
+}
+
+/// The camera to render `env_id` from, given a `--camera` value: `NAME` for every env,
+/// `ENV=NAME[,ENV=NAME...]` per env (envs not named keep their [`reward_camera`]), or
+/// nothing (the reward camera).
+pub fn camera_for(spec: Option<&str>, env_id: &str) -> Result<Option<String>> {
+    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(reward_camera(env_id)) };
+    if !spec.contains('=') {
+        return Ok(Some(spec.to_string()));
+    }
+    let mut chosen = None;
+    for pair in spec.split(',') {
+        let Some((env, name)) = pair.split_once('=') else {
+            bail!("--camera `{spec}`: `{pair}` is not ENV=NAME (use one NAME, or ENV=NAME pairs)")
+        };
+        let (env, name) = (env.trim(), name.trim());
+        vlmgym_envs::registry::spec(env).with_context(|| format!("--camera `{spec}`"))?;
+        if name.is_empty() {
+            bail!("--camera `{spec}`: no camera name for {env}");
+        }
+        if env == env_id {
+            chosen = Some(name.to_string());
+        }
+    }
+    Ok(chosen.or_else(|| reward_camera(env_id)))
 }
 
 /// One env configuration frames are drawn from (Driving: one per map).
@@ -179,6 +211,9 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
     if args.held_out_every < 2 {
         bail!("--held-out-every must be at least 2 (1 would hold out everything)");
     }
+    for id in &args.envs {
+        camera_for(args.camera.as_deref(), id)?;
+    }
     let total: usize = sources(args).iter().map(|s| s.frames).sum();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames ({per_sec}, eta {eta})")
@@ -194,7 +229,8 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
             bail!("{} does not describe a scene, so it cannot be rendered into a dataset", src.env_id);
         }
         let batch = 16.min(src.frames).max(1);
-        let cfg = RenderConfig { width: args.size, height: args.size, camera: args.camera.clone() };
+        let camera = camera_for(args.camera.as_deref(), &src.env_id)?;
+        let cfg = RenderConfig { width: args.size, height: args.size, camera };
         let mut queue = Queue { renderer: BatchRenderer::new(batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
         let mut written = 0usize;
@@ -252,4 +288,26 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cameras_default_to_each_envs_reward_camera_and_can_be_set_per_env() {
+        assert_eq!(camera_for(None, "Driving-v0").unwrap().as_deref(), Some("bev"));
+        assert_eq!(camera_for(None, "CartPole-v1").unwrap(), None);
+        assert_eq!(camera_for(Some("chase"), "Driving-v0").unwrap().as_deref(), Some("chase"));
+        let per_env = Some("Driving-v0=hood, MountainCar-v0=side");
+        assert_eq!(camera_for(per_env, "Driving-v0").unwrap().as_deref(), Some("hood"));
+        assert_eq!(camera_for(per_env, "MountainCar-v0").unwrap().as_deref(), Some("side"));
+        assert_eq!(camera_for(per_env, "CartPole-v1").unwrap(), None);
+        let err = camera_for(Some("Drivin-v0=bev"), "Driving-v0").unwrap_err();
+        assert!(format!("{err:#}").contains("Drivin-v0"), "{err:#}");
+        let err = camera_for(Some("Driving-v0=bev,chase"), "Driving-v0").unwrap_err();
+        assert!(format!("{err:#}").contains("`chase` is not ENV=NAME"), "{err:#}");
+        let err = camera_for(Some("Driving-v0="), "Driving-v0").unwrap_err();
+        assert!(format!("{err:#}").contains("no camera name for Driving-v0"), "{err:#}");
+    }
 }

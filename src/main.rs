@@ -98,7 +98,7 @@ enum Command {
         /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
         #[arg(long)]
         tower: Option<PathBuf>,
-        /// Scene camera the language reward sees (default: the env's first).
+        /// Scene camera the language reward sees (default: bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
     },
@@ -163,7 +163,7 @@ enum Command {
         /// Hold out every n-th seed as the test split.
         #[arg(long, default_value_t = 5)]
         held_out_every: u64,
-        /// Scene camera to render (default: each env's first, e.g. chase for Driving).
+        /// Scene camera: NAME for every env, or ENV=NAME[,ENV=NAME] (default: bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
     },
@@ -210,7 +210,7 @@ enum Command {
         /// Frame side, pixels.
         #[arg(long, default_value_t = 84)]
         size: u32,
-        /// Scene camera to render (default: the env's first).
+        /// Scene camera to render (default: bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
     },

@@ -112,7 +112,7 @@ pub struct CheckArgs {
     pub landscape: bool,
     /// Frame side, pixels.
     pub size: u32,
-    /// Scene camera (None: the env's first).
+    /// Scene camera (None: the env's reward camera, see [`crate::dataset::reward_camera`]).
     pub camera: Option<String>,
 }
 
@@ -365,7 +365,8 @@ fn landscape(env_id: &str, backend: &dyn Backend, scorer: &Scorer, size: u32, ou
         .iter()
         .flat_map(|&x| angles.iter().map(move |&a| vlmgym_envs::classic::cartpole_scene([x, 0.0, a, 0.0])))
         .collect();
-    let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera: None })?;
+    let camera = crate::dataset::reward_camera("CartPole-v1");
+    let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera })?;
     let mut grid = Vec::new();
     for row in scenes.chunks(angles.len()) {
         let f = r.render(row)?;

@@ -94,7 +94,7 @@ struct LiveReward {
 }
 
 impl LiveReward {
-    fn new(settings: &RewardSettings) -> Result<Self> {
+    fn new(settings: &RewardSettings, env_id: &str) -> Result<Self> {
         let backend = load_simlit(&settings.tower)?;
         let (negative, baseline) = match settings.kind {
             RewardKind::Clg => (settings.negative.as_deref(), None),
@@ -103,7 +103,8 @@ impl LiveReward {
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
         let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
-        let cfg = RenderConfig { width: settings.size, height: settings.size, camera: settings.camera.clone() };
+        let camera = crate::dataset::camera_for(settings.camera.as_deref(), env_id)?;
+        let cfg = RenderConfig { width: settings.size, height: settings.size, camera };
         Ok(LiveReward {
             renderer: BatchRenderer::new(1, cfg)?,
             backend,
@@ -198,7 +199,7 @@ impl EnvDriver {
             (None, Some(m)) => RewardSettings::from_spec(&m.spec)?,
             (None, None) => None,
         };
-        let live = settings.as_ref().map(LiveReward::new).transpose()?;
+        let live = settings.as_ref().map(|s| LiveReward::new(s, &env_id)).transpose()?;
         let controller = match (&args.checkpoint, &player) {
             (Some(given), Some(p)) => format!("checkpoint {} (update {})", given.display(), p.bundle.iteration),
             _ => "keyboard".into(),
