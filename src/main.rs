@@ -77,27 +77,8 @@ enum Command {
         /// Reward to learn from: the env's own, or a language reward from --goal.
         #[arg(long, value_enum, default_value = "ground-truth")]
         reward: vlmgym::language_reward::RewardKind,
-        /// The text goal, e.g. "the car drives in the centre of its lane".
-        #[arg(long)]
-        goal: Option<String>,
-        /// CLG's negative goal, e.g. "the car has crashed".
-        #[arg(long)]
-        negative: Option<String>,
-        /// VLM-RM's baseline, e.g. "a car on a road".
-        #[arg(long)]
-        baseline: Option<String>,
-        /// VLM-RM alpha.
-        #[arg(long, default_value_t = 0.5)]
-        alpha: f64,
-        /// CLG window w.
-        #[arg(long, default_value_t = 0.03)]
-        window: f64,
-        /// Reward synthesis: a built-in name (driving_vlmrl, cartpole_vlmrm, ...) or a TOML path.
-        #[arg(long, value_name = "NAME|FILE.toml")]
-        reward_config: Option<String>,
-        /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
-        #[arg(long)]
-        tower: Option<PathBuf>,
+        #[command(flatten)]
+        goal: GoalOpts,
         /// Scene camera the language reward sees (default: bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
@@ -428,42 +409,20 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Train {
-            env_id,
-            steps,
-            num_envs,
-            seed,
-            config,
-            out,
-            resume,
-            kwargs,
-            reward,
-            goal,
-            negative,
-            baseline,
-            alpha,
-            window,
-            reward_config,
-            tower,
-            camera,
-        } => {
+        Command::Train { env_id, steps, num_envs, seed, config, out, resume, kwargs, reward, goal, camera } => {
             use std::io::IsTerminal;
-            use vlmgym::language_reward::{RewardKind, RewardSettings};
+            use vlmgym::language_reward::RewardKind;
             let progress = std::io::stderr().is_terminal();
             let kwargs = parse_kwargs(&kwargs)?;
             let reward = match (reward, &env_id) {
                 (RewardKind::GroundTruth, _) => {
-                    if goal.is_some() || negative.is_some() || baseline.is_some() {
+                    if goal.goal.is_some() || goal.negative.is_some() || goal.baseline.is_some() {
                         bail!("--goal/--negative/--baseline need --reward clg, vlmrm or semantic");
                     }
                     None
                 }
                 (_, None) => bail!("--reward needs --env (with --resume the run keeps its own reward)"),
-                (kind, Some(id)) => {
-                    let settings =
-                        RewardSettings::new(id, kind, goal, negative, baseline, alpha, window, reward_config, tower)?;
-                    Some(RewardSettings { camera, ..settings })
-                }
+                (kind, Some(id)) => Some(RewardSettings { camera, ..goal.settings(id, kind)? }),
             };
             let args = vlmgym::train::TrainArgs {
                 env_id,
