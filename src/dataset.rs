@@ -471,6 +471,29 @@ mod tests {
     }
 
     #[test]
+    fn extra_crashes_add_dense_close_calls_and_leave_the_plain_plans_alone() {
+        let plans = |extra: bool| {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            (0..400).map(|_| plan("Driving-v0", &mut rng, extra)).collect::<Vec<_>>()
+        };
+        let plain = plans(false);
+        assert!(plain.iter().all(|p| p.record_every == 8 && !p.options.contains_key("npc_ahead_speed")));
+        let extra = plans(true);
+        let dense: Vec<&Plan> = extra.iter().filter(|p| p.record_every == 3).collect();
+        assert!((100..200).contains(&dense.len()), "{} of 400 plans are extra groups", dense.len());
+        assert!(dense.iter().any(|p| p.options.contains_key("npc_ahead_speed")));
+        assert!(dense
+            .iter()
+            .any(|p| p.options.contains_key("npc_ahead") && !p.options.contains_key("npc_ahead_speed")));
+        assert!(dense.iter().any(|p| !p.options.contains_key("npc_ahead")), "no drift-to-barrier groups");
+        // Every extra group's reset options are valid for the env.
+        let mut env = make_with("Driving-v0", &Options::new()).unwrap();
+        for (i, p) in dense.iter().enumerate() {
+            env.reset(Some(i as u64), &p.options).unwrap_or_else(|e| panic!("{:?}: {e}", p.options));
+        }
+    }
+
+    #[test]
     fn camera_errors_name_the_problem() {
         let err = |spec: Option<&str>, model: &[(&str, &str)], strict: bool| {
             format!("{:#}", resolve(spec, model, strict).unwrap_err())
