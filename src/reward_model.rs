@@ -297,6 +297,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let lab: Vec<bool> = good.iter().map(|_| true).chain(bad.iter().map(|_| false)).collect();
     let auc_reward = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
     let contrast = scorer.contrast(&emb)?;
+    let contrast_all = contrast.clone();
     let auc = match &contrast {
         Some(z) if auc_reward.is_some() => {
             let ranked: Vec<f64> = labels.iter().zip(z).filter(|(l, _)| l.is_some()).map(|(_, z)| -z).collect();
@@ -331,6 +332,9 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         landscape(&args.env_id, &backend, &scorer, args.size, &camera, &path, &args.goal)?;
         files.push(path);
     }
+    let path = args.out.join("scores.csv");
+    write_scores(&path, &samples, &labels, &scores, contrast_all.as_deref())?;
+    files.push(path);
     let retrieval = evaluate_retrieval(&backend, &dataset, vlmgym_reward::dataset::Split::Test).ok();
     let report = CheckReport {
         env_id: args.env_id.clone(),
@@ -353,6 +357,28 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(report)
+}
+
+/// One line per sampled state: where it came from, its label, score, CLG contrast and facts.
+fn write_scores(
+    path: &Path,
+    samples: &[Sample],
+    labels: &[Option<bool>],
+    scores: &[f64],
+    contrast: Option<&[f64]>,
+) -> Result<()> {
+    let mut out = String::from("index,seed,step,label,score,contrast,facts\n");
+    for (i, s) in samples.iter().enumerate() {
+        let label = match labels[i] {
+            Some(true) => "success",
+            Some(false) => "failure",
+            None => "",
+        };
+        let z = contrast.map(|z| z[i].to_string()).unwrap_or_default();
+        let facts: Vec<&str> = s.captions.iter().map(|c| c.fact.as_str()).collect();
+        out += &format!("{i},{},{},{label},{},{z},{}\n", s.seed, s.step, scores[i], facts.join(" "));
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Histogram of the scores of successes (blue) and failures (red) on shared bins.

@@ -141,6 +141,10 @@ fn reward_check_reports_every_figure_and_writes_plots() {
         let bytes = std::fs::read(out.join(f)).unwrap();
         assert!(bytes.len() > 1000, "{f} is {} bytes", bytes.len());
     }
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert_eq!(scores.lines().next().unwrap(), "index,seed,step,label,score,contrast,facts");
+    assert_eq!(scores.lines().count(), 49, "{scores}");
+    assert!(scores.lines().any(|l| l.contains(",failure,") && l.contains("pole.fallen")), "{scores}");
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", " ", "--tower", tower.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("goal text is empty"), "{}", stderr(&o));
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--tower", "/nonexistent/t.safetensors"]);
