@@ -35,40 +35,127 @@ pub struct DatasetArgs {
     pub seed: u64,
     /// Every n-th group seed is held out (test split).
     pub held_out_every: u64,
-    /// Scene camera: `NAME`, or `ENV=NAME[,...]` (see [`camera_for`]; None: [`reward_camera`]).
+    /// Scene camera: `NAME` (every env whose scene has it) or `ENV=NAME[,...]`; see
+    /// [`resolve_cameras`] (here without a reward model).
     pub camera: Option<String>,
+    /// Driving: add groups of close following, near misses and crashes from several gaps,
+    /// speeds and lateral offsets (hard positives and negatives for training). Off, the
+    /// states are the ones `reward-check` samples, so its figures stay comparable.
+    pub extra_crashes: bool,
 }
 
-/// The camera reward models see `env_id` from unless told otherwise: Driving's bird's-eye
-/// view (there a crash shows as two cars touching, where the chase camera shows a car close
-/// behind another), else the env's first camera. The shipped tower was trained on these.
+/// The camera reward models see `env_id` from when neither `--camera` nor the reward model
+/// says: Driving's bird's-eye view (there a crash shows as two cars touching, where the chase
+/// camera shows a car close behind another), else the env's first camera.
 pub fn reward_camera(env_id: &str) -> Option<String> {
     env_id.starts_with("Driving").then(|| "bev".to_string())
 }
 
-/// The camera to render `env_id` from, given a `--camera` value: `NAME` for every env,
-/// `ENV=NAME[,ENV=NAME...]` per env (envs not named keep their [`reward_camera`]), or
-/// nothing (the reward camera).
-pub fn camera_for(spec: Option<&str>, env_id: &str) -> Result<Option<String>> {
-    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(reward_camera(env_id)) };
-    if !spec.contains('=') {
-        return Ok(Some(spec.to_string()));
+/// A parsed `--camera` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraSpec {
+    /// `NAME`: every env whose scene has a camera of that name.
+    All(String),
+    /// `ENV=NAME[,ENV=NAME...]`: per env (ids checked against the registry).
+    PerEnv(BTreeMap<String, String>),
+}
+
+impl CameraSpec {
+    /// Parses `NAME` or `ENV=NAME[,ENV=NAME...]`; None for an absent or blank value.
+    pub fn parse(spec: Option<&str>) -> Result<Option<Self>> {
+        let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+        if !spec.contains('=') {
+            return Ok(Some(CameraSpec::All(spec.to_string())));
+        }
+        let mut map = BTreeMap::new();
+        for pair in spec.split(',') {
+            let Some((env, name)) = pair.split_once('=') else {
+                bail!("--camera `{spec}`: `{pair}` is not ENV=NAME (use one NAME, or ENV=NAME pairs)")
+            };
+            let (env, name) = (env.trim(), name.trim());
+            vlmgym_envs::registry::spec(env).with_context(|| format!("--camera `{spec}`"))?;
+            if name.is_empty() {
+                bail!("--camera `{spec}`: no camera name for {env}");
+            }
+            if map.insert(env.to_string(), name.to_string()).is_some() {
+                bail!("--camera `{spec}`: {env} is named twice");
+            }
+        }
+        Ok(Some(CameraSpec::PerEnv(map)))
     }
-    let mut chosen = None;
-    for pair in spec.split(',') {
-        let Some((env, name)) = pair.split_once('=') else {
-            bail!("--camera `{spec}`: `{pair}` is not ENV=NAME (use one NAME, or ENV=NAME pairs)")
+}
+
+/// The names of the cameras `env_id`'s scene offers (the first is its default); errors when
+/// the env describes no scene.
+pub fn scene_cameras(env_id: &str, kwargs: &Options) -> Result<Vec<String>> {
+    let mut env = make_with(env_id, kwargs)?;
+    env.reset(Some(0), &Options::new())?;
+    let scene = env.scene().with_context(|| format!("{env_id} does not describe a scene, so it cannot be rendered"))?;
+    Ok(scene.cameras.iter().map(|c| c.name.clone()).collect())
+}
+
+/// The camera each env is rendered from, given `--camera` (`spec`), the cameras each env's
+/// scene offers (`envs`: id and names) and the cameras a reward model was trained on
+/// (`model`: env id to name, e.g. from [`crate::reward_model::tower_cameras`]). Per env, the
+/// first that applies: the spec's `ENV=NAME`; its `NAME` when the scene has it; the model's
+/// camera; [`reward_camera`] when the scene has it; the scene's first camera.
+///
+/// Errors name the problem: a spec that names an env not in `envs` (with `strict_envs`), a
+/// `NAME` no env has, or a chosen camera the scene lacks.
+pub fn resolve_cameras(
+    spec: Option<&str>,
+    envs: &[(String, Vec<String>)],
+    model: &BTreeMap<String, String>,
+    strict_envs: bool,
+) -> Result<BTreeMap<String, String>> {
+    let parsed = CameraSpec::parse(spec)?;
+    let listing = || envs.iter().map(|(e, names)| format!("{e}: {}", names.join(", "))).collect::<Vec<_>>().join("; ");
+    match &parsed {
+        Some(CameraSpec::All(name)) if !envs.iter().any(|(_, names)| names.contains(name)) => {
+            bail!("--camera {name}: no camera `{name}` in any env here ({})", listing())
+        }
+        Some(CameraSpec::PerEnv(map)) if strict_envs => {
+            for env in map.keys() {
+                if !envs.iter().any(|(e, _)| e == env) {
+                    let ids: Vec<&str> = envs.iter().map(|(e, _)| e.as_str()).collect();
+                    bail!("--camera names {env}, which is not one of the envs here ({})", ids.join(", "));
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut out = BTreeMap::new();
+    for (env, names) in envs {
+        let first = names.first().with_context(|| format!("{env}'s scene has no camera"))?;
+        let (name, source) = match (&parsed, model.get(env)) {
+            (Some(CameraSpec::PerEnv(map)), _) if map.contains_key(env) => (map[env].clone(), "--camera"),
+            (Some(CameraSpec::All(n)), _) if names.contains(n) => (n.clone(), "--camera"),
+            (_, Some(m)) => (m.clone(), "the reward model's report"),
+            _ => match reward_camera(env).filter(|c| names.contains(c)) {
+                Some(c) => (c, "the default"),
+                None => (first.clone(), "the default"),
+            },
         };
-        let (env, name) = (env.trim(), name.trim());
-        vlmgym_envs::registry::spec(env).with_context(|| format!("--camera `{spec}`"))?;
-        if name.is_empty() {
-            bail!("--camera `{spec}`: no camera name for {env}");
+        if !names.contains(&name) {
+            bail!("{env} has no camera `{name}` (from {source}); its scene has: {}", names.join(", "));
         }
-        if env == env_id {
-            chosen = Some(name.to_string());
-        }
+        out.insert(env.clone(), name);
     }
-    Ok(chosen.or_else(|| reward_camera(env_id)))
+    Ok(out)
+}
+
+/// The one camera a reward model sees `env_id` (with `kwargs`) from: [`resolve_cameras`] with
+/// the cameras the tower at `tower` was trained on.
+pub fn reward_camera_for(
+    spec: Option<&str>,
+    env_id: &str,
+    kwargs: &Options,
+    tower: &std::path::Path,
+) -> Result<String> {
+    let envs = vec![(env_id.to_string(), scene_cameras(env_id, kwargs)?)];
+    let model = crate::reward_model::tower_cameras(tower)?;
+    let mut map = resolve_cameras(spec, &envs, &model, false)?;
+    Ok(map.remove(env_id).expect("resolved for the one env"))
 }
 
 /// One env configuration frames are drawn from (Driving: one per map).
@@ -103,7 +190,7 @@ struct Plan {
     record_every: usize,
 }
 
-fn plan(env_id: &str, rng: &mut ChaCha8Rng) -> Plan {
+fn plan(env_id: &str, rng: &mut ChaCha8Rng, extra_crashes: bool) -> Plan {
     let mut options = Options::new();
     match env_id {
         "CartPole-v1" => {
@@ -115,7 +202,10 @@ fn plan(env_id: &str, rng: &mut ChaCha8Rng) -> Plan {
         }
         "Driving-v0" => {
             options.insert("route_progress".into(), json!(rng.random_range(0.0..150.0)));
-            let scenario = rng.random_range(0..10);
+            let scenario = rng.random_range(0..if extra_crashes { 16 } else { 10 });
+            if scenario >= 10 {
+                return crash_plan(scenario, options, rng);
+            }
             if scenario < 3 {
                 // Rear-end a stopped car ahead.
                 options.insert("speed".into(), json!(rng.random_range(6.0..12.0)));
@@ -136,6 +226,45 @@ fn plan(env_id: &str, rng: &mut ChaCha8Rng) -> Plan {
         }
         _ => Plan { options, steps: 50, record_every: 5 },
     }
+}
+
+/// Driving's extra groups (scenarios 10 to 15): frames every 3 steps, so the gap to the car
+/// ahead or to the barrier closes in small steps up to (and sometimes into) the crash.
+fn crash_plan(scenario: u32, mut options: Options, rng: &mut ChaCha8Rng) -> Plan {
+    let mut put = |k: &str, v: f64| options.insert(k.into(), json!(v));
+    match scenario {
+        10 | 11 => {
+            // Follow a moving car closely (mostly no crash: close-following positives).
+            let v = rng.random_range(6.0..12.0);
+            put("speed", v);
+            put("npc_ahead", rng.random_range(5.0..12.0));
+            put("npc_ahead_speed", (v + rng.random_range(-2.5..1.0)).max(0.0));
+            put("lateral_offset", rng.random_range(-0.4..0.4));
+        }
+        12 | 13 => {
+            // Run into a stopped car from further away, centred or offset (partial overlap).
+            put("speed", rng.random_range(4.0..12.0));
+            put("npc_ahead", rng.random_range(5.0..20.0));
+            put("lateral_offset", rng.random_range(-1.2..1.2));
+            put("heading_error", rng.random_range(-0.1..0.1));
+            return Plan { options, steps: 60, record_every: 3 };
+        }
+        14 => {
+            // Catch up with a slow car.
+            put("speed", rng.random_range(8.0..14.0));
+            put("npc_ahead", rng.random_range(5.0..15.0));
+            put("npc_ahead_speed", rng.random_range(0.0..4.0));
+            put("lateral_offset", rng.random_range(-0.5..0.5));
+        }
+        _ => {
+            // Drift off the lane towards the barrier on either side.
+            let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+            put("lateral_offset", side * rng.random_range(1.0..2.9));
+            put("heading_error", side * rng.random_range(0.1..0.6));
+            put("speed", rng.random_range(4.0..12.0));
+        }
+    }
+    Plan { options, steps: 45, record_every: 3 }
 }
 
 /// Random actions, with Driving's steering kept small (so cars drift rather than spin).
@@ -190,18 +319,23 @@ impl Queue {
     }
 }
 
-/// Writes the dataset; returns the number of frames and the folder.
+/// Writes the dataset (with the camera of each env in `meta.json`); returns the number of
+/// frames and the folder.
 pub fn write(args: &DatasetArgs) -> Result<(usize, PathBuf)> {
     let mut writer = DatasetWriter::new(&args.out, args.size as usize, args.size as usize)?;
-    generate(args, &mut |frame, sample| writer.push(frame, sample))?;
+    let cameras = generate(args, &mut |frame, sample| writer.push(frame, sample))?;
+    writer.set_cameras(cameras);
     let n = writer.len();
     let dir = writer.finish()?;
     Ok((n, dir))
 }
 
 /// Renders the frames [`write`] would and hands each (frame bytes, sample) to `sink`, in
-/// order (`args.out` is not used).
-pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Result<()>) -> Result<()> {
+/// order (`args.out` is not used); returns the camera used for each env.
+pub fn generate(
+    args: &DatasetArgs,
+    sink: &mut dyn FnMut(&[u8], Sample) -> Result<()>,
+) -> Result<BTreeMap<String, String>> {
     if args.envs.is_empty() {
         bail!("--envs is empty: name at least one env id");
     }
@@ -211,9 +345,13 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
     if args.held_out_every < 2 {
         bail!("--held-out-every must be at least 2 (1 would hold out everything)");
     }
+    let mut offered = Vec::new();
     for id in &args.envs {
-        camera_for(args.camera.as_deref(), id)?;
+        if !offered.iter().any(|(e, _)| e == id) {
+            offered.push((id.clone(), scene_cameras(id, &Options::new())?));
+        }
     }
+    let cameras = resolve_cameras(args.camera.as_deref(), &offered, &BTreeMap::new(), true)?;
     let total: usize = sources(args).iter().map(|s| s.frames).sum();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames ({per_sec}, eta {eta})")
@@ -229,8 +367,7 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
             bail!("{} does not describe a scene, so it cannot be rendered into a dataset", src.env_id);
         }
         let batch = 16.min(src.frames).max(1);
-        let camera = camera_for(args.camera.as_deref(), &src.env_id)?;
-        let cfg = RenderConfig { width: args.size, height: args.size, camera };
+        let cfg = RenderConfig { width: args.size, height: args.size, camera: Some(cameras[&src.env_id].clone()) };
         let mut queue = Queue { renderer: BatchRenderer::new(batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
         let mut written = 0usize;
@@ -239,7 +376,7 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
             let seed = group_seed;
             group_seed += 1;
             let split = if seed % args.held_out_every == args.held_out_every - 1 { Split::Test } else { Split::Train };
-            let p = plan(&src.env_id, &mut rng);
+            let p = plan(&src.env_id, &mut rng, args.extra_crashes);
             let (_, info) = env
                 .reset(Some(seed), &p.options)
                 .with_context(|| format!("{}: reset with {:?}", src.env_id, p.options))?;
@@ -287,27 +424,95 @@ pub fn generate(args: &DatasetArgs, sink: &mut dyn FnMut(&[u8], Sample) -> Resul
         queue.flush(sink, &bar, true)?;
     }
     bar.finish_and_clear();
-    Ok(())
+    Ok(cameras)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn offered() -> Vec<(String, Vec<String>)> {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        vec![
+            ("CartPole-v1".to_string(), names(&["side"])),
+            ("Driving-v0".to_string(), names(&["chase", "bev", "hood"])),
+        ]
+    }
+
+    fn resolve(spec: Option<&str>, model: &[(&str, &str)], strict: bool) -> Result<BTreeMap<String, String>> {
+        let model = model.iter().map(|(e, c)| (e.to_string(), c.to_string())).collect();
+        resolve_cameras(spec, &offered(), &model, strict)
+    }
+
+    fn pairs(m: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+        m.iter().map(|(e, c)| (e.as_str(), c.as_str())).collect()
+    }
+
     #[test]
-    fn cameras_default_to_each_envs_reward_camera_and_can_be_set_per_env() {
-        assert_eq!(camera_for(None, "Driving-v0").unwrap().as_deref(), Some("bev"));
-        assert_eq!(camera_for(None, "CartPole-v1").unwrap(), None);
-        assert_eq!(camera_for(Some("chase"), "Driving-v0").unwrap().as_deref(), Some("chase"));
-        let per_env = Some("Driving-v0=hood, MountainCar-v0=side");
-        assert_eq!(camera_for(per_env, "Driving-v0").unwrap().as_deref(), Some("hood"));
-        assert_eq!(camera_for(per_env, "MountainCar-v0").unwrap().as_deref(), Some("side"));
-        assert_eq!(camera_for(per_env, "CartPole-v1").unwrap(), None);
-        let err = camera_for(Some("Drivin-v0=bev"), "Driving-v0").unwrap_err();
-        assert!(format!("{err:#}").contains("Drivin-v0"), "{err:#}");
-        let err = camera_for(Some("Driving-v0=bev,chase"), "Driving-v0").unwrap_err();
-        assert!(format!("{err:#}").contains("`chase` is not ENV=NAME"), "{err:#}");
-        let err = camera_for(Some("Driving-v0="), "Driving-v0").unwrap_err();
-        assert!(format!("{err:#}").contains("no camera name for Driving-v0"), "{err:#}");
+    fn cameras_come_from_the_flag_then_the_reward_model_then_the_default() {
+        // Nothing said: bev for Driving, the first camera elsewhere.
+        let m = resolve(None, &[], true).unwrap();
+        assert_eq!(pairs(&m), [("CartPole-v1", "side"), ("Driving-v0", "bev")]);
+        // NAME applies to every env that has it.
+        let m = resolve(Some("hood"), &[], true).unwrap();
+        assert_eq!(pairs(&m), [("CartPole-v1", "side"), ("Driving-v0", "hood")]);
+        // ENV=NAME pairs; envs not named keep their default.
+        let m = resolve(Some(" Driving-v0=chase "), &[], true).unwrap();
+        assert_eq!(pairs(&m), [("CartPole-v1", "side"), ("Driving-v0", "chase")]);
+        // The reward model's camera when the flag says nothing about the env; the flag wins.
+        let m = resolve(None, &[("Driving-v0", "chase")], false).unwrap();
+        assert_eq!(m["Driving-v0"], "chase");
+        let m = resolve(Some("Driving-v0=hood"), &[("Driving-v0", "chase")], false).unwrap();
+        assert_eq!(m["Driving-v0"], "hood");
+        let m = resolve(Some("CartPole-v1=side"), &[("Driving-v0", "chase")], false).unwrap();
+        assert_eq!(m["Driving-v0"], "chase");
+        // Per-env specs may name envs not checked here, except for datasets.
+        resolve(Some("MountainCar-v0=side"), &[], false).unwrap();
+    }
+
+    #[test]
+    fn extra_crashes_add_dense_close_calls_and_leave_the_plain_plans_alone() {
+        let plans = |extra: bool| {
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            (0..400).map(|_| plan("Driving-v0", &mut rng, extra)).collect::<Vec<_>>()
+        };
+        let plain = plans(false);
+        assert!(plain.iter().all(|p| p.record_every == 8 && !p.options.contains_key("npc_ahead_speed")));
+        let extra = plans(true);
+        let dense: Vec<&Plan> = extra.iter().filter(|p| p.record_every == 3).collect();
+        assert!((100..200).contains(&dense.len()), "{} of 400 plans are extra groups", dense.len());
+        assert!(dense.iter().any(|p| p.options.contains_key("npc_ahead_speed")));
+        assert!(dense
+            .iter()
+            .any(|p| p.options.contains_key("npc_ahead") && !p.options.contains_key("npc_ahead_speed")));
+        assert!(dense.iter().any(|p| !p.options.contains_key("npc_ahead")), "no drift-to-barrier groups");
+        // Every extra group's reset options are valid for the env.
+        let mut env = make_with("Driving-v0", &Options::new()).unwrap();
+        for (i, p) in dense.iter().enumerate() {
+            env.reset(Some(i as u64), &p.options).unwrap_or_else(|e| panic!("{:?}: {e}", p.options));
+        }
+    }
+
+    #[test]
+    fn camera_errors_name_the_problem() {
+        let err = |spec: Option<&str>, model: &[(&str, &str)], strict: bool| {
+            format!("{:#}", resolve(spec, model, strict).unwrap_err())
+        };
+        let e = err(Some("Drivin-v0=bev"), &[], true);
+        assert!(e.contains("Drivin-v0"), "{e}");
+        let e = err(Some("Driving-v0=bev,chase"), &[], true);
+        assert!(e.contains("`chase` is not ENV=NAME"), "{e}");
+        let e = err(Some("Driving-v0="), &[], true);
+        assert!(e.contains("no camera name for Driving-v0"), "{e}");
+        let e = err(Some("Driving-v0=bev,Driving-v0=hood"), &[], true);
+        assert!(e.contains("Driving-v0 is named twice"), "{e}");
+        let e = err(Some("MountainCar-v0=side"), &[], true);
+        assert!(e.contains("names MountainCar-v0, which is not one of the envs here (CartPole-v1, Driving-v0)"), "{e}");
+        let e = err(Some("top"), &[], true);
+        assert!(e.contains("no camera `top` in any env here") && e.contains("Driving-v0: chase, bev, hood"), "{e}");
+        let e = err(Some("CartPole-v1=bev"), &[], true);
+        assert!(e.contains("CartPole-v1 has no camera `bev` (from --camera); its scene has: side"), "{e}");
+        let e = err(None, &[("Driving-v0", "drone")], false);
+        assert!(e.contains("Driving-v0 has no camera `drone` (from the reward model's report)"), "{e}");
     }
 }

@@ -54,8 +54,8 @@ pub struct RewardSettings {
     pub config: String,
     /// Image tower file.
     pub tower: PathBuf,
-    /// Scene camera to render (None: the env's reward camera, see
-    /// [`crate::dataset::reward_camera`]).
+    /// Scene camera to render, `NAME` or `ENV=NAME[,...]` (None: the camera the tower was
+    /// trained on for the env, see [`crate::dataset::resolve_cameras`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera: Option<String>,
     /// Frame side, pixels.
@@ -300,8 +300,9 @@ impl LanguageReward {
 pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecEnv, LanguageReward)> {
     let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
         .with_autoreset_mode(AutoresetMode::SameStep);
-    let camera = crate::dataset::camera_for(settings.camera.as_deref(), &spec.env_id)?;
-    let cfg = RenderConfig { width: settings.size, height: settings.size, camera };
+    let camera =
+        crate::dataset::reward_camera_for(settings.camera.as_deref(), &spec.env_id, &spec.kwargs()?, &settings.tower)?;
+    let cfg = RenderConfig { width: settings.size, height: settings.size, camera: Some(camera) };
     let inner = RenderedVecEnv::new(venv, cfg, ObsMode::State)?;
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };

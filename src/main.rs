@@ -79,7 +79,8 @@ enum Command {
         reward: vlmgym::language_reward::RewardKind,
         #[command(flatten)]
         goal: GoalOpts,
-        /// Scene camera the language reward sees (default: bev for Driving, else the env's first).
+        /// Scene camera the language reward sees, NAME or ENV=NAME (default: the camera the tower
+        /// was trained on for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
     },
@@ -144,9 +145,14 @@ enum Command {
         /// Hold out every n-th seed as the test split.
         #[arg(long, default_value_t = 5)]
         held_out_every: u64,
-        /// Scene camera: NAME for every env, or ENV=NAME[,ENV=NAME] (default: bev for Driving, else the env's first).
+        /// Scene camera: NAME for every env whose scene has it, or ENV=NAME[,ENV=NAME] (default:
+        /// bev for Driving, else the env's first); recorded per env in meta.json.
         #[arg(long)]
         camera: Option<String>,
+        /// Driving: add groups of close following, near misses and crashes (training data;
+        /// without it the states are those reward-check samples).
+        #[arg(long)]
+        extra_crashes: bool,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -191,7 +197,8 @@ enum Command {
         /// Frame side, pixels.
         #[arg(long, default_value_t = 84)]
         size: u32,
-        /// Scene camera to render (default: bev for Driving, else the env's first).
+        /// Scene camera to render, NAME or ENV=NAME (default: the camera the tower was trained on
+        /// for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
     },
@@ -464,11 +471,12 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera } => {
+        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera, extra_crashes } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
             }
-            let args = vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every, camera };
+            let args =
+                vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every, camera, extra_crashes };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());
             Ok(())

@@ -2,6 +2,7 @@
 //! rendered caption dataset, and measure how well a language goal scored by it tracks an
 //! env's ground truth.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -40,6 +41,24 @@ pub fn load_simlit(tower: &Path) -> Result<SimlitBackend> {
     }
     let encoder = SimlitEncoder::load_default()?;
     SimlitBackend::new(encoder, ImageTower::load(tower)?)
+}
+
+/// The scene camera per env that the tower at `tower` was trained on: the `cameras` of its
+/// training report (`<tower>.json`). Empty when there is no report or it names no cameras
+/// (towers trained before reports recorded them); errors when the report is unreadable.
+pub fn tower_cameras(tower: &Path) -> Result<BTreeMap<String, String>> {
+    let path = tower.with_extension("json");
+    if !path.is_file() {
+        return Ok(BTreeMap::new());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not the tower's JSON report", path.display()))?;
+    match report.get("cameras") {
+        None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
+        Some(c) => serde_json::from_value(c.clone())
+            .with_context(|| format!("{}: `cameras` is not a map of env id to camera name", path.display())),
+    }
 }
 
 /// `vlmgym reward-model train`.
@@ -112,7 +131,8 @@ pub struct CheckArgs {
     pub landscape: bool,
     /// Frame side, pixels.
     pub size: u32,
-    /// Scene camera (None: the env's reward camera, see [`crate::dataset::reward_camera`]).
+    /// Scene camera, `NAME` or `ENV=NAME[,...]` (None: the tower's camera for the env, see
+    /// [`crate::dataset::resolve_cameras`]).
     pub camera: Option<String>,
 }
 
@@ -213,6 +233,8 @@ pub struct CheckReport {
     pub calibration: Option<vlmgym_reward::diagnostics::ClgCalibration>,
     /// Top-1 caption-to-frame and frame-to-caption retrieval on these (unseen) states.
     pub retrieval: Option<RetrievalReport>,
+    /// The scene camera the states were rendered from.
+    pub camera: String,
     /// Files written.
     pub files: Vec<PathBuf>,
 }
@@ -227,6 +249,12 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         Scorer::VlmRm(_) => "vlmrm",
         Scorer::Cosine(_) => "cosine",
     };
+    let camera = crate::dataset::reward_camera_for(
+        args.camera.as_deref(),
+        &args.env_id,
+        &vlmgym_envs::Options::new(),
+        &args.tower,
+    )?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let ds_args = DatasetArgs {
         envs: vec![args.env_id.clone()],
@@ -235,7 +263,8 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         size: args.size,
         seed: args.seed,
         held_out_every: u64::MAX,
-        camera: args.camera.clone(),
+        camera: Some(format!("{}={camera}", args.env_id)),
+        extra_crashes: false,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {
@@ -268,6 +297,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let lab: Vec<bool> = good.iter().map(|_| true).chain(bad.iter().map(|_| false)).collect();
     let auc_reward = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
     let contrast = scorer.contrast(&emb)?;
+    let contrast_all = contrast.clone();
     let auc = match &contrast {
         Some(z) if auc_reward.is_some() => {
             let ranked: Vec<f64> = labels.iter().zip(z).filter(|(l, _)| l.is_some()).map(|(_, z)| -z).collect();
@@ -299,9 +329,12 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     }
     if args.landscape {
         let path = args.out.join("landscape.png");
-        landscape(&args.env_id, &backend, &scorer, args.size, &path, &args.goal)?;
+        landscape(&args.env_id, &backend, &scorer, args.size, &camera, &path, &args.goal)?;
         files.push(path);
     }
+    let path = args.out.join("scores.csv");
+    write_scores(&path, &samples, &labels, &scores, contrast_all.as_deref())?;
+    files.push(path);
     let retrieval = evaluate_retrieval(&backend, &dataset, vlmgym_reward::dataset::Split::Test).ok();
     let report = CheckReport {
         env_id: args.env_id.clone(),
@@ -317,12 +350,35 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         mean_score: (mean(&good), mean(&bad)),
         calibration,
         retrieval,
+        camera,
         files: files.clone(),
     };
     let path = args.out.join("report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(report)
+}
+
+/// One line per sampled state: where it came from, its label, score, CLG contrast and facts.
+fn write_scores(
+    path: &Path,
+    samples: &[Sample],
+    labels: &[Option<bool>],
+    scores: &[f64],
+    contrast: Option<&[f64]>,
+) -> Result<()> {
+    let mut out = String::from("index,seed,step,label,score,contrast,facts\n");
+    for (i, s) in samples.iter().enumerate() {
+        let label = match labels[i] {
+            Some(true) => "success",
+            Some(false) => "failure",
+            None => "",
+        };
+        let z = contrast.map(|z| z[i].to_string()).unwrap_or_default();
+        let facts: Vec<&str> = s.captions.iter().map(|c| c.fact.as_str()).collect();
+        out += &format!("{i},{},{},{label},{},{z},{}\n", s.seed, s.step, scores[i], facts.join(" "));
+    }
+    std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Histogram of the scores of successes (blue) and failures (red) on shared bins.
@@ -355,7 +411,15 @@ fn plot_histogram(good: &[f64], bad: &[f64], out: &Path, title: &str) -> Result<
 
 /// CartPole's reward landscape: the score over pole angle (x) and cart position (rows),
 /// drawn as a heat map and as the mean over cart positions, like VLM-RMs' figure.
-fn landscape(env_id: &str, backend: &dyn Backend, scorer: &Scorer, size: u32, out: &Path, goal: &str) -> Result<()> {
+fn landscape(
+    env_id: &str,
+    backend: &dyn Backend,
+    scorer: &Scorer,
+    size: u32,
+    camera: &str,
+    out: &Path,
+    goal: &str,
+) -> Result<()> {
     if env_id != "CartPole-v1" {
         bail!("--landscape is drawn for CartPole-v1 (pole angle x cart position), not {env_id}");
     }
@@ -365,7 +429,7 @@ fn landscape(env_id: &str, backend: &dyn Backend, scorer: &Scorer, size: u32, ou
         .iter()
         .flat_map(|&x| angles.iter().map(move |&a| vlmgym_envs::classic::cartpole_scene([x, 0.0, a, 0.0])))
         .collect();
-    let camera = crate::dataset::reward_camera("CartPole-v1");
+    let camera = Some(camera.to_string());
     let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera })?;
     let mut grid = Vec::new();
     for row in scenes.chunks(angles.len()) {

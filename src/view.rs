@@ -103,8 +103,9 @@ impl LiveReward {
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
         let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
-        let camera = crate::dataset::camera_for(settings.camera.as_deref(), env_id)?;
-        let cfg = RenderConfig { width: settings.size, height: settings.size, camera };
+        let camera =
+            crate::dataset::reward_camera_for(settings.camera.as_deref(), env_id, &Options::new(), &settings.tower)?;
+        let cfg = RenderConfig { width: settings.size, height: settings.size, camera: Some(camera) };
         Ok(LiveReward {
             renderer: BatchRenderer::new(1, cfg)?,
             backend,

@@ -48,6 +48,7 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert_eq!(samples.len(), 40);
     assert!(samples.iter().any(|s| s["split"] == "test") && samples.iter().any(|s| s["split"] == "train"));
     assert!(samples.iter().all(|s| !s["captions"].as_array().unwrap().is_empty()));
+    assert_eq!(meta["cameras"], serde_json::json!({"CartPole-v1": "side"}));
     // Same seed, same bytes.
     let again = dir.path().join("ds2");
     assert!(vlmgym(&[
@@ -82,6 +83,11 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert_eq!(report["steps"], 30);
     assert!(report["final_loss"].as_f64().unwrap() < report["first_loss"].as_f64().unwrap(), "{report}");
     assert!(tower.exists() && tower.with_extension("json").exists());
+    // The tower's report names the camera its frames came from, as reward-check reads it.
+    assert_eq!(report["cameras"], serde_json::json!({"CartPole-v1": "side"}));
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tower.with_extension("json")).unwrap()).unwrap();
+    assert_eq!(written["cameras"], report["cameras"]);
 
     // Errors name the problem.
     let o =
@@ -135,6 +141,10 @@ fn reward_check_reports_every_figure_and_writes_plots() {
         let bytes = std::fs::read(out.join(f)).unwrap();
         assert!(bytes.len() > 1000, "{f} is {} bytes", bytes.len());
     }
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    assert_eq!(scores.lines().next().unwrap(), "index,seed,step,label,score,contrast,facts");
+    assert_eq!(scores.lines().count(), 49, "{scores}");
+    assert!(scores.lines().any(|l| l.contains(",failure,") && l.contains("pole.fallen")), "{scores}");
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", " ", "--tower", tower.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("goal text is empty"), "{}", stderr(&o));
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--tower", "/nonexistent/t.safetensors"]);
@@ -242,4 +252,103 @@ fn the_shipped_tower_separates_upright_from_fallen_poles() {
     ]));
     let auc = report["auc"].as_f64().unwrap();
     assert!(auc > 0.9, "the shipped tower (assets/models) no longer ranks upright above fallen: {report}");
+}
+
+/// Writes a tower whose report says it was trained on `cameras` (env id to camera name).
+fn tower_with_cameras(dir: &Path, cameras: serde_json::Value) -> PathBuf {
+    let tower = random_tower(dir);
+    std::fs::write(tower.with_extension("json"), serde_json::json!({ "steps": 0, "cameras": cameras }).to_string())
+        .unwrap();
+    tower
+}
+
+#[test]
+fn cameras_are_chosen_per_env_and_follow_the_reward_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ds");
+    // NAME applies to every env whose scene has it: Driving gets hood, CartPole keeps side.
+    let o = vlmgym(&[
+        "dataset",
+        "--envs",
+        "CartPole-v1,Driving-v0",
+        "--frames",
+        "4",
+        "--size",
+        "24",
+        "--camera",
+        "hood",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(data.join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["cameras"], serde_json::json!({"CartPole-v1": "side", "Driving-v0": "hood"}));
+
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let dataset = |camera: &str| {
+        vlmgym(&["dataset", "--envs", "CartPole-v1", "--frames", "4", "--camera", camera, "--out", &out("bad")])
+    };
+    for (camera, expected) in [
+        ("Driving-v0=bev", "--camera names Driving-v0, which is not one of the envs here (CartPole-v1)"),
+        ("CartPole-v1=bev", "CartPole-v1 has no camera `bev` (from --camera); its scene has: side"),
+        ("Drivng-v0=bev", "Drivng-v0"),
+        ("CartPole-v1=side,bev", "`bev` is not ENV=NAME"),
+    ] {
+        let o = dataset(camera);
+        assert!(!o.status.success() && stderr(&o).contains(expected), "{camera}: {}", stderr(&o));
+    }
+    assert!(!dir.path().join("bad").exists());
+
+    // reward-check sees what the tower was trained on, unless --camera says otherwise.
+    let tower = tower_with_cameras(dir.path(), serde_json::json!({"Driving-v0": "hood"}));
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "reward-check",
+            "Driving-v0",
+            "--goal",
+            "the car drives in the centre of its lane",
+            "--negative",
+            "the car has crashed",
+            "--tower",
+            tower.to_str().unwrap(),
+            "--samples",
+            "3",
+            "--size",
+            "24",
+        ];
+        args.extend_from_slice(extra);
+        vlmgym(&args)
+    };
+    let rc = out("rc");
+    assert_eq!(json(&check(&["--out", &rc]))["camera"], "hood");
+    assert_eq!(json(&check(&["--out", &rc, "--camera", "chase"]))["camera"], "chase");
+    assert_eq!(json(&check(&["--out", &rc, "--camera", "Driving-v0=bev"]))["camera"], "bev");
+    let o = check(&["--out", &rc, "--camera", "side"]);
+    assert!(!o.status.success() && stderr(&o).contains("no camera `side`"), "{}", stderr(&o));
+
+    // So does training from a text goal: a tower trained on a camera CartPole lacks is an
+    // error naming where the camera came from.
+    let tower = tower_with_cameras(dir.path(), serde_json::json!({"CartPole-v1": "bev"}));
+    let o = vlmgym(&[
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--reward",
+        "clg",
+        "--goal",
+        "the pole is upright",
+        "--negative",
+        "the pole has fallen",
+        "--tower",
+        tower.to_str().unwrap(),
+        "--out",
+        &out("run"),
+    ]);
+    assert!(
+        !o.status.success()
+            && stderr(&o)
+                .contains("CartPole-v1 has no camera `bev` (from the reward model's report); its scene has: side"),
+        "{}",
+        stderr(&o)
+    );
 }

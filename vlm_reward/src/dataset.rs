@@ -2,10 +2,11 @@
 //!
 //! A dataset is a folder with two files:
 //! - `frames.safetensors`: one tensor `frames`, u8, shape `[N, H, W, 3]` (RGB, row-major);
-//! - `meta.json`: `{"version": 1, "width": W, "height": H, "samples": [...]}` with one
-//!   [`Sample`] per frame, in frame order: env id, seed, episode, step, split, the captions
-//!   (facts true of the frame, each with several phrasings), the env reward, success flag and
-//!   named state values.
+//! - `meta.json`: `{"version": 1, "width": W, "height": H, "cameras": {...}, "samples": [...]}`
+//!   with the scene camera each env was rendered from (env id to camera name; absent in
+//!   datasets written before it was recorded) and one [`Sample`] per frame, in frame order:
+//!   env id, seed, episode, step, split, the captions (facts true of the frame, each with
+//!   several phrasings), the env reward, success flag and named state values.
 //!
 //! [`DatasetWriter`] collects frames and samples and writes both files atomically (temporary
 //! file, then rename; `meta.json` last, so a folder with a `meta.json` is complete).
@@ -149,6 +150,10 @@ pub struct DatasetMeta {
     pub width: usize,
     /// Frame height in pixels.
     pub height: usize,
+    /// The scene camera each env was rendered from (env id to camera name); empty when not
+    /// recorded (older datasets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cameras: BTreeMap<String, String>,
     /// One sample per frame, in frame order.
     pub samples: Vec<Sample>,
 }
@@ -161,6 +166,7 @@ pub struct DatasetWriter {
     height: usize,
     frames: Vec<u8>,
     samples: Vec<Sample>,
+    cameras: BTreeMap<String, String>,
 }
 
 impl DatasetWriter {
@@ -168,7 +174,7 @@ impl DatasetWriter {
     /// [`finish`](Self::finish) if missing). Errors when a dimension is 0.
     pub fn new(dir: impl Into<PathBuf>, width: usize, height: usize) -> Result<Self> {
         ensure!(width > 0 && height > 0, "dataset: frame size {width}x{height} has a zero dimension");
-        Ok(Self { dir: dir.into(), width, height, frames: Vec::new(), samples: Vec::new() })
+        Ok(Self { dir: dir.into(), width, height, frames: Vec::new(), samples: Vec::new(), cameras: BTreeMap::new() })
     }
 
     /// Appends one frame (`height * width * 3` RGB bytes, row-major) and what is known about
@@ -187,6 +193,11 @@ impl DatasetWriter {
         self.frames.extend_from_slice(frame);
         self.samples.push(sample);
         Ok(())
+    }
+
+    /// Records the scene camera each env was rendered from (env id to camera name).
+    pub fn set_cameras(&mut self, cameras: BTreeMap<String, String>) {
+        self.cameras = cameras;
     }
 
     /// Number of frames pushed so far.
@@ -209,8 +220,13 @@ impl DatasetWriter {
         let bytes =
             safetensors::serialize([(FRAMES_TENSOR, view)], None).context("dataset: cannot serialise frames")?;
         write_atomic(&self.dir.join(FRAMES_FILE), &bytes)?;
-        let meta =
-            DatasetMeta { version: DATASET_VERSION, width: self.width, height: self.height, samples: self.samples };
+        let meta = DatasetMeta {
+            version: DATASET_VERSION,
+            width: self.width,
+            height: self.height,
+            cameras: self.cameras,
+            samples: self.samples,
+        };
         let json = serde_json::to_vec(&meta).context("dataset: cannot serialise meta.json")?;
         write_atomic(&self.dir.join(META_FILE), &json)?;
         Ok(self.dir)
@@ -228,7 +244,7 @@ impl Dataset {
     /// Builds a dataset in memory from `width x height` frames (concatenated) and their
     /// samples, with the same checks as [`load`](Self::load).
     pub fn from_parts(width: usize, height: usize, frames: Vec<u8>, samples: Vec<Sample>) -> Result<Self> {
-        let meta = DatasetMeta { version: DATASET_VERSION, width, height, samples };
+        let meta = DatasetMeta { version: DATASET_VERSION, width, height, cameras: BTreeMap::new(), samples };
         Self::check(meta, frames, Path::new("<memory>"))
     }
 
@@ -258,6 +274,9 @@ impl Dataset {
         );
         for (i, s) in meta.samples.iter().enumerate() {
             s.validate().with_context(|| format!("dataset {d}: sample {i}"))?;
+        }
+        for (env, camera) in &meta.cameras {
+            ensure!(!camera.trim().is_empty(), "dataset {d}: empty camera name for {env}");
         }
         Ok(Self { meta, frames })
     }
@@ -330,6 +349,11 @@ impl Dataset {
     /// All samples, in frame order.
     pub fn samples(&self) -> &[Sample] {
         &self.meta.samples
+    }
+
+    /// The scene camera each env was rendered from (empty for datasets that did not record it).
+    pub fn cameras(&self) -> &BTreeMap<String, String> {
+        &self.meta.cameras
     }
 
     /// The metadata.
@@ -440,6 +464,7 @@ mod tests {
         assert!(w.push(&[0; 5], sample("A", 1, &["a"])).unwrap_err().to_string().contains("5 bytes"));
         w.push(&[1; 24], sample("A", 1, &["a", "b"])).unwrap();
         w.push(&[2; 24], sample("B", 9, &["c"])).unwrap();
+        w.set_cameras(BTreeMap::from([("A".to_string(), "bev".to_string())]));
         let mut bad = sample("A", 1, &["a"]);
         bad.reward = f64::NAN;
         assert!(w.push(&[0; 24], bad).unwrap_err().to_string().contains("frame 2"));
@@ -451,6 +476,7 @@ mod tests {
         assert_eq!(ds.samples()[1].split, Split::Test);
         assert_eq!(ds.indices(Split::Train), vec![0]);
         assert_eq!(ds.envs(), vec!["A", "B"]);
+        assert_eq!(ds.cameras(), &BTreeMap::from([("A".to_string(), "bev".to_string())]));
         let facts = ds.facts();
         assert_eq!(facts[0].facts.len(), 2);
         assert_eq!(facts[0].facts[0].phrasings, vec!["a one", "a two"]);
@@ -459,6 +485,14 @@ mod tests {
         assert!(ds.frames(&[5]).is_err());
         let json = std::fs::read_to_string(out.join(META_FILE)).unwrap();
         assert!(json.contains("\"split\":\"test\"") && json.contains("\"version\":1"), "{json}");
+        assert!(json.contains("\"cameras\":{\"A\":\"bev\"}"), "{json}");
+        // A meta.json written before cameras were recorded still loads, with no cameras.
+        let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+        old.as_object_mut().unwrap().remove("cameras");
+        std::fs::write(out.join(META_FILE), old.to_string()).unwrap();
+        let ds = Dataset::load(&out).unwrap();
+        assert!(ds.cameras().is_empty());
+        assert_eq!(ds.len(), 2);
     }
 
     #[test]

@@ -216,6 +216,10 @@ pub struct TrainReport {
     pub test_after: Option<RetrievalReport>,
     /// Wall-clock seconds of the whole run.
     pub seconds: f64,
+    /// The scene camera each env's frames were rendered from (the dataset's; empty when it
+    /// did not record them): the camera a reward model built on this tower should see.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cameras: BTreeMap<String, String>,
 }
 
 /// A text backend paired with an image tower (for evaluation before a [`crate::SimlitBackend`]
@@ -527,6 +531,7 @@ pub fn train_tower(
         test_before,
         test_after,
         seconds: start.elapsed().as_secs_f64(),
+        cameras: dataset.cameras().clone(),
     })
 }
 
