@@ -119,6 +119,17 @@ impl RewardSettings {
         Ok(Some(spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?))
     }
 
+    /// The goal score these settings describe, with `backend`'s text embeddings.
+    pub fn scorer(&self, backend: &dyn Backend) -> Result<Scorer> {
+        let (negative, baseline) = match self.kind {
+            RewardKind::Clg => (self.negative.as_deref(), None),
+            RewardKind::Vlmrm => (None, self.baseline.as_deref()),
+            RewardKind::Semantic => (self.negative.as_deref(), self.baseline.as_deref()),
+            RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
+        };
+        Scorer::new(backend, &self.goal, negative, baseline, self.alpha, self.window)
+    }
+
     /// The synthesis config these settings name.
     pub fn spec(&self) -> Result<RewardSpec> {
         if self.config == "semantic_only" {
@@ -307,13 +318,7 @@ pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecE
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
     let backend = load_simlit(&settings.tower)?;
-    let (negative, baseline) = match settings.kind {
-        RewardKind::Clg => (settings.negative.as_deref(), None),
-        RewardKind::Vlmrm => (None, settings.baseline.as_deref()),
-        RewardKind::Semantic => (settings.negative.as_deref(), settings.baseline.as_deref()),
-        RewardKind::GroundTruth => bail!("ground-truth runs have no language reward"),
-    };
-    let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
+    let scorer = settings.scorer(&backend)?;
     let synth = Synthesizer::new(settings.spec()?, spec.ppo.num_envs);
     let hook = LanguageReward {
         backend,

@@ -15,7 +15,7 @@ use vlmgym_reward::simlit::SimlitBackend;
 use vlmgym_reward::synthesis::{StepInput, Synthesizer};
 use vlmgym_reward::{Backend, Frames};
 
-use crate::language_reward::{RewardKind, RewardSettings};
+use crate::language_reward::RewardSettings;
 use crate::reward_model::{load_simlit, Scorer};
 use crate::train::checkpoint_file;
 
@@ -96,13 +96,7 @@ struct LiveReward {
 impl LiveReward {
     fn new(settings: &RewardSettings, env_id: &str) -> Result<Self> {
         let backend = load_simlit(&settings.tower)?;
-        let (negative, baseline) = match settings.kind {
-            RewardKind::Clg => (settings.negative.as_deref(), None),
-            RewardKind::Vlmrm => (None, settings.baseline.as_deref()),
-            RewardKind::Semantic => (settings.negative.as_deref(), settings.baseline.as_deref()),
-            RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
-        };
-        let scorer = Scorer::new(&backend, &settings.goal, negative, baseline, settings.alpha, settings.window)?;
+        let scorer = settings.scorer(&backend)?;
         let camera =
             crate::dataset::reward_camera_for(settings.camera.as_deref(), env_id, &Options::new(), &settings.tower)?;
         let cfg = RenderConfig { width: settings.size, height: settings.size, camera: Some(camera) };
