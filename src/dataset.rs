@@ -42,7 +42,16 @@ pub struct DatasetArgs {
     /// speeds and lateral offsets (hard positives and negatives for training). Off, the
     /// states are the ones `reward-check` samples, so its figures stay comparable.
     pub extra_crashes: bool,
+    /// Driving: leave out frames whose car ahead is within [`AMBIGUOUS_GAP`] with no contact.
+    /// Such a frame shows two cars touching, as a rear-end crash does, but is captioned
+    /// "there is no collision", which no picture can tell apart; training on both taught the
+    /// tower that touching cars may be fine. Off for `reward-check`, which judges every state.
+    pub skip_ambiguous: bool,
 }
+
+/// Gap (m) to the car ahead under which a frame without contact looks like a rear-end crash
+/// (a bird's-eye pixel of the 84x84 `bev` frame is about 0.48 m).
+pub const AMBIGUOUS_GAP: f64 = 0.3;
 
 /// The camera reward models see `env_id` from when neither `--camera` nor the reward model
 /// says: Driving's bird's-eye view (there a crash shows as two cars touching, where the chase
@@ -285,6 +294,13 @@ fn state_numbers(info: &Info) -> BTreeMap<String, f64> {
         .unwrap_or_default()
 }
 
+/// Whether a frame looks like a crash it is not (see [`DatasetArgs::skip_ambiguous`]).
+fn ambiguous(env_id: &str, state: &BTreeMap<String, f64>) -> bool {
+    env_id == "Driving-v0"
+        && state.get("collision") == Some(&0.0)
+        && state.get("gap_ahead").is_some_and(|g| *g < AMBIGUOUS_GAP)
+}
+
 fn success(env_id: &str, info: &Info, terminated: bool) -> bool {
     match env_id {
         "Driving-v0" => info.get("collision").is_none_or(|c| c.is_null()) && !terminated,
@@ -384,6 +400,10 @@ pub fn generate(
                 if written >= src.frames {
                     return Ok(false);
                 }
+                let state = state_numbers(info);
+                if args.skip_ambiguous && ambiguous(&src.env_id, &state) {
+                    return Ok(true);
+                }
                 let scene = env.scene().context("the env stopped describing its scene")?;
                 let captions =
                     env.captions().into_iter().map(|c| Caption { fact: c.fact, phrasings: c.phrasings }).collect();
@@ -396,7 +416,7 @@ pub fn generate(
                     captions,
                     reward,
                     success: ok,
-                    state: state_numbers(info),
+                    state,
                 };
                 queue.pending.push((scene, sample));
                 written += 1;
@@ -491,6 +511,36 @@ mod tests {
         for (i, p) in dense.iter().enumerate() {
             env.reset(Some(i as u64), &p.options).unwrap_or_else(|e| panic!("{:?}: {e}", p.options));
         }
+    }
+
+    #[test]
+    fn only_touching_frames_without_contact_are_ambiguous() {
+        // Drive into a stopped car: every frame until contact is clear, the crash is not
+        // ambiguous (it is captioned as what it is).
+        let mut env = make_with("Driving-v0", &Options::new()).unwrap();
+        let mut opts = Options::new();
+        opts.insert("speed".into(), json!(8.0));
+        opts.insert("npc_ahead".into(), json!(6.0));
+        env.reset(Some(5), &opts).unwrap();
+        let full = vlmgym_envs::Value::Box(vec![0.0, 1.0]);
+        let mut crashed = false;
+        for _ in 0..60 {
+            let step = env.step(&full).unwrap();
+            let state = state_numbers(&step.info);
+            if state["gap_ahead"] > 1.0 {
+                assert!(!ambiguous("Driving-v0", &state), "{state:?}");
+            }
+            if step.terminated {
+                assert_eq!(state["collision"], 1.0, "the run ends in a rear-end crash");
+                assert!(!ambiguous("Driving-v0", &state));
+                crashed = true;
+                break;
+            }
+        }
+        assert!(crashed, "never reached the car 6 m ahead");
+        let near: BTreeMap<String, f64> = [("collision".into(), 0.0), ("gap_ahead".into(), 0.1)].into();
+        assert!(ambiguous("Driving-v0", &near));
+        assert!(!ambiguous("CartPole-v1", &near), "only Driving frames are filtered");
     }
 
     #[test]

@@ -153,6 +153,10 @@ enum Command {
         /// without it the states are those reward-check samples).
         #[arg(long)]
         extra_crashes: bool,
+        /// Driving: leave out frames of a car within 0.3 m of the car ahead without contact
+        /// (they look like rear-end crashes but are captioned as none).
+        #[arg(long)]
+        skip_ambiguous: bool,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -471,12 +475,21 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera, extra_crashes } => {
+        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera, extra_crashes, skip_ambiguous } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
             }
-            let args =
-                vlmgym::dataset::DatasetArgs { envs, frames, out, size, seed, held_out_every, camera, extra_crashes };
+            let args = vlmgym::dataset::DatasetArgs {
+                envs,
+                frames,
+                out,
+                size,
+                seed,
+                held_out_every,
+                camera,
+                extra_crashes,
+                skip_ambiguous,
+            };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());
             Ok(())

@@ -265,6 +265,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         held_out_every: u64::MAX,
         camera: Some(format!("{}={camera}", args.env_id)),
         extra_crashes: false,
+        skip_ambiguous: false,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {
