@@ -554,6 +554,19 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_file_is_the_default_recipe() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/configs/reward_model/simlit_tower.toml");
+        let c = TrainConfig::from_file(&path).unwrap();
+        assert_eq!(c, TrainConfig::default());
+        // Uncommenting the [tower] table at the end gives the default architecture.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (head, tail) = text.split_at(text.find("# [tower]").expect("a commented [tower] table"));
+        let uncommented: String = tail.lines().map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l))).collect();
+        let arch = TrainConfig::from_toml_str(&format!("{head}{uncommented}")).unwrap().tower.unwrap();
+        assert_eq!(arch, TowerConfig::default(), "the commented [tower] table is the default architecture");
+    }
+
+    #[test]
     fn nce_by_hand() {
         let dev = Device::Cpu;
         // One row, logits [2, 0, 1], positives {0, 2}: pairs -log(e^2/(e^2+e^0)) and -log(e^1/(e^1+e^0)).
