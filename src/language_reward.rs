@@ -58,8 +58,9 @@ pub struct RewardSettings {
     /// trained on for the env, see [`crate::dataset::resolve_cameras`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera: Option<String>,
-    /// Frame side, pixels.
-    pub size: u32,
+    /// Frame side in pixels (None: the tower's input size, so frames reach it unscaled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u32>,
 }
 
 impl RewardSettings {
@@ -102,7 +103,7 @@ impl RewardSettings {
             config,
             tower: tower.unwrap_or_else(default_tower),
             camera: None,
-            size: 84,
+            size: None,
         })
     }
 
@@ -128,6 +129,12 @@ impl RewardSettings {
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
         Scorer::new(backend, &self.goal, negative, baseline, self.alpha, self.window)
+    }
+
+    /// The side of the frames to render for `backend`: [`size`](Self::size), else the
+    /// input size of its tower.
+    pub fn frame_size(&self, backend: &SimlitBackend) -> u32 {
+        self.size.unwrap_or(backend.tower().config().input_size as u32)
     }
 
     /// The synthesis config these settings name.
@@ -313,11 +320,12 @@ pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecE
         .with_autoreset_mode(AutoresetMode::SameStep);
     let camera =
         crate::dataset::reward_camera_for(settings.camera.as_deref(), &spec.env_id, &spec.kwargs()?, &settings.tower)?;
-    let cfg = RenderConfig { width: settings.size, height: settings.size, camera: Some(camera) };
+    let backend = load_simlit(&settings.tower)?;
+    let size = settings.frame_size(&backend);
+    let cfg = RenderConfig { width: size, height: size, camera: Some(camera) };
     let inner = RenderedVecEnv::new(venv, cfg, ObsMode::State)?;
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
-    let backend = load_simlit(&settings.tower)?;
     let scorer = settings.scorer(&backend)?;
     let synth = Synthesizer::new(settings.spec()?, spec.ppo.num_envs);
     let hook = LanguageReward {

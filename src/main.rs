@@ -198,9 +198,9 @@ enum Command {
         /// Also plot the score against pole angle and cart position (CartPole-v1).
         #[arg(long)]
         landscape: bool,
-        /// Frame side, pixels.
-        #[arg(long, default_value_t = 84)]
-        size: u32,
+        /// Frame side, pixels (default: the tower's input size).
+        #[arg(long)]
+        size: Option<u32>,
         /// Scene camera to render, NAME or ENV=NAME (default: the camera the tower was trained on
         /// for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]

@@ -129,8 +129,8 @@ pub struct CheckArgs {
     pub out: PathBuf,
     /// Also plot the score over CartPole's pole angle and cart position.
     pub landscape: bool,
-    /// Frame side, pixels.
-    pub size: u32,
+    /// Frame side in pixels (None: the tower's input size).
+    pub size: Option<u32>,
     /// Scene camera, `NAME` or `ENV=NAME[,...]` (None: the tower's camera for the env, see
     /// [`crate::dataset::resolve_cameras`]).
     pub camera: Option<String>,
@@ -235,6 +235,8 @@ pub struct CheckReport {
     pub retrieval: Option<RetrievalReport>,
     /// The scene camera the states were rendered from.
     pub camera: String,
+    /// Side of the rendered frames, pixels.
+    pub size: u32,
     /// Files written.
     pub files: Vec<PathBuf>,
 }
@@ -242,6 +244,7 @@ pub struct CheckReport {
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let backend = load_simlit(&args.tower)?;
+    let frame_side = args.size.unwrap_or(backend.tower().config().input_size as u32);
     let scorer =
         Scorer::new(&backend, &args.goal, args.negative.as_deref(), args.baseline.as_deref(), args.alpha, args.window)?;
     let name = match scorer {
@@ -260,7 +263,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         envs: vec![args.env_id.clone()],
         frames: args.samples,
         out: args.out.clone(),
-        size: args.size,
+        size: frame_side,
         seed: args.seed,
         held_out_every: u64::MAX,
         camera: Some(format!("{}={camera}", args.env_id)),
@@ -278,7 +281,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         s.split = vlmgym_reward::dataset::Split::Test;
     }
     let n = samples.len();
-    let size = args.size as usize;
+    let size = frame_side as usize;
     let dataset = Dataset::from_parts(size, size, data.clone(), samples.clone())?;
     let frames = Frames::new(data, n, size, size)?;
     let emb = backend.embed_images(&frames)?;
@@ -330,7 +333,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     }
     if args.landscape {
         let path = args.out.join("landscape.png");
-        landscape(&args.env_id, &backend, &scorer, args.size, &camera, &path, &args.goal)?;
+        landscape(&args.env_id, &backend, &scorer, frame_side, &camera, &path, &args.goal)?;
         files.push(path);
     }
     let path = args.out.join("scores.csv");
@@ -352,6 +355,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         calibration,
         retrieval,
         camera,
+        size: frame_side,
         files: files.clone(),
     };
     let path = args.out.join("report.json");

@@ -99,7 +99,8 @@ impl LiveReward {
         let scorer = settings.scorer(&backend)?;
         let camera =
             crate::dataset::reward_camera_for(settings.camera.as_deref(), env_id, &Options::new(), &settings.tower)?;
-        let cfg = RenderConfig { width: settings.size, height: settings.size, camera: Some(camera) };
+        let size = settings.frame_size(&backend);
+        let cfg = RenderConfig { width: size, height: size, camera: Some(camera) };
         Ok(LiveReward {
             renderer: BatchRenderer::new(1, cfg)?,
             backend,

@@ -145,6 +145,13 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     assert_eq!(scores.lines().next().unwrap(), "index,seed,step,label,score,contrast,facts");
     assert_eq!(scores.lines().count(), 49, "{scores}");
     assert!(scores.lines().any(|l| l.contains(",failure,") && l.contains("pole.fallen")), "{scores}");
+    assert_eq!(report["size"], 48);
+    // Without --size, frames are rendered at the tower's input size.
+    let small = dir.path().join("small.safetensors");
+    ImageTower::init(&TowerConfig::with_input_size(36), 7).unwrap().save(&small).unwrap();
+    let args = ["reward-check", "CartPole-v1", "--goal", "upright", "--samples", "4", "--tower"];
+    let report = json(&vlmgym(&[&args[..], &[small.to_str().unwrap(), "--out", out.to_str().unwrap()]].concat()));
+    assert_eq!(report["size"], 36, "{report}");
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", " ", "--tower", tower.to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("goal text is empty"), "{}", stderr(&o));
     let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--tower", "/nonexistent/t.safetensors"]);
