@@ -245,9 +245,10 @@ pub struct RenderMeasurement {
     pub stages: vlmgym_render::RenderTimings,
 }
 
-/// The report of `vlmgym bench render`: frames/s at 84x84 and 224x224 for 1, 8 and 32
-/// envs of Driving-v0 (chase camera, 8 NPCs) and CartPole-v1, each run for `min_time`
-/// after a warm-up batch. Envs step with random actions between batches (not timed).
+/// The report of `vlmgym bench render`: frames/s at each of `sizes` (the CLI: 84, 112 and
+/// 224 px) for each of `counts` (the CLI: 1, 8 and 32) envs of Driving-v0 (chase camera, 8
+/// NPCs) and CartPole-v1, each run for `min_time` after a warm-up batch. Envs step with
+/// random actions between batches (not timed).
 pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Result<Vec<RenderMeasurement>> {
     use vlmgym_render::{BatchRenderer, RenderConfig, RenderTimings};
     let mut out = Vec::new();
@@ -303,19 +304,25 @@ pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Re
 }
 
 /// The report of `vlmgym bench reward`: frames embedded per second at batch 64 by the simlit
-/// image tower (84x84 input, frames rendered at 84x84) and by CLIP ViT-B/32 with random
-/// weights (the same compute as the pretrained model; 224x224 frames squashed as CLIP's
-/// preprocessing does), on this CPU.
+/// image tower (frames at the tower's input size, 112x112 for the shipped one) and by CLIP
+/// ViT-B/32 with random weights (the same compute as the pretrained model; 224x224 frames
+/// squashed as CLIP's preprocessing does), on this CPU.
 pub fn reward(tower: &std::path::Path, repeats: usize) -> anyhow::Result<Vec<vlmgym_reward::backend::ImageBench>> {
     use vlmgym_reward::backend::bench_embed_images;
     use vlmgym_reward::clip::{ClipBackend, ClipConfig};
     let tower = vlmgym_reward::tower::ImageTower::load(tower)?;
-    let simlit = TowerOnly(tower);
     let clip = ClipBackend::random(ClipConfig::named("ViT-B-32")?, 0, None)?;
-    Ok(vec![
-        bench_embed_images(&simlit, 64, repeats, 84, 84)?,
-        bench_embed_images(&clip, 64, repeats.min(3), 224, 224)?,
-    ])
+    Ok(vec![tower_bench(tower, repeats)?, bench_embed_images(&clip, 64, repeats.min(3), 224, 224)?])
+}
+
+/// Frames/s of an image tower at batch 64, fed frames at its own input size (as `train`,
+/// `view` and `reward-check` render them).
+fn tower_bench(
+    tower: vlmgym_reward::tower::ImageTower,
+    repeats: usize,
+) -> anyhow::Result<vlmgym_reward::backend::ImageBench> {
+    let size = tower.config().input_size;
+    vlmgym_reward::backend::bench_embed_images(&TowerOnly(tower), 64, repeats, size, size)
 }
 
 /// An image tower alone as a backend (benchmarks need no text encoder).
@@ -406,4 +413,20 @@ pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow:
         score_s,
         ppo_s: total - physics_s - render_s - score_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vlmgym_reward::tower::{ImageTower, TowerConfig};
+
+    #[test]
+    fn the_tower_is_timed_on_frames_of_its_own_input_size() {
+        for size in [36, 48] {
+            let tower = ImageTower::init(&TowerConfig::with_input_size(size), 0).unwrap();
+            let b = tower_bench(tower, 1).unwrap();
+            assert_eq!((b.batch, b.repeats, b.frame_size), (64, 1, (size, size)));
+            assert!(b.frames_per_second > 0.0 && b.ms_per_batch > 0.0);
+        }
+    }
 }

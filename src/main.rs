@@ -333,7 +333,7 @@ enum BenchSuite {
     Driving,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
-    /// Batch renderer frames/s at 84x84 and 224x224 for 1, 8 and 32 envs, time per stage.
+    /// Batch renderer frames/s at 84, 112 (the shipped tower's input) and 224 px for 1, 8, 32 envs, time per stage.
     Render,
     /// Frames scored/s at batch 64: the simlit tower and CLIP ViT-B/32 (random weights).
     Reward,
@@ -612,7 +612,7 @@ fn run() -> Result<()> {
                     return Ok(());
                 }
                 BenchSuite::Render => {
-                    let results = vlmgym::bench::render(time, &[84, 224], &[1, 8, 32])?;
+                    let results = vlmgym::bench::render(time, &[84, 112, 224], &[1, 8, 32])?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "render", "results": results }))?
