@@ -554,10 +554,10 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_config_file_is_the_default_recipe_trained_longer() {
+    fn the_shipped_config_file_is_the_default_recipe_trained_longer_on_larger_frames() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/configs/reward_model/simlit_tower.toml");
         let c = TrainConfig::from_file(&path).unwrap();
-        assert_eq!(c, TrainConfig { steps: 6000, ..TrainConfig::default() });
+        assert_eq!(c, TrainConfig { steps: 6000, input_size: 112, ..TrainConfig::default() });
         // Uncommenting the [tower] table at the end gives the default architecture.
         let text = std::fs::read_to_string(&path).unwrap();
         let (head, tail) = text.split_at(text.find("# [tower]").expect("a commented [tower] table"));
