@@ -307,7 +307,8 @@ enum RewardModelCommand {
         /// Output tower file (.safetensors); the report is written next to it (.json).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Training config TOML (e.g. assets/configs/reward_model/simlit_tower.toml).
+        /// Training config TOML (e.g. assets/configs/reward_model/simlit_tower.toml); its
+        /// input_size must match the dataset's frames. Without it: the defaults at the dataset's size.
         #[arg(long, value_name = "FILE.toml")]
         config: Option<PathBuf>,
         /// Override the config's number of steps.

@@ -67,7 +67,7 @@ pub struct TrainArgs {
     pub data: PathBuf,
     /// Where to write the tower (`.safetensors`); a report goes next to it (`.json`).
     pub out: PathBuf,
-    /// Training config TOML (defaults otherwise).
+    /// Training config TOML; without one, the defaults at the dataset's frame size.
     pub config: Option<PathBuf>,
     /// Override the config's steps.
     pub steps: Option<usize>,
@@ -77,9 +77,10 @@ pub struct TrainArgs {
 
 /// Trains the tower with a progress bar; writes it and `<out>.json` (the report).
 pub fn train(args: &TrainArgs) -> Result<TrainReport> {
+    let dataset = Dataset::load(&args.data)?;
     let mut config = match &args.config {
         Some(p) => TrainConfig::from_file(p)?,
-        None => TrainConfig::default(),
+        None => TrainConfig { input_size: dataset.width(), ..TrainConfig::default() },
     };
     if let Some(s) = args.steps {
         config.steps = s;
@@ -87,7 +88,6 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport> {
     if let Some(s) = args.seed {
         config.seed = s;
     }
-    let dataset = Dataset::load(&args.data)?;
     let encoder = SimlitEncoder::load_default()?;
     let bar = ProgressBar::new(config.steps as u64).with_style(
         ProgressStyle::with_template("[{bar:30}] {pos}/{len} steps, {msg} ({per_sec}, eta {eta})")

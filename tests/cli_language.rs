@@ -107,6 +107,25 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert!(!o.status.success() && stderr(&o).contains("no camera `nope`"), "{}", stderr(&o));
     let o = vlmgym(&["reward-model", "train", "--data", dir.path().join("missing").to_str().unwrap(), "--out", "x"]);
     assert!(!o.status.success());
+    // Without --config the tower takes the dataset's frame size (48 here); a config whose
+    // input_size differs from the frames is refused before anything is written.
+    assert_eq!(ImageTower::load(&tower).unwrap().config().input_size, 48);
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "steps = 5\ninput_size = 84\n").unwrap();
+    let other = dir.path().join("t84.safetensors");
+    let o = vlmgym(&[
+        "reward-model",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("frames are 48x48 but the config's input_size is 84"), "{e}");
+    assert!(!other.exists());
 }
 
 #[test]

@@ -358,6 +358,13 @@ pub fn train_tower(
 ) -> Result<TrainReport> {
     let start = Instant::now();
     config.validate()?;
+    let (w, h, s) = (dataset.width(), dataset.height(), config.input_size);
+    ensure!(
+        w == s && h == s,
+        "train: the dataset's frames are {w}x{h} but the config's input_size is {s}; render the dataset at \
+         that size (`vlmgym dataset ... --size {s}`) or set input_size = {w} in the config (a tower sees \
+         frames at its input size when it scores rewards, so it must train on them too)"
+    );
     let train_idx = dataset.indices(Split::Train);
     ensure!(!train_idx.is_empty(), "train: the dataset has no training samples");
 

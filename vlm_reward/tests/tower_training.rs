@@ -202,4 +202,12 @@ fn training_errors_are_clear() {
     let cfg = TrainConfig { input_size: 4, max_shift: 0, ..config(1) };
     let e = train_tower(&ds, &BagOfWords, &cfg, &tmp.path().join("t.safetensors"), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("need at least 2"), "{e}");
+
+    // Frames of another size than the tower's input: refused, and nothing is written.
+    let ds = synthetic(&tmp.path().join("squares"));
+    let out = tmp.path().join("wrong_size.safetensors");
+    let e = train_tower(&ds, &BagOfWords, &TrainConfig { input_size: 32, ..config(1) }, &out, &mut |_| {}).unwrap_err();
+    let e = e.to_string();
+    assert!(e.contains("frames are 24x24 but the config's input_size is 32") && e.contains("--size 32"), "{e}");
+    assert!(!out.exists());
 }
