@@ -321,7 +321,7 @@ fn tower_bench(
     tower: vlmgym_reward::tower::ImageTower,
     repeats: usize,
 ) -> anyhow::Result<vlmgym_reward::backend::ImageBench> {
-    let size = tower.config().input_size;
+    let size = tower.input_size();
     vlmgym_reward::backend::bench_embed_images(&TowerOnly(tower), 64, repeats, size, size)
 }
 

@@ -134,7 +134,7 @@ impl RewardSettings {
     /// The side of the frames to render for `backend`: [`size`](Self::size), else the
     /// input size of its tower.
     pub fn frame_size(&self, backend: &SimlitBackend) -> u32 {
-        self.size.unwrap_or(backend.tower().config().input_size as u32)
+        self.size.unwrap_or(backend.tower().input_size() as u32)
     }
 
     /// The synthesis config these settings name.

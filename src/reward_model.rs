@@ -244,7 +244,7 @@ pub struct CheckReport {
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let backend = load_simlit(&args.tower)?;
-    let frame_side = args.size.unwrap_or(backend.tower().config().input_size as u32);
+    let frame_side = args.size.unwrap_or(backend.tower().input_size() as u32);
     let scorer =
         Scorer::new(&backend, &args.goal, args.negative.as_deref(), args.baseline.as_deref(), args.alpha, args.window)?;
     let name = match scorer {

@@ -109,7 +109,7 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert!(!o.status.success());
     // Without --config the tower takes the dataset's frame size (48 here); a config whose
     // input_size differs from the frames is refused before anything is written.
-    assert_eq!(ImageTower::load(&tower).unwrap().config().input_size, 48);
+    assert_eq!(ImageTower::load(&tower).unwrap().input_size(), 48);
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "steps = 5\ninput_size = 84\n").unwrap();
     let other = dir.path().join("t84.safetensors");

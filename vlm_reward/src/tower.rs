@@ -239,6 +239,11 @@ impl ImageTower {
         self.config.dim
     }
 
+    /// Side of the square frames the tower takes; rewards render frames at this size.
+    pub fn input_size(&self) -> usize {
+        self.config.input_size
+    }
+
     /// The parameters, in [`TowerConfig::param_shapes`] order (for an optimiser).
     pub fn vars(&self) -> &[Var] {
         &self.params
