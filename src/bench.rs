@@ -6,6 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use vlmgym_agents::{Ppo, PpoConfig, RunSpec};
+use vlmgym_envs::classic::CARTPOLE_ID;
+use vlmgym_envs::driving::DRIVING_ID;
 use vlmgym_envs::{make_vec, make_with, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
 
 /// How many pre-drawn actions each env cycles through (so timing excludes the RNG).
@@ -133,7 +135,7 @@ pub struct Measurement {
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
 /// vector envs of 2 and 8 CartPoles.
 pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
-    let id = "CartPole-v1";
+    let id = CARTPOLE_ID;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut targets = vec![("single_env".to_string(), Target::Single, 1)];
     for n in [2, 8] {
@@ -162,7 +164,7 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
     let num_envs = 8;
     let cfg = PpoConfig { num_envs, total_timesteps: u64::MAX / 2, ..PpoConfig::discrete() };
     let spec = RunSpec {
-        env_id: "CartPole-v1".into(),
+        env_id: CARTPOLE_ID.into(),
         env_kwargs: Default::default(),
         seed: 0,
         ppo: cfg,
@@ -179,7 +181,7 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(num_envs);
     Ok(Measurement {
         name: "ppo_train_cartpole_8_envs".into(),
-        env_id: "CartPole-v1".into(),
+        env_id: CARTPOLE_ID.into(),
         num_envs,
         threads,
         steps_per_sec: steps as f64 / start.elapsed().as_secs_f64(),
@@ -190,7 +192,7 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
 /// The report of `vlmgym bench driving`: steps/s of `Driving-v0` on the town map with 0
 /// and 20 NPCs, for one env and for a threaded vector env of 8 envs on every core.
 pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
-    let id = "Driving-v0";
+    let id = DRIVING_ID;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut out = Vec::new();
     for npcs in [0, 20] {
@@ -252,7 +254,7 @@ pub struct RenderMeasurement {
 pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Result<Vec<RenderMeasurement>> {
     use vlmgym_render::{BatchRenderer, RenderConfig, RenderTimings};
     let mut out = Vec::new();
-    for (env_id, camera) in [("Driving-v0", "chase"), ("CartPole-v1", "side")] {
+    for (env_id, camera) in [(DRIVING_ID, "chase"), (CARTPOLE_ID, "side")] {
         for &size in sizes {
             for &n in counts {
                 let mut venv = make_vec(env_id, n, &Options::new(), VectorizationMode::Sync)?;
@@ -307,11 +309,15 @@ pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Re
 /// image tower (frames at the tower's input size, 112x112 for the shipped one) and by CLIP
 /// ViT-B/32 with random weights (the same compute as the pretrained model; 224x224 frames
 /// squashed as CLIP's preprocessing does), on this CPU.
-pub fn reward(tower: &std::path::Path, repeats: usize) -> anyhow::Result<Vec<vlmgym_reward::backend::ImageBench>> {
+pub fn reward(
+    tower: &std::path::Path,
+    repeats: usize,
+    device: &vlmgym_agents::Device,
+) -> anyhow::Result<Vec<vlmgym_reward::backend::ImageBench>> {
     use vlmgym_reward::backend::bench_embed_images;
     use vlmgym_reward::clip::{ClipBackend, ClipConfig};
-    let tower = vlmgym_reward::tower::ImageTower::load(tower)?;
-    let clip = ClipBackend::random(ClipConfig::named("ViT-B-32")?, 0, None)?;
+    let tower = vlmgym_reward::tower::ImageTower::load_on(tower, device)?;
+    let clip = ClipBackend::random_on(ClipConfig::named("ViT-B-32")?, 0, None, device)?;
     Ok(vec![tower_bench(tower, repeats)?, bench_embed_images(&clip, 64, repeats.min(3), 224, 224)?])
 }
 
@@ -365,12 +371,17 @@ pub struct E2eMeasurement {
 
 /// Runs the end-to-end benchmark (see [`E2eMeasurement`]) for `updates` updates after one
 /// warm-up update.
-pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow::Result<E2eMeasurement> {
+pub fn e2e(
+    tower: &std::path::Path,
+    num_steps: usize,
+    updates: usize,
+    device: &vlmgym_agents::Device,
+) -> anyhow::Result<E2eMeasurement> {
     use crate::language_reward::{build, RewardKind, RewardSettings};
     let num_envs = 8;
     let cfg = PpoConfig { num_envs, num_steps, total_timesteps: u64::MAX / 2, ..PpoConfig::continuous() };
     let mut spec = RunSpec {
-        env_id: "Driving-v0".into(),
+        env_id: DRIVING_ID.into(),
         env_kwargs: Default::default(),
         seed: 0,
         ppo: cfg,
@@ -378,7 +389,7 @@ pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow:
     };
     spec.env_kwargs.insert("map".into(), "loop".into());
     let settings = RewardSettings::new(
-        "Driving-v0",
+        DRIVING_ID,
         RewardKind::Clg,
         Some("the car drives in the centre of its lane".into()),
         Some("the car has crashed".into()),
@@ -389,8 +400,8 @@ pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow:
         Some(tower.to_path_buf()),
     )?;
     spec.reward = settings.to_table()?;
-    let (env, mut hook) = build(&spec, &settings)?;
-    let mut ppo = Ppo::with_env(spec, Box::new(env))?;
+    let (env, mut hook) = build(&spec, &settings, device)?;
+    let mut ppo = Ppo::with_env_on(spec, Box::new(env), device)?;
     ppo.train_iteration(Some(&mut hook))?; // warm up
     let (env0, render0) = hook.env_and_render_seconds();
     let score0 = hook.score_seconds;
@@ -404,7 +415,7 @@ pub fn e2e(tower: &std::path::Path, num_steps: usize, updates: usize) -> anyhow:
     let (physics_s, render_s, score_s) = (env1 - env0, render1 - render0, hook.score_seconds - score0);
     let steps = ppo.global_step() - first;
     Ok(E2eMeasurement {
-        env_id: "Driving-v0".into(),
+        env_id: DRIVING_ID.into(),
         num_envs,
         steps,
         steps_per_sec: steps as f64 / total,

@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde_json::json;
-use vlmgym_envs::{make_with, Env, Info, Options, Scene};
+use vlmgym_envs::env::STATE_KEY;
+use vlmgym_envs::{make_with, Env, Info, Options, Scene, StateSampler};
 use vlmgym_render::{BatchRenderer, RenderConfig};
 use vlmgym_reward::dataset::{Caption, DatasetWriter, Sample, Split};
 
@@ -49,15 +50,10 @@ pub struct DatasetArgs {
     pub skip_ambiguous: bool,
 }
 
-/// Gap (m) to the car ahead under which a frame without contact looks like a rear-end crash
-/// (a bird's-eye pixel of the `bev` frame is about 0.48 m at 84x84, 0.36 m at 112x112).
-pub const AMBIGUOUS_GAP: f64 = 0.3;
-
 /// The camera reward models see `env_id` from when neither `--camera` nor the reward model
-/// says: Driving's bird's-eye view (there a crash shows as two cars touching, where the chase
-/// camera shows a car close behind another), else the env's first camera.
-pub fn reward_camera(env_id: &str) -> Option<String> {
-    env_id.starts_with("Driving").then(|| "bev".to_string())
+/// says: the env's declared reward camera (its metadata), else its scene's first camera.
+pub fn reward_camera(env_id: &str) -> Result<Option<String>> {
+    Ok(vlmgym_envs::registry::spec(env_id)?.metadata.reward_camera)
 }
 
 /// A parsed `--camera` value.
@@ -140,7 +136,7 @@ pub fn resolve_cameras(
             (Some(CameraSpec::PerEnv(map)), _) if map.contains_key(env) => (map[env].clone(), "--camera"),
             (Some(CameraSpec::All(n)), _) if names.contains(n) => (n.clone(), "--camera"),
             (_, Some(m)) => (m.clone(), "the reward model's report"),
-            _ => match reward_camera(env).filter(|c| names.contains(c)) {
+            _ => match reward_camera(env)?.filter(|c| names.contains(c)) {
                 Some(c) => (c, "the default"),
                 None => (first.clone(), "the default"),
             },
@@ -167,145 +163,36 @@ pub fn reward_camera_for(
     Ok(map.remove(env_id).expect("resolved for the one env"))
 }
 
-/// One env configuration frames are drawn from (Driving: one per map).
+/// One env configuration frames are drawn from (e.g. Driving: one per map), with the state
+/// sampler its metadata declares.
 struct Source {
     env_id: String,
     kwargs: Options,
     frames: usize,
+    sampler: Arc<dyn StateSampler>,
 }
 
-fn sources(args: &DatasetArgs) -> Vec<Source> {
+fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for id in &args.envs {
-        if id == "Driving-v0" {
-            let maps = ["loop", "town", "country"];
-            for (k, map) in maps.iter().enumerate() {
-                let mut kwargs = Options::new();
-                kwargs.insert("map".into(), json!(map));
-                let share = args.frames / maps.len() + usize::from(k < args.frames % maps.len());
-                out.push(Source { env_id: id.clone(), kwargs, frames: share });
-            }
-        } else {
-            out.push(Source { env_id: id.clone(), kwargs: Options::new(), frames: args.frames });
+        let spec = vlmgym_envs::registry::spec(id)?;
+        spec.metadata.require_sampler(id, "`vlmgym dataset` and `vlmgym reward-check`")?;
+        let sampler = spec.metadata.sampler.clone().expect("checked above");
+        let kwargs = sampler.sources();
+        let n = kwargs.len().max(1);
+        for (k, kwargs) in kwargs.into_iter().enumerate() {
+            let share = args.frames / n + usize::from(k < args.frames % n);
+            out.push(Source { env_id: id.clone(), kwargs, frames: share, sampler: sampler.clone() });
         }
     }
-    out
-}
-
-/// A group of states: reset options, the number of random steps, and which steps to record.
-struct Plan {
-    options: Options,
-    steps: usize,
-    record_every: usize,
-}
-
-fn plan(env_id: &str, rng: &mut ChaCha8Rng, extra_crashes: bool) -> Plan {
-    let mut options = Options::new();
-    match env_id {
-        "CartPole-v1" => {
-            // Half near upright (inside the 12 degree limit), half anywhere to lying flat.
-            let theta = if rng.random_bool(0.5) { rng.random_range(-0.2..0.2) } else { rng.random_range(-1.5..1.5) };
-            let x = rng.random_range(-2.6..2.6);
-            options.insert("init_state".into(), json!([x, rng.random_range(-0.5..0.5), theta, 0.0]));
-            Plan { options, steps: 3, record_every: 3 }
-        }
-        "Driving-v0" => {
-            options.insert("route_progress".into(), json!(rng.random_range(0.0..150.0)));
-            let scenario = rng.random_range(0..if extra_crashes { 16 } else { 10 });
-            if scenario >= 10 {
-                return crash_plan(scenario, options, rng);
-            }
-            if scenario < 3 {
-                // Rear-end a stopped car ahead.
-                options.insert("speed".into(), json!(rng.random_range(6.0..12.0)));
-                options.insert("npc_ahead".into(), json!(rng.random_range(6.0..14.0)));
-                return Plan { options, steps: 40, record_every: 8 };
-            }
-            let lateral: f64 = if scenario < 7 { rng.random_range(-0.6..0.6) } else { rng.random_range(-2.9..2.9) };
-            options.insert("lateral_offset".into(), json!(lateral));
-            options.insert("heading_error".into(), json!(rng.random_range(-0.5..0.5)));
-            options.insert("speed".into(), json!(rng.random_range(0.0..12.0)));
-            Plan { options, steps: 24, record_every: 8 }
-        }
-        "MountainCar-v0" | "MountainCarContinuous-v0" => {
-            // Anywhere on the track, moving either way (the default reset starts in the valley).
-            let state = json!([rng.random_range(-1.2..0.6), rng.random_range(-0.07..0.07)]);
-            options.insert("init_state".into(), state);
-            Plan { options, steps: 3, record_every: 3 }
-        }
-        _ => Plan { options, steps: 50, record_every: 5 },
-    }
-}
-
-/// Driving's extra groups (scenarios 10 to 15): frames every 3 steps, so the gap to the car
-/// ahead or to the barrier closes in small steps up to (and sometimes into) the crash.
-fn crash_plan(scenario: u32, mut options: Options, rng: &mut ChaCha8Rng) -> Plan {
-    let mut put = |k: &str, v: f64| options.insert(k.into(), json!(v));
-    match scenario {
-        10 | 11 => {
-            // Follow a moving car closely (mostly no crash: close-following positives).
-            let v = rng.random_range(6.0..12.0);
-            put("speed", v);
-            put("npc_ahead", rng.random_range(5.0..12.0));
-            put("npc_ahead_speed", (v + rng.random_range(-2.5..1.0)).max(0.0));
-            put("lateral_offset", rng.random_range(-0.4..0.4));
-        }
-        12 | 13 => {
-            // Run into a stopped car from further away, centred or offset (partial overlap).
-            put("speed", rng.random_range(4.0..12.0));
-            put("npc_ahead", rng.random_range(5.0..20.0));
-            put("lateral_offset", rng.random_range(-1.2..1.2));
-            put("heading_error", rng.random_range(-0.1..0.1));
-            return Plan { options, steps: 60, record_every: 3 };
-        }
-        14 => {
-            // Catch up with a slow car.
-            put("speed", rng.random_range(8.0..14.0));
-            put("npc_ahead", rng.random_range(5.0..15.0));
-            put("npc_ahead_speed", rng.random_range(0.0..4.0));
-            put("lateral_offset", rng.random_range(-0.5..0.5));
-        }
-        _ => {
-            // Drift off the lane towards the barrier on either side.
-            let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-            put("lateral_offset", side * rng.random_range(1.0..2.9));
-            put("heading_error", side * rng.random_range(0.1..0.6));
-            put("speed", rng.random_range(4.0..12.0));
-        }
-    }
-    Plan { options, steps: 45, record_every: 3 }
-}
-
-/// Random actions, with Driving's steering kept small (so cars drift rather than spin).
-fn action(env_id: &str, env: &dyn Env, rng: &mut ChaCha8Rng) -> vlmgym_envs::Value {
-    if env_id == "Driving-v0" {
-        if let vlmgym_envs::Space::Box(_) = env.action_space() {
-            let steer: f32 = rng.random_range(-0.25..0.25);
-            return vlmgym_envs::Value::Box(vec![steer, rng.random_range(-0.2..0.9)]);
-        }
-    }
-    env.action_space().sample(rng)
+    Ok(out)
 }
 
 fn state_numbers(info: &Info) -> BTreeMap<String, f64> {
-    info.get("state")
+    info.get(STATE_KEY)
         .and_then(|s| s.as_object())
         .map(|m| m.iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect())
         .unwrap_or_default()
-}
-
-/// Whether a frame looks like a crash it is not (see [`DatasetArgs::skip_ambiguous`]).
-fn ambiguous(env_id: &str, state: &BTreeMap<String, f64>) -> bool {
-    env_id == "Driving-v0"
-        && state.get("collision") == Some(&0.0)
-        && state.get("gap_ahead").is_some_and(|g| *g < AMBIGUOUS_GAP)
-}
-
-fn success(env_id: &str, info: &Info, terminated: bool) -> bool {
-    match env_id {
-        "Driving-v0" => info.get("collision").is_none_or(|c| c.is_null()) && !terminated,
-        _ => !terminated,
-    }
 }
 
 /// Renders the queued scenes `batch` at a time and pushes them to the writer.
@@ -368,14 +255,15 @@ pub fn generate(
         }
     }
     let cameras = resolve_cameras(args.camera.as_deref(), &offered, &BTreeMap::new(), true)?;
-    let total: usize = sources(args).iter().map(|s| s.frames).sum();
+    let sources = sources(args)?;
+    let total: usize = sources.iter().map(|s| s.frames).sum();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} frames ({per_sec}, eta {eta})")
             .expect("valid template")
             .progress_chars("=> "),
     );
     let mut group_seed = args.seed;
-    for src in sources(args) {
+    for src in sources {
         bar.set_message(src.env_id.clone());
         let mut env = make_with(&src.env_id, &src.kwargs)?;
         env.reset(Some(args.seed), &Options::new())?;
@@ -392,7 +280,7 @@ pub fn generate(
             let seed = group_seed;
             group_seed += 1;
             let split = if seed % args.held_out_every == args.held_out_every - 1 { Split::Test } else { Split::Train };
-            let p = plan(&src.env_id, &mut rng, args.extra_crashes);
+            let p = src.sampler.plan(&mut rng, args.extra_crashes);
             let (_, info) = env
                 .reset(Some(seed), &p.options)
                 .with_context(|| format!("{}: reset with {:?}", src.env_id, p.options))?;
@@ -401,12 +289,11 @@ pub fn generate(
                     return Ok(false);
                 }
                 let state = state_numbers(info);
-                if args.skip_ambiguous && ambiguous(&src.env_id, &state) {
+                if args.skip_ambiguous && src.sampler.ambiguous(&state) {
                     return Ok(true);
                 }
                 let scene = env.scene().context("the env stopped describing its scene")?;
-                let captions =
-                    env.captions().into_iter().map(|c| Caption { fact: c.fact, phrasings: c.phrasings }).collect();
+                let captions = env.captions();
                 let sample = Sample {
                     env: src.env_id.clone(),
                     seed,
@@ -422,16 +309,16 @@ pub fn generate(
                 written += 1;
                 Ok(true)
             };
-            let first_ok = success(&src.env_id, &info, false);
-            if src.env_id != "CartPole-v1" {
-                record(env.as_ref(), 0, 0.0, &info, first_ok)?;
+            if p.record_reset {
+                let ok = src.sampler.success(&info, false);
+                record(env.as_ref(), 0, 0.0, &info, ok)?;
             }
             for t in 1..=p.steps {
-                let a = action(&src.env_id, env.as_ref(), &mut rng);
+                let a = src.sampler.action(env.action_space(), &mut rng);
                 let step = env.step(&a)?;
                 let done = step.terminated || step.truncated;
                 if t % p.record_every == 0 || done {
-                    let ok = success(&src.env_id, &step.info, step.terminated);
+                    let ok = src.sampler.success(&step.info, step.terminated);
                     record(env.as_ref(), t, step.reward, &step.info, ok)?;
                 }
                 if done {
@@ -488,59 +375,6 @@ mod tests {
         assert_eq!(m["Driving-v0"], "chase");
         // Per-env specs may name envs not checked here, except for datasets.
         resolve(Some("MountainCar-v0=side"), &[], false).unwrap();
-    }
-
-    #[test]
-    fn extra_crashes_add_dense_close_calls_and_leave_the_plain_plans_alone() {
-        let plans = |extra: bool| {
-            let mut rng = ChaCha8Rng::seed_from_u64(3);
-            (0..400).map(|_| plan("Driving-v0", &mut rng, extra)).collect::<Vec<_>>()
-        };
-        let plain = plans(false);
-        assert!(plain.iter().all(|p| p.record_every == 8 && !p.options.contains_key("npc_ahead_speed")));
-        let extra = plans(true);
-        let dense: Vec<&Plan> = extra.iter().filter(|p| p.record_every == 3).collect();
-        assert!((100..200).contains(&dense.len()), "{} of 400 plans are extra groups", dense.len());
-        assert!(dense.iter().any(|p| p.options.contains_key("npc_ahead_speed")));
-        assert!(dense
-            .iter()
-            .any(|p| p.options.contains_key("npc_ahead") && !p.options.contains_key("npc_ahead_speed")));
-        assert!(dense.iter().any(|p| !p.options.contains_key("npc_ahead")), "no drift-to-barrier groups");
-        // Every extra group's reset options are valid for the env.
-        let mut env = make_with("Driving-v0", &Options::new()).unwrap();
-        for (i, p) in dense.iter().enumerate() {
-            env.reset(Some(i as u64), &p.options).unwrap_or_else(|e| panic!("{:?}: {e}", p.options));
-        }
-    }
-
-    #[test]
-    fn only_touching_frames_without_contact_are_ambiguous() {
-        // Drive into a stopped car: every frame until contact is clear, the crash is not
-        // ambiguous (it is captioned as what it is).
-        let mut env = make_with("Driving-v0", &Options::new()).unwrap();
-        let mut opts = Options::new();
-        opts.insert("speed".into(), json!(8.0));
-        opts.insert("npc_ahead".into(), json!(6.0));
-        env.reset(Some(5), &opts).unwrap();
-        let full = vlmgym_envs::Value::Box(vec![0.0, 1.0]);
-        let mut crashed = false;
-        for _ in 0..60 {
-            let step = env.step(&full).unwrap();
-            let state = state_numbers(&step.info);
-            if state["gap_ahead"] > 1.0 {
-                assert!(!ambiguous("Driving-v0", &state), "{state:?}");
-            }
-            if step.terminated {
-                assert_eq!(state["collision"], 1.0, "the run ends in a rear-end crash");
-                assert!(!ambiguous("Driving-v0", &state));
-                crashed = true;
-                break;
-            }
-        }
-        assert!(crashed, "never reached the car 6 m ahead");
-        let near: BTreeMap<String, f64> = [("collision".into(), 0.0), ("gap_ahead".into(), 0.1)].into();
-        assert!(ambiguous("Driving-v0", &near));
-        assert!(!ambiguous("CartPole-v1", &near), "only Driving frames are filtered");
     }
 
     #[test]

@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
-use vlmgym_agents::{RewardHook, Rollout, RunSpec};
+use vlmgym_agents::{Device, RewardHook, Rollout, RunSpec};
 use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Space, Value, VecStep, VectorEnv, VectorizationMode};
 use vlmgym_render::{ObsMode, RenderConfig, RenderedVecEnv};
-use vlmgym_reward::simlit::SimlitBackend;
-use vlmgym_reward::synthesis::{RewardSpec, StepInput, Synthesizer};
-use vlmgym_reward::{Backend, Frames};
+use vlmgym_reward::synthesis::{RewardSpec, Synthesizer};
+use vlmgym_reward::{Backend, Frames, GoalScore, RewardPipeline};
 
-use crate::reward_model::{default_tower, load_simlit, Scorer};
+use crate::reward_model::{default_tower, load_simlit};
 
 /// Where a run's reward comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -87,11 +86,10 @@ impl RewardSettings {
         let config = match (kind, config) {
             (_, Some(c)) => c,
             (RewardKind::Semantic, None) => "semantic_only".into(),
-            (_, None) => match env_id {
-                "Driving-v0" | "Driving-Discrete-v0" => "driving_vlmrl".into(),
-                "CartPole-v1" => "cartpole_vlmrm".into(),
-                _ => "semantic_only".into(),
-            },
+            (_, None) => vlmgym_envs::registry::spec(env_id)?
+                .metadata
+                .require_reward_config(env_id, "a language reward without --reward-config")?
+                .to_string(),
         };
         Ok(RewardSettings {
             kind,
@@ -104,6 +102,43 @@ impl RewardSettings {
             tower: tower.unwrap_or_else(default_tower),
             camera: None,
             size: None,
+        })
+    }
+
+    /// Settings for scoring one goal without training (`reward-check`): CLG with a
+    /// `negative`, VLM-RM with a `baseline`, else cosine similarity to the goal; the
+    /// semantic score is the reward.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_goal(
+        goal: &str,
+        negative: Option<String>,
+        baseline: Option<String>,
+        alpha: f64,
+        window: f64,
+        tower: PathBuf,
+        camera: Option<String>,
+        size: Option<u32>,
+    ) -> Result<Self> {
+        let kind = match (&negative, &baseline) {
+            (Some(_), Some(_)) => bail!("give either --negative (CLG) or --baseline (VLM-RM), not both"),
+            (Some(_), None) => RewardKind::Clg,
+            (None, Some(_)) => RewardKind::Vlmrm,
+            (None, None) => RewardKind::Semantic,
+        };
+        if goal.trim().is_empty() {
+            bail!("the goal text is empty");
+        }
+        Ok(RewardSettings {
+            kind,
+            goal: goal.to_string(),
+            negative,
+            baseline,
+            alpha,
+            window,
+            config: "semantic_only".into(),
+            tower,
+            camera,
+            size,
         })
     }
 
@@ -121,20 +156,14 @@ impl RewardSettings {
     }
 
     /// The goal score these settings describe, with `backend`'s text embeddings.
-    pub fn scorer(&self, backend: &dyn Backend) -> Result<Scorer> {
+    pub fn goal_score(&self, backend: &dyn Backend) -> Result<GoalScore> {
         let (negative, baseline) = match self.kind {
             RewardKind::Clg => (self.negative.as_deref(), None),
             RewardKind::Vlmrm => (None, self.baseline.as_deref()),
             RewardKind::Semantic => (self.negative.as_deref(), self.baseline.as_deref()),
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
-        Scorer::new(backend, &self.goal, negative, baseline, self.alpha, self.window)
-    }
-
-    /// The side of the frames to render for `backend`: [`size`](Self::size), else the
-    /// input size of its tower.
-    pub fn frame_size(&self, backend: &SimlitBackend) -> u32 {
-        self.size.unwrap_or(backend.tower().input_size() as u32)
+        GoalScore::from_texts(backend, &self.goal, negative, baseline, self.alpha as f32, self.window as f32)
     }
 
     /// The synthesis config these settings name.
@@ -146,6 +175,19 @@ impl RewardSettings {
             );
         }
         RewardSpec::load(&self.config)
+    }
+
+    /// The language-reward pipeline of these settings for `env_id` made with `kwargs`: the
+    /// simlit backend of [`tower`](Self::tower), the goal score, the synthesis config, and
+    /// the camera ([`crate::dataset::reward_camera_for`]) and frame side (
+    /// [`size`](Self::size), else the tower's input size) frames are rendered at. `train`,
+    /// `view` and `reward-check` all score through it.
+    pub fn pipeline(&self, env_id: &str, kwargs: &Options, device: &Device) -> Result<RewardPipeline> {
+        let camera = crate::dataset::reward_camera_for(self.camera.as_deref(), env_id, kwargs, &self.tower)?;
+        let backend = load_simlit(&self.tower, device)?;
+        let size = self.size.unwrap_or(backend.tower().input_size() as u32);
+        let score = self.goal_score(&backend)?;
+        Ok(RewardPipeline::new(Box::new(backend), score, self.spec()?, &camera, size))
     }
 }
 
@@ -221,11 +263,9 @@ impl VectorEnv for RecordingVecEnv {
 
 /// The reward hook: scores the recorded frames in batches and synthesizes each step's reward.
 pub struct LanguageReward {
-    backend: SimlitBackend,
-    scorer: Scorer,
+    pipeline: RewardPipeline,
     synth: Synthesizer,
     shared: Rc<RefCell<Recorded>>,
-    batch: usize,
     stats: Vec<(String, f64)>,
     /// Seconds spent embedding and scoring frames, in total.
     pub score_seconds: f64,
@@ -246,12 +286,8 @@ impl RewardHook for LanguageReward {
             rollout.rewards.len()
         );
         let t = Instant::now();
-        let mut scores = Vec::with_capacity(rec.infos.len());
-        let frame_len = rec.width * rec.height * 3;
-        for chunk in rec.frames.chunks(self.batch * frame_len) {
-            let frames = Frames::new(chunk.to_vec(), chunk.len() / frame_len, rec.height, rec.width)?;
-            scores.extend(self.scorer.score(&self.backend.embed_images(&frames)?)?);
-        }
+        let frames = Frames::new(rec.frames, rec.infos.len(), rec.height, rec.width)?;
+        let scores = self.pipeline.score_frames(&frames)?;
         self.score_seconds += t.elapsed().as_secs_f64();
         let names: Vec<String> = self.synth.term_names().to_vec();
         let mut sums = vec![0.0f64; names.len()];
@@ -266,14 +302,9 @@ impl RewardHook for LanguageReward {
             }
             for i in 0..n {
                 let k = step * n + i;
-                let sem = [("semantic", scores[k])];
-                let input = StepInput {
-                    semantic: &sem,
-                    info: &rec.infos[k],
-                    terminated: rollout.terminations[k],
-                    truncated: rollout.truncations[k],
-                };
-                let ev = self.synth.step(i, &input).with_context(|| format!("reward synthesis, env {i}"))?;
+                let (terminated, truncated) = (rollout.terminations[k], rollout.truncations[k]);
+                let ev =
+                    RewardPipeline::synthesize(&mut self.synth, i, scores[k], &rec.infos[k], terminated, truncated)?;
                 env_sum += rollout.rewards[k];
                 sem_sum += scores[k];
                 rollout.rewards[k] = ev.reward;
@@ -315,25 +346,19 @@ impl LanguageReward {
 }
 
 /// The vector env and reward hook of a language-reward run.
-pub fn build(spec: &RunSpec, settings: &RewardSettings) -> Result<(RecordingVecEnv, LanguageReward)> {
+pub fn build(spec: &RunSpec, settings: &RewardSettings, device: &Device) -> Result<(RecordingVecEnv, LanguageReward)> {
     let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
         .with_autoreset_mode(AutoresetMode::SameStep);
-    let camera =
-        crate::dataset::reward_camera_for(settings.camera.as_deref(), &spec.env_id, &spec.kwargs()?, &settings.tower)?;
-    let backend = load_simlit(&settings.tower)?;
-    let size = settings.frame_size(&backend);
-    let cfg = RenderConfig { width: size, height: size, camera: Some(camera) };
+    let pipeline = settings.pipeline(&spec.env_id, &spec.kwargs()?, device)?;
+    let cfg = RenderConfig { width: pipeline.size(), height: pipeline.size(), camera: Some(pipeline.camera().into()) };
     let inner = RenderedVecEnv::new(venv, cfg, ObsMode::State)?;
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
-    let scorer = settings.scorer(&backend)?;
-    let synth = Synthesizer::new(settings.spec()?, spec.ppo.num_envs);
+    let synth = pipeline.synthesizer(spec.ppo.num_envs);
     let hook = LanguageReward {
-        backend,
-        scorer,
+        pipeline,
         synth,
         shared,
-        batch: 256,
         stats: Vec::new(),
         score_seconds: 0.0,
         env_seconds: 0.0,

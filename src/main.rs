@@ -16,6 +16,10 @@ use vlmgym_envs::{registry, Options};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where candle models run (the reward model, the policy): cpu, or cuda:N with a build
+    /// that has the `cuda` feature.
+    #[arg(long, global = true, default_value = "cpu", value_name = "cpu|cuda:N")]
+    device: String,
 }
 
 #[derive(Subcommand)]
@@ -32,8 +36,9 @@ enum Command {
         /// Number of steps; ended episodes are reset and continued.
         #[arg(long)]
         steps: usize,
-        /// Exact start state, comma-separated, e.g. "0,0,0.05,0" for CartPole.
-        #[arg(long, value_name = "V1,V2,...")]
+        /// Exact start state, comma-separated, e.g. "0,0,0.05,0" for CartPole or "-0.5,0" for
+        /// MountainCar.
+        #[arg(long, value_name = "V1,V2,...", allow_hyphen_values = true)]
         init_state: Option<String>,
         /// JSON file with an array of actions, one per step.
         #[arg(long, value_name = "FILE.json", conflicts_with = "policy")]
@@ -127,8 +132,9 @@ enum Command {
     },
     /// Render frames of envs in many states with their captions, for reward models.
     Dataset {
-        /// Comma-separated env ids (Driving-v0 draws from all three maps).
-        #[arg(long, value_delimiter = ',', default_value = "CartPole-v1,Driving-v0")]
+        /// Comma-separated env ids, e.g. CartPole-v1,Driving-v0 (an env may draw from several
+        /// configurations: Driving from all three maps).
+        #[arg(long, value_delimiter = ',', required = true)]
         envs: Vec<String>,
         /// Frames per env.
         #[arg(long, default_value_t = 2000)]
@@ -178,10 +184,10 @@ enum Command {
         #[arg(long)]
         baseline: Option<String>,
         /// VLM-RM alpha (with --baseline).
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
         alpha: f64,
         /// CLG window w (with --negative).
-        #[arg(long, default_value_t = 0.03)]
+        #[arg(long, default_value_t = 0.03, allow_negative_numbers = true)]
         window: f64,
         /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
         #[arg(long)]
@@ -267,10 +273,10 @@ struct GoalOpts {
     #[arg(long)]
     baseline: Option<String>,
     /// VLM-RM alpha.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     alpha: f64,
     /// CLG window w.
-    #[arg(long, default_value_t = 0.03)]
+    #[arg(long, default_value_t = 0.03, allow_negative_numbers = true)]
     window: f64,
     /// Reward synthesis: a built-in name (driving_vlmrl, cartpole_vlmrm, ...) or a TOML path.
     #[arg(long, value_name = "NAME|FILE.toml")]
@@ -393,7 +399,9 @@ fn run() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let device = vlmgym_reward::parse_device(&cli.device)?;
+    match cli.command {
         Command::List => list(),
         Command::Rollout { env_id, seed, steps, init_state, actions, policy: PolicyArg::Random, kwargs, out } => {
             let policy = match &actions {
@@ -447,6 +455,7 @@ fn run() -> Result<()> {
                 progress,
                 kwargs,
                 reward,
+                device,
             };
             let last = vlmgym::train::train(args)?;
             eprintln!(
@@ -472,7 +481,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Command::Eval { checkpoint, episodes, deterministic, seed, env_id } => {
-            let report = vlmgym::train::eval(&checkpoint, env_id.as_deref(), episodes, deterministic, seed)?;
+            let report = vlmgym::train::eval(&checkpoint, env_id.as_deref(), episodes, deterministic, seed, &device)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -496,7 +505,7 @@ fn run() -> Result<()> {
             Ok(())
         }
         Command::RewardModel { action: RewardModelCommand::Train { data, out, config, steps, seed } } => {
-            let args = vlmgym::reward_model::TrainArgs { data, out: out.clone(), config, steps, seed };
+            let args = vlmgym::reward_model::TrainArgs { data, out: out.clone(), config, steps, seed, device };
             let report = vlmgym::reward_model::train(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             eprintln!("wrote {} (report: {})", out.display(), out.with_extension("json").display());
@@ -532,6 +541,7 @@ fn run() -> Result<()> {
                 landscape,
                 size,
                 camera,
+                device,
             };
             let report = vlmgym::reward_model::check(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -580,6 +590,7 @@ fn run() -> Result<()> {
                 stochastic,
                 reward,
                 window,
+                device,
             };
             // What the window showed last, for scripts and tests.
             println!("{}", vlmgym::view::view(args)?);
@@ -596,7 +607,7 @@ fn run() -> Result<()> {
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
                 BenchSuite::Reward => {
                     let repeats = (seconds.ceil() as usize).max(1);
-                    let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), repeats)?;
+                    let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), repeats, &device)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "reward", "results": results }))?
@@ -605,7 +616,7 @@ fn run() -> Result<()> {
                 }
                 BenchSuite::E2e => {
                     let updates = (seconds / 30.0).ceil().max(1.0) as usize;
-                    let result = vlmgym::bench::e2e(&vlmgym::reward_model::default_tower(), 64, updates)?;
+                    let result = vlmgym::bench::e2e(&vlmgym::reward_model::default_tower(), 64, updates, &device)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "e2e", "results": [result] }))?

@@ -11,13 +11,15 @@ use plotters::prelude::*;
 use serde::Serialize;
 use vlmgym_render::{BatchRenderer, RenderConfig};
 use vlmgym_reward::dataset::{Dataset, Sample};
+use vlmgym_reward::device::Device;
 use vlmgym_reward::diagnostics::{calibrate_clg_window, epic_distance, histogram, pearson, roc_auc, spearman};
 use vlmgym_reward::simlit::{SimlitBackend, SimlitEncoder};
 use vlmgym_reward::tower::ImageTower;
-use vlmgym_reward::train::{evaluate_retrieval, train_tower, RetrievalReport, TrainConfig, TrainReport};
-use vlmgym_reward::{Backend, ClgScore, Embeddings, Frames, VlmRmScore};
+use vlmgym_reward::train::{evaluate_retrieval, train_tower_on, RetrievalReport, TrainConfig, TrainReport};
+use vlmgym_reward::{Frames, RewardPipeline};
 
 use crate::dataset::{generate, DatasetArgs};
+use crate::language_reward::RewardSettings;
 
 /// The folder of shipped assets: `$VLMGYM_ASSETS`, else `assets/` of this source tree.
 pub fn assets_dir() -> PathBuf {
@@ -32,15 +34,15 @@ pub fn default_tower() -> PathBuf {
 }
 
 /// Loads the simlit backend: the sentence encoder from the model cache and `tower`.
-pub fn load_simlit(tower: &Path) -> Result<SimlitBackend> {
+pub fn load_simlit(tower: &Path, device: &Device) -> Result<SimlitBackend> {
     if !tower.exists() {
         bail!(
             "image tower {} does not exist; train one with `vlmgym reward-model train` or pass --tower",
             tower.display()
         );
     }
-    let encoder = SimlitEncoder::load_default()?;
-    SimlitBackend::new(encoder, ImageTower::load(tower)?)
+    let encoder = SimlitEncoder::load_default_on(device)?;
+    SimlitBackend::new(encoder, ImageTower::load_on(tower, device)?)
 }
 
 /// The scene camera per env that the tower at `tower` was trained on: the `cameras` of its
@@ -73,6 +75,8 @@ pub struct TrainArgs {
     pub steps: Option<usize>,
     /// Override the config's seed.
     pub seed: Option<u64>,
+    /// Where the tower trains.
+    pub device: Device,
 }
 
 /// Trains the tower with a progress bar; writes it and `<out>.json` (the report).
@@ -88,16 +92,23 @@ pub fn train(args: &TrainArgs) -> Result<TrainReport> {
     if let Some(s) = args.seed {
         config.seed = s;
     }
-    let encoder = SimlitEncoder::load_default()?;
+    let encoder = SimlitEncoder::load_default_on(&args.device)?;
     let bar = ProgressBar::new(config.steps as u64).with_style(
         ProgressStyle::with_template("[{bar:30}] {pos}/{len} steps, {msg} ({per_sec}, eta {eta})")
             .expect("valid template")
             .progress_chars("=> "),
     );
-    let report = train_tower(&dataset, &encoder, &config, &args.out, &mut |p| {
-        bar.set_position(p.step as u64);
-        bar.set_message(format!("loss {:.3}, tau {:.3}", p.loss, p.temperature));
-    })?;
+    let report = train_tower_on(
+        &dataset,
+        &encoder,
+        &config,
+        &args.out,
+        &mut |p| {
+            bar.set_position(p.step as u64);
+            bar.set_message(format!("loss {:.3}, tau {:.3}", p.loss, p.temperature));
+        },
+        &args.device,
+    )?;
     bar.finish_and_clear();
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(args.out.with_extension("json"), json + "\n")
@@ -134,73 +145,18 @@ pub struct CheckArgs {
     /// Scene camera, `NAME` or `ENV=NAME[,...]` (None: the tower's camera for the env, see
     /// [`crate::dataset::resolve_cameras`]).
     pub camera: Option<String>,
-}
-
-/// A goal score over frame embeddings: CLG, VLM-RM, or plain cosine similarity to the goal.
-pub enum Scorer {
-    /// VLM-RL's contrasting goals.
-    Clg(ClgScore),
-    /// VLM-RMs' goal-baseline projection.
-    VlmRm(VlmRmScore),
-    /// Cosine similarity to the goal alone.
-    Cosine(Vec<f32>),
-}
-
-impl Scorer {
-    /// From the goal options of `reward-check` and `train`.
-    pub fn new(
-        backend: &dyn Backend,
-        goal: &str,
-        negative: Option<&str>,
-        baseline: Option<&str>,
-        alpha: f64,
-        window: f64,
-    ) -> Result<Self> {
-        if goal.trim().is_empty() {
-            bail!("the goal text is empty");
-        }
-        let embed = |t: &str| backend.embed_texts(&[t.to_string()]);
-        Ok(match (negative, baseline) {
-            (Some(_), Some(_)) => bail!("give either --negative (CLG) or --baseline (VLM-RM), not both"),
-            (Some(n), None) => Scorer::Clg(ClgScore::new(&embed(goal)?, &embed(n)?, window as f32)?),
-            (None, Some(b)) => Scorer::VlmRm(VlmRmScore::new(&embed(goal)?, &embed(b)?, alpha as f32)?),
-            (None, None) => Scorer::Cosine(embed(goal)?.row(0).context("goal embedding")?.to_vec()),
-        })
-    }
-
-    /// The reward of every frame embedding.
-    pub fn score(&self, e: &Embeddings) -> Result<Vec<f64>> {
-        let v: Vec<f32> = match self {
-            Scorer::Clg(s) => s.score_batch(e)?,
-            Scorer::VlmRm(s) => s.score_batch(e)?,
-            Scorer::Cosine(g) => e.iter().map(|x| x.iter().zip(g).map(|(a, b)| a * b).sum()).collect(),
-        };
-        Ok(v.into_iter().map(f64::from).collect())
-    }
-
-    /// CLG's contrast z of every frame (None for the other scores).
-    pub fn contrast(&self, e: &Embeddings) -> Result<Option<Vec<f64>>> {
-        match self {
-            Scorer::Clg(s) => Ok(Some(e.iter().map(|x| s.contrast(x).map(f64::from)).collect::<Result<_>>()?)),
-            _ => Ok(None),
-        }
-    }
+    /// Where the reward model runs.
+    pub device: Device,
 }
 
 /// Whether a sampled state is a clear success (`Some(true)`), a clear failure
-/// (`Some(false)`) or neither: Driving: centred in the lane without collision vs any
-/// collision; CartPole: pole upright vs fallen; other envs: the env's success flag.
-pub fn label(sample: &Sample) -> Option<bool> {
-    let has = |f: &str| sample.has_fact(f);
-    match sample.env.as_str() {
-        "Driving-v0" if has("collision.car") || has("collision.barrier") => Some(false),
-        "Driving-v0" if has("lane.centre") && has("collision.none") => Some(true),
-        "Driving-v0" => None,
-        "CartPole-v1" if has("pole.upright") => Some(true),
-        "CartPole-v1" if has("pole.fallen") => Some(false),
-        "CartPole-v1" => None,
-        _ => Some(sample.success),
-    }
+/// (`Some(false)`) or neither, as its env's state sampler labels it (see
+/// [`vlmgym_envs::StateSampler::label`]).
+pub fn label(sample: &Sample) -> Result<Option<bool>> {
+    let spec = vlmgym_envs::registry::spec(&sample.env)?;
+    let sampler = spec.metadata.require_sampler(&sample.env, "`vlmgym reward-check`")?;
+    let facts: Vec<&str> = sample.captions.iter().map(|c| c.fact.as_str()).collect();
+    Ok(sampler.label(&facts, sample.success))
 }
 
 /// What `reward-check` found.
@@ -243,21 +199,19 @@ pub struct CheckReport {
 
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
-    let backend = load_simlit(&args.tower)?;
-    let frame_side = args.size.unwrap_or(backend.tower().input_size() as u32);
-    let scorer =
-        Scorer::new(&backend, &args.goal, args.negative.as_deref(), args.baseline.as_deref(), args.alpha, args.window)?;
-    let name = match scorer {
-        Scorer::Clg(_) => "clg",
-        Scorer::VlmRm(_) => "vlmrm",
-        Scorer::Cosine(_) => "cosine",
-    };
-    let camera = crate::dataset::reward_camera_for(
-        args.camera.as_deref(),
-        &args.env_id,
-        &vlmgym_envs::Options::new(),
-        &args.tower,
+    let settings = RewardSettings::for_goal(
+        &args.goal,
+        args.negative.clone(),
+        args.baseline.clone(),
+        args.alpha,
+        args.window,
+        args.tower.clone(),
+        args.camera.clone(),
+        args.size,
     )?;
+    let pipeline = settings.pipeline(&args.env_id, &vlmgym_envs::Options::new(), &args.device)?;
+    let name = pipeline.score().name();
+    let (frame_side, camera) = (pipeline.size(), pipeline.camera().to_string());
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let ds_args = DatasetArgs {
         envs: vec![args.env_id.clone()],
@@ -284,11 +238,11 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let size = frame_side as usize;
     let dataset = Dataset::from_parts(size, size, data.clone(), samples.clone())?;
     let frames = Frames::new(data, n, size, size)?;
-    let emb = backend.embed_images(&frames)?;
-    let scores = scorer.score(&emb)?;
+    let emb = pipeline.embed(&frames)?;
+    let scores = pipeline.score_embeddings(&emb)?;
     let success: Vec<f64> = samples.iter().map(|s| f64::from(u8::from(s.success))).collect();
     let rewards: Vec<f64> = samples.iter().map(|s| s.reward).collect();
-    let labels: Vec<Option<bool>> = samples.iter().map(label).collect();
+    let labels: Vec<Option<bool>> = samples.iter().map(label).collect::<Result<_>>()?;
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for (s, l) in scores.iter().zip(&labels) {
         match l {
@@ -300,7 +254,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let lab_scores: Vec<f64> = good.iter().chain(&bad).copied().collect();
     let lab: Vec<bool> = good.iter().map(|_| true).chain(bad.iter().map(|_| false)).collect();
     let auc_reward = if !good.is_empty() && !bad.is_empty() { Some(roc_auc(&lab_scores, &lab)?) } else { None };
-    let contrast = scorer.contrast(&emb)?;
+    let contrast = pipeline.contrast(&emb)?;
     let contrast_all = contrast.clone();
     let auc = match &contrast {
         Some(z) if auc_reward.is_some() => {
@@ -333,13 +287,13 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     }
     if args.landscape {
         let path = args.out.join("landscape.png");
-        landscape(&args.env_id, &backend, &scorer, frame_side, &camera, &path, &args.goal)?;
+        landscape(&args.env_id, &pipeline, &path, &args.goal)?;
         files.push(path);
     }
     let path = args.out.join("scores.csv");
     write_scores(&path, &samples, &labels, &scores, contrast_all.as_deref())?;
     files.push(path);
-    let retrieval = evaluate_retrieval(&backend, &dataset, vlmgym_reward::dataset::Split::Test).ok();
+    let retrieval = evaluate_retrieval(pipeline.backend(), &dataset, vlmgym_reward::dataset::Split::Test).ok();
     let report = CheckReport {
         env_id: args.env_id.clone(),
         score: name.into(),
@@ -414,49 +368,40 @@ fn plot_histogram(good: &[f64], bad: &[f64], out: &Path, title: &str) -> Result<
     Ok(())
 }
 
-/// CartPole's reward landscape: the score over pole angle (x) and cart position (rows),
-/// drawn as a heat map and as the mean over cart positions, like VLM-RMs' figure.
-fn landscape(
-    env_id: &str,
-    backend: &dyn Backend,
-    scorer: &Scorer,
-    size: u32,
-    camera: &str,
-    out: &Path,
-    goal: &str,
-) -> Result<()> {
-    if env_id != "CartPole-v1" {
-        bail!("--landscape is drawn for CartPole-v1 (pole angle x cart position), not {env_id}");
-    }
-    let angles: Vec<f64> = (0..=40).map(|i| -1.5 + 3.0 * i as f64 / 40.0).collect();
-    let xs: Vec<f64> = (0..=8).map(|i| -2.4 + 4.8 * i as f64 / 8.0).collect();
-    let scenes: Vec<_> = xs
-        .iter()
-        .flat_map(|&x| angles.iter().map(move |&a| vlmgym_envs::classic::cartpole_scene([x, 0.0, a, 0.0])))
-        .collect();
-    let camera = Some(camera.to_string());
+/// The env's reward landscape (its metadata's two-parameter family of states, e.g.
+/// CartPole's pole angle by cart position): the score drawn as a heat map and as the mean
+/// over the y axis, like VLM-RMs' figure.
+fn landscape(env_id: &str, pipeline: &RewardPipeline, out: &Path, goal: &str) -> Result<()> {
+    let spec = vlmgym_envs::registry::spec(env_id)?;
+    let land = spec.metadata.require_landscape(env_id, "`reward-check --landscape`")?;
+    let ((x0, x1), (y0, y1)) = (land.x_range, land.y_range);
+    let (nx, ny) = (40usize, 8usize);
+    let angles: Vec<f64> = (0..=nx).map(|i| x0 + (x1 - x0) * i as f64 / nx as f64).collect();
+    let xs: Vec<f64> = (0..=ny).map(|i| y0 + (y1 - y0) * i as f64 / ny as f64).collect();
+    let scenes: Vec<_> = xs.iter().flat_map(|&y| angles.iter().map(move |&a| (land.scene)(a, y))).collect();
+    let (size, camera) = (pipeline.size(), Some(pipeline.camera().to_string()));
     let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera })?;
     let mut grid = Vec::new();
     for row in scenes.chunks(angles.len()) {
         let f = r.render(row)?;
         let frames = Frames::new(f.data, f.n, f.height as usize, f.width as usize)?;
-        grid.push(scorer.score(&backend.embed_images(&frames)?)?);
+        grid.push(pipeline.score_frames(&frames)?);
     }
     vlmgym_agents::metrics::register_font();
     let (lo, hi) = grid.iter().flatten().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
     let span = (hi - lo).max(1e-9);
     let root = BitMapBackend::new(out, (1100, 480)).into_drawing_area();
     root.fill(&WHITE)?;
-    let root = root.titled(&format!("CartPole-v1: \"{goal}\""), ("sans-serif", 18))?;
+    let root = root.titled(&format!("{env_id}: \"{goal}\""), ("sans-serif", 18))?;
     let (left, right) = root.split_horizontally(560);
     let mut heat = ChartBuilder::on(&left)
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(50)
-        .caption("score by pole angle and cart position", ("sans-serif", 14))
-        .build_cartesian_2d(-1.5f64..1.5, -2.4f64..2.4)?;
-    heat.configure_mesh().x_desc("pole angle (rad)").y_desc("cart x (m)").label_style(("sans-serif", 11)).draw()?;
-    let (da, dx) = (3.0 / 40.0, 4.8 / 8.0);
+        .caption(format!("score by {} and {}", land.x_label, land.y_label), ("sans-serif", 14))
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    heat.configure_mesh().x_desc(land.x_label).y_desc(land.y_label).label_style(("sans-serif", 11)).draw()?;
+    let (da, dx) = ((x1 - x0) / nx as f64, (y1 - y0) / ny as f64);
     heat.draw_series(grid.iter().enumerate().flat_map(|(j, row)| {
         row.iter().enumerate().map(move |(i, v)| {
             let t = (v - lo) / span;
@@ -465,7 +410,7 @@ fn landscape(
                 (80.0 + 100.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8,
                 (255.0 * (1.0 - t)) as u8,
             );
-            let (a, x) = (-1.5 + i as f64 * da, -2.4 + j as f64 * dx);
+            let (a, x) = (x0 + i as f64 * da, y0 + j as f64 * dx);
             Rectangle::new([(a - da / 2.0, x - dx / 2.0), (a + da / 2.0, x + dx / 2.0)], c.filled())
         })
     }))?;
@@ -478,9 +423,9 @@ fn landscape(
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(60)
-        .caption("mean over cart positions", ("sans-serif", 14))
-        .build_cartesian_2d(-1.5f64..1.5, lo - 0.05 * span..hi + 0.05 * span)?;
-    line.configure_mesh().x_desc("pole angle (rad)").y_desc("score").label_style(("sans-serif", 11)).draw()?;
+        .caption(format!("mean over {}", land.y_label), ("sans-serif", 14))
+        .build_cartesian_2d(x0..x1, lo - 0.05 * span..hi + 0.05 * span)?;
+    line.configure_mesh().x_desc(land.x_label).y_desc("score").label_style(("sans-serif", 11)).draw()?;
     line.draw_series(LineSeries::new(means, &BLUE))?;
     root.present().with_context(|| format!("cannot write {}", out.display()))?;
     Ok(())

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use vlmgym_agents::checkpoint::{write_atomically, Checkpoint};
 use vlmgym_agents::metrics::{plot_curves, MetricsWriter};
-use vlmgym_agents::{load_policy, ActionKind, Ppo, PpoConfig, RewardHook, RunSpec};
+use vlmgym_agents::{load_policy_on, ActionKind, Device, Ppo, PpoConfig, RewardHook, RunSpec};
 
 use crate::language_reward::{LanguageReward, RewardSettings};
 use vlmgym_envs::{make_with, registry, Options, Space};
@@ -39,6 +39,8 @@ pub struct TrainArgs {
     pub kwargs: Options,
     /// A language reward (a new run only; None: the env's own reward).
     pub reward: Option<crate::language_reward::RewardSettings>,
+    /// Where the policy and the reward model run.
+    pub device: Device,
 }
 
 /// The checkpoint file `path` names: the file itself, or a run directory's newest.
@@ -79,12 +81,12 @@ fn checkpoint_path(run_dir: &Path, iteration: u64) -> PathBuf {
 /// Trains (or resumes) a PPO run and returns the final checkpoint's path.
 /// A fresh run of `spec`: plain PPO, or PPO on rendered envs with the language reward hook
 /// its `[reward]` settings describe.
-pub fn start(spec: &RunSpec) -> Result<(Ppo, Option<LanguageReward>)> {
+pub fn start(spec: &RunSpec, device: &Device) -> Result<(Ppo, Option<LanguageReward>)> {
     match RewardSettings::from_spec(spec)? {
-        None => Ok((Ppo::new(spec.clone())?, None)),
+        None => Ok((Ppo::new_on(spec.clone(), device)?, None)),
         Some(settings) => {
-            let (env, hook) = crate::language_reward::build(spec, &settings)?;
-            Ok((Ppo::with_env(spec.clone(), Box::new(env))?, Some(hook)))
+            let (env, hook) = crate::language_reward::build(spec, &settings, device)?;
+            Ok((Ppo::with_env_on(spec.clone(), Box::new(env), device)?, Some(hook)))
         }
     }
 }
@@ -96,7 +98,7 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         let ckpt = latest_checkpoint(out)?
             .with_context(|| format!("--resume: {} has no checkpoint to resume from", out.display()))?;
         let ppo = Checkpoint::resume_with(&ckpt, |spec| {
-            let (ppo, h) = start(spec)?;
+            let (ppo, h) = start(spec, &args.device)?;
             hook = h;
             Ok(ppo)
         })?;
@@ -154,7 +156,7 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             None => Default::default(),
         };
         let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg, reward };
-        let (ppo, h) = start(&spec)?;
+        let (ppo, h) = start(&spec, &args.device)?;
         hook = h;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;
@@ -235,6 +237,7 @@ pub fn eval(
     episodes: usize,
     deterministic: bool,
     seed: u64,
+    device: &Device,
 ) -> Result<EvalReport> {
     if episodes == 0 {
         bail!("--episodes must be at least 1");
@@ -243,7 +246,7 @@ pub fn eval(
     let (meta, _) = Checkpoint::read(&file)?;
     let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
     let mut env = make_with(&env_id, &meta.spec.kwargs()?)?;
-    let bundle = load_policy(&file, env.observation_space(), env.action_space())
+    let bundle = load_policy_on(&file, env.observation_space(), env.action_space(), device)
         .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
     let kind = bundle.policy.kind().clone();
     let obs_space: Space = env.observation_space().clone();

@@ -7,16 +7,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use vlmgym_agents::{load_policy, ActionKind, Checkpoint, PolicyBundle};
+use vlmgym_agents::{load_policy_on, ActionKind, Checkpoint, Device, PolicyBundle};
 use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
 use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
 use vlmgym_render::{BatchRenderer, RenderConfig};
-use vlmgym_reward::simlit::SimlitBackend;
-use vlmgym_reward::synthesis::{StepInput, Synthesizer};
-use vlmgym_reward::{Backend, Frames};
+use vlmgym_reward::synthesis::Synthesizer;
+use vlmgym_reward::{Frames, RewardPipeline};
 
 use crate::language_reward::RewardSettings;
-use crate::reward_model::{load_simlit, Scorer};
 use crate::train::checkpoint_file;
 
 /// What `vlmgym view` plays.
@@ -35,77 +33,43 @@ pub struct ViewArgs {
     pub reward: Option<RewardSettings>,
     /// The window.
     pub window: ViewerConfig,
+    /// Where the policy and the reward model run.
+    pub device: Device,
 }
 
-/// Seconds per step, as Gymnasium's `render_fps` (Driving: 15 Hz, as VLM-RL's CARLA).
-pub fn step_seconds(env_id: &str) -> f64 {
-    match env_id {
-        "CartPole-v1" => 1.0 / 50.0,
-        "Acrobot-v1" => 1.0 / 15.0,
-        "MountainCar-v0" | "MountainCarContinuous-v0" | "Pendulum-v1" => 1.0 / 30.0,
-        _ => 1.0 / 15.0,
-    }
+/// Seconds per step: one over the env's `render_fps` (its metadata).
+pub fn step_seconds(env_id: &str) -> Result<f64> {
+    let spec = vlmgym_envs::registry::spec(env_id)?;
+    Ok(1.0 / spec.metadata.require_render_fps(env_id, "`vlmgym view`")?)
 }
 
-/// The action the arrow keys stand for in `env_id` (arrows drive the car, push the cart,
-/// push the mountain car, torque the pendulum or the acrobot).
+/// The action the arrow keys stand for in `env_id`, by the env's keyboard map (its
+/// metadata): arrows drive the car, push the cart, push the mountain car, torque the
+/// pendulum or the acrobot.
 pub fn keyboard_action(env_id: &str, space: &Space, c: Controls) -> Result<Value> {
-    let horizontal = i32::from(c.right) - i32::from(c.left);
-    let vertical = i32::from(c.up) - i32::from(c.down);
-    match space {
-        Space::Discrete(d) if env_id == "Driving-Discrete-v0" => {
-            // 3 * steer + throttle: steer [-0.6, -0.2, 0, 0.2, 0.6] (+ is left), throttle
-            // [-1, 0, 0.6]; the car keeps rolling when no key is held.
-            let steer = [4, 2, 0][(horizontal + 1) as usize];
-            let throttle = (vertical + 1) as i64;
-            let a = 3 * steer + throttle;
-            debug_assert!(a < d.n);
-            Ok(Value::Discrete(d.start + a))
-        }
-        Space::Discrete(d) => {
-            // Left is the first action, right the last; with an odd count the middle one
-            // (MountainCar's and Acrobot's no-op) is taken when no key is held.
-            let n = d.n;
-            Ok(Value::Discrete(
-                d.start
-                    + match horizontal {
-                        -1 => 0,
-                        1 => n - 1,
-                        _ if n % 2 == 1 => n / 2,
-                        _ => 0,
-                    },
-            ))
-        }
-        Space::Box(b) if env_id.starts_with("Driving") && b.shape() == [2] => {
-            Ok(Value::Box(vec![-horizontal as f32, vertical as f32]))
-        }
-        Space::Box(b) if b.shape() == [1] => Ok(Value::Box(vec![horizontal as f32 * b.high()[0]])),
-        other => bail!("{env_id}: the keyboard cannot act in the action space {other}; pass --checkpoint"),
-    }
+    let spec = vlmgym_envs::registry::spec(env_id)?;
+    let keys = spec.metadata.require_keyboard(env_id, "`vlmgym view` without --checkpoint")?;
+    let keys_held = vlmgym_envs::Keys { left: c.left, right: c.right, up: c.up, down: c.down };
+    keys(space, keys_held).with_context(|| format!("{env_id}: the keyboard cannot act here; pass --checkpoint"))
 }
 
-/// The language reward of one env, scored step by step.
+/// The language reward of one env, scored step by step through the reward pipeline.
 struct LiveReward {
     renderer: BatchRenderer,
-    backend: SimlitBackend,
-    scorer: Scorer,
+    pipeline: RewardPipeline,
     synth: Synthesizer,
     goal: String,
 }
 
 impl LiveReward {
-    fn new(settings: &RewardSettings, env_id: &str) -> Result<Self> {
-        let backend = load_simlit(&settings.tower)?;
-        let scorer = settings.scorer(&backend)?;
-        let camera =
-            crate::dataset::reward_camera_for(settings.camera.as_deref(), env_id, &Options::new(), &settings.tower)?;
-        let size = settings.frame_size(&backend);
-        let cfg = RenderConfig { width: size, height: size, camera: Some(camera) };
+    fn new(settings: &RewardSettings, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
+        let pipeline = settings.pipeline(env_id, kwargs, device)?;
+        let size = pipeline.size();
+        let cfg = RenderConfig { width: size, height: size, camera: Some(pipeline.camera().to_string()) };
         Ok(LiveReward {
             renderer: BatchRenderer::new(1, cfg)?,
-            backend,
-            scorer,
-            synth: Synthesizer::new(settings.spec()?, 1),
+            synth: pipeline.synthesizer(1),
+            pipeline,
             goal: settings.goal.clone(),
         })
     }
@@ -120,10 +84,9 @@ impl LiveReward {
     ) -> Result<(f64, Vec<(String, f64)>)> {
         let frames = self.renderer.render(&[scene])?;
         let frames = Frames::new(frames.data, 1, frames.height as usize, frames.width as usize)?;
-        let semantic = self.scorer.score(&self.backend.embed_images(&frames)?)?[0];
-        let sem = [("semantic", semantic)];
-        let ev = self.synth.step(0, &StepInput { semantic: &sem, info, terminated, truncated })?;
-        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), semantic)];
+        let step = self.pipeline.score_step(&mut self.synth, &frames, info, terminated, truncated)?;
+        let ev = step.evaluation;
+        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), step.semantic)];
         terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
         Ok((ev.reward, terms))
     }
@@ -147,6 +110,7 @@ pub struct EnvDriver {
     live: Option<LiveReward>,
     hud: HudState,
     ended: bool,
+    step_seconds: f64,
 }
 
 impl EnvDriver {
@@ -178,7 +142,7 @@ impl EnvDriver {
         let obs_space = env.observation_space().clone();
         let player = match (&checkpoint, &meta) {
             (Some(file), Some(m)) => {
-                let bundle = load_policy(file, env.observation_space(), env.action_space())
+                let bundle = load_policy_on(file, env.observation_space(), env.action_space(), &args.device)
                     .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", m.spec.env_id))?;
                 let kind = bundle.policy.kind().clone();
                 let rng = ChaCha8Rng::seed_from_u64(args.seed);
@@ -195,7 +159,7 @@ impl EnvDriver {
             (None, Some(m)) => RewardSettings::from_spec(&m.spec)?,
             (None, None) => None,
         };
-        let live = settings.as_ref().map(|s| LiveReward::new(s, &env_id)).transpose()?;
+        let live = settings.as_ref().map(|s| LiveReward::new(s, &env_id, &kwargs, &args.device)).transpose()?;
         let controller = match (&args.checkpoint, &player) {
             (Some(given), Some(p)) => format!("checkpoint {} (update {})", given.display(), p.bundle.iteration),
             _ => "keyboard".into(),
@@ -207,7 +171,8 @@ impl EnvDriver {
             ..HudState::default()
         };
         let obs = obs_space.flatten(&obs)?;
-        Ok(EnvDriver { env_id, env, obs_space, obs, player, live, hud, ended: false })
+        let step_seconds = step_seconds(&env_id)?;
+        Ok(EnvDriver { env_id, env, obs_space, obs, player, live, hud, ended: false, step_seconds })
     }
 
     fn action(&mut self, controls: Controls) -> Result<Value> {
@@ -291,7 +256,7 @@ impl Driver for EnvDriver {
     }
 
     fn step_seconds(&self) -> f64 {
-        step_seconds(&self.env_id)
+        self.step_seconds
     }
 }
 
@@ -313,39 +278,17 @@ mod tests {
     }
 
     #[test]
-    fn arrows_map_to_each_envs_actions() {
+    fn arrows_act_through_the_envs_keyboard_map() {
         let space = |id: &str| registry::make(id).unwrap().action_space().clone();
         let cp = space("CartPole-v1");
-        assert_eq!(keyboard_action("CartPole-v1", &cp, keys(true, false, false, false)).unwrap(), Value::Discrete(0));
         assert_eq!(keyboard_action("CartPole-v1", &cp, keys(false, true, false, false)).unwrap(), Value::Discrete(1));
-        let mc = space("MountainCar-v0");
-        assert_eq!(keyboard_action("MountainCar-v0", &mc, Controls::default()).unwrap(), Value::Discrete(1));
-        assert_eq!(
-            keyboard_action("MountainCar-v0", &mc, keys(false, true, false, false)).unwrap(),
-            Value::Discrete(2)
-        );
         let dr = space("Driving-v0");
-        // +steer is left; up is throttle, down is brake.
         assert_eq!(
             keyboard_action("Driving-v0", &dr, keys(true, false, true, false)).unwrap(),
             Value::Box(vec![1.0, 1.0])
         );
-        assert_eq!(
-            keyboard_action("Driving-v0", &dr, keys(false, true, false, true)).unwrap(),
-            Value::Box(vec![-1.0, -1.0])
-        );
-        let dd = space("Driving-Discrete-v0");
-        // Straight, no pedal: steer index 2, throttle index 1.
-        assert_eq!(keyboard_action("Driving-Discrete-v0", &dd, Controls::default()).unwrap(), Value::Discrete(7));
-        assert_eq!(
-            keyboard_action("Driving-Discrete-v0", &dd, keys(true, false, true, false)).unwrap(),
-            Value::Discrete(14)
-        );
-        let pd = space("Pendulum-v1");
-        assert_eq!(
-            keyboard_action("Pendulum-v1", &pd, keys(true, false, false, false)).unwrap(),
-            Value::Box(vec![-2.0])
-        );
+        assert!((step_seconds("Driving-v0").unwrap() - 1.0 / 15.0).abs() < 1e-12);
+        assert!((step_seconds("CartPole-v1").unwrap() - 1.0 / 50.0).abs() < 1e-12);
     }
 
     #[test]
@@ -358,6 +301,7 @@ mod tests {
             stochastic: false,
             reward: None,
             window: ViewerConfig::default(),
+            device: Device::Cpu,
         };
         let mut d = EnvDriver::new(&args).unwrap();
         let mut steps = 0;
@@ -387,6 +331,7 @@ mod tests {
             stochastic: false,
             reward: None,
             window: ViewerConfig::default(),
+            device: Device::Cpu,
         };
         let err = EnvDriver::new(&args).err().unwrap().to_string();
         assert!(err.contains("env id"), "{err}");

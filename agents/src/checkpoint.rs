@@ -1,6 +1,10 @@
 //! Checkpoints: one safetensors file per boundary holding the policy, the optimizer state
 //! and the normalisation statistics, with the run spec and progress as JSON metadata,
 //! written atomically (temporary file, fsync, rename).
+//!
+//! Tensors are copied to host memory to be written, whatever device the run is on, and
+//! loaded onto the device the caller names (the `_on` functions) or the run's own device
+//! ([`Checkpoint::resume_with`]); a checkpoint written on one device resumes on any other.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -38,6 +42,7 @@ pub struct CheckpointMeta {
 /// Reading and writing checkpoints.
 pub struct Checkpoint;
 
+/// Normalisation statistics as host tensors (they are only ever written to a file).
 fn rms_tensors(prefix: &str, rms: &RunningMeanStd, out: &mut BTreeMap<String, Tensor>) -> Result<()> {
     out.insert(format!("{prefix}.mean"), Tensor::new(rms.mean.as_slice(), &Device::Cpu)?);
     out.insert(format!("{prefix}.var"), Tensor::new(rms.var.as_slice(), &Device::Cpu)?);
@@ -56,12 +61,17 @@ fn read_rms(prefix: &str, t: &BTreeMap<String, Tensor>) -> Result<RunningMeanStd
 }
 
 impl Checkpoint {
-    /// Writes `ppo`'s state to `path` atomically.
+    /// Writes `ppo`'s state to `path` atomically (copied to host memory first when the run
+    /// is on another device).
     pub fn save(ppo: &Ppo, path: &Path) -> Result<()> {
         let (policy, adam, obs_norm, rew_norm) = ppo.parts();
-        let mut tensors: BTreeMap<String, Tensor> =
-            policy.params().tensors().into_iter().map(|(k, v)| (format!("policy.{k}"), v)).collect();
-        tensors.extend(adam.state()?);
+        let mut tensors = BTreeMap::new();
+        for (k, v) in policy.params().tensors() {
+            tensors.insert(format!("policy.{k}"), v.to_device(&Device::Cpu)?);
+        }
+        for (k, v) in adam.state()? {
+            tensors.insert(k, v.to_device(&Device::Cpu)?);
+        }
         if let Some(n) = obs_norm {
             rms_tensors("obs_rms", &n.rms, &mut tensors)?;
         }
@@ -80,12 +90,25 @@ impl Checkpoint {
         write_atomically(path, &bytes)
     }
 
-    /// Reads and checks a checkpoint file: a missing, truncated or foreign file is an error
-    /// that says so.
+    /// Reads and checks a checkpoint file, with the tensors in host memory
+    /// ([`Checkpoint::read_on`] with [`Device::Cpu`]).
     pub fn read(path: &Path) -> Result<(CheckpointMeta, BTreeMap<String, Tensor>)> {
+        Self::read_on(path, &Device::Cpu)
+    }
+
+    /// Reads and checks a checkpoint file, loading its tensors onto `device`: a missing,
+    /// truncated or foreign file is an error that says so.
+    pub fn read_on(path: &Path, device: &Device) -> Result<(CheckpointMeta, BTreeMap<String, Tensor>)> {
+        let (meta, bytes) = Self::read_checked(path)?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| corrupt(path, e))?;
+        Ok((meta, tensors.into_iter().collect()))
+    }
+
+    /// The metadata and the bytes of a checkpoint file whose header and tensor layout are
+    /// valid (so loading its tensors can fail only on the device).
+    fn read_checked(path: &Path) -> Result<(CheckpointMeta, Vec<u8>)> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
-        let corrupt =
-            |why: String| anyhow::anyhow!("checkpoint {} is corrupt or not a vlmgym checkpoint: {why}", path.display());
+        let corrupt = |why: String| corrupt(path, why);
         let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
         let meta_json = header
             .metadata()
@@ -96,22 +119,32 @@ impl Checkpoint {
         if meta.format != FORMAT {
             bail!("checkpoint {} has format `{}`, this vlmgym reads `{FORMAT}`", path.display(), meta.format);
         }
-        let tensors =
-            candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| corrupt(e.to_string()))?;
-        Ok((meta, tensors.into_iter().collect()))
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        Ok((meta, bytes))
     }
 
-    /// Restores a run from a checkpoint to continue training.
+    /// Restores a run from a checkpoint to continue training on the CPU
+    /// ([`Checkpoint::resume_on`] with [`Device::Cpu`]).
     pub fn resume(path: &Path) -> Result<Ppo> {
-        Self::resume_with(path, |spec| Ppo::new(spec.clone()))
+        Self::resume_on(path, &Device::Cpu)
+    }
+
+    /// Restores a run from a checkpoint to continue training with the networks on `device`.
+    pub fn resume_on(path: &Path, device: &Device) -> Result<Ppo> {
+        Self::resume_with(path, |spec| Ppo::new_on(spec.clone(), device))
     }
 
     /// Restores a run whose vector env the caller builds: `start` gets the checkpoint's
-    /// [`RunSpec`] and returns a fresh run (e.g. [`Ppo::with_env`] on wrapped envs), whose
-    /// networks and state are then overwritten from the checkpoint.
+    /// [`RunSpec`] and returns a fresh run (e.g. [`Ppo::with_env_on`] on wrapped envs), whose
+    /// networks and state are then overwritten from the checkpoint, loaded onto that run's
+    /// device ([`Ppo::device`]).
     pub fn resume_with(path: &Path, start: impl FnOnce(&RunSpec) -> Result<Ppo>) -> Result<Ppo> {
-        let (meta, tensors) = Self::read(path)?;
+        let (meta, bytes) = Self::read_checked(path)?;
         let mut ppo = start(&meta.spec)?;
+        let tensors: BTreeMap<String, Tensor> = candle_core::safetensors::load_buffer(&bytes, ppo.device())
+            .map_err(|e| corrupt(path, e))?
+            .into_iter()
+            .collect();
         if ppo.policy().obs_dim() != meta.obs_dim {
             bail!(
                 "checkpoint {} is for observations of {} numbers, {} gives {}",
@@ -140,6 +173,10 @@ impl Checkpoint {
     }
 }
 
+fn corrupt(path: &Path, why: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("checkpoint {} is corrupt or not a vlmgym checkpoint: {why}", path.display())
+}
+
 fn strip(prefix: &str, t: &BTreeMap<String, Tensor>) -> BTreeMap<String, Tensor> {
     t.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone()))).collect()
 }
@@ -158,15 +195,26 @@ pub struct PolicyBundle {
     pub global_step: u64,
 }
 
-/// Loads the policy of a checkpoint for evaluation; `action_space` is the env's, which
-/// must match the one the policy was trained on.
+/// Loads the policy of a checkpoint for evaluation on the CPU ([`load_policy_on`] with
+/// [`Device::Cpu`]).
 pub fn load_policy(
     path: &Path,
     obs_space: &vlmgym_envs::Space,
     action_space: &vlmgym_envs::Space,
 ) -> Result<PolicyBundle> {
+    load_policy_on(path, obs_space, action_space, &Device::Cpu)
+}
+
+/// Loads the policy of a checkpoint for evaluation, onto `device`; `action_space` is the
+/// env's, which must match the one the policy was trained on.
+pub fn load_policy_on(
+    path: &Path,
+    obs_space: &vlmgym_envs::Space,
+    action_space: &vlmgym_envs::Space,
+    device: &Device,
+) -> Result<PolicyBundle> {
     let obs_dim = obs_space.flatdim();
-    let (meta, tensors) = Checkpoint::read(path)?;
+    let (meta, tensors) = Checkpoint::read_on(path, device)?;
     if meta.obs_dim != obs_dim {
         bail!(
             "checkpoint {} takes observations of {} numbers but the env gives {obs_dim}",
@@ -177,7 +225,7 @@ pub fn load_policy(
     let kind = ActionKind::from_space(action_space)?;
     let cfg = &meta.spec.ppo;
     let arch = Arch::from_config(&cfg.policy, &cfg.hidden, obs_space)?;
-    let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut ChaCha8Rng::seed_from_u64(0))?;
+    let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut ChaCha8Rng::seed_from_u64(0), device)?;
     policy
         .params()
         .load(&strip("policy.", &tensors))

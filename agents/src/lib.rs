@@ -2,6 +2,10 @@
 //! registered env through the threaded vector env, with a hook that replaces a rollout's
 //! rewards before advantages are computed (where the language reward plugs in),
 //! checkpoints that resume bit-identically, and metrics and plots.
+//!
+//! The networks run on the candle [`Device`] the caller passes ([`Ppo::new_on`],
+//! [`Checkpoint::resume_on`], [`load_policy_on`]); the functions without `_on` use the CPU.
+//! With the `cuda` feature candle is built with CUDA support.
 
 pub mod checkpoint;
 pub mod config;
@@ -12,7 +16,9 @@ pub mod policy;
 pub mod ppo;
 pub mod rollout;
 
-pub use checkpoint::{load_policy, Checkpoint, PolicyBundle};
+/// The candle device type, re-exported so callers need not depend on candle.
+pub use candle_core::Device;
+pub use checkpoint::{load_policy, load_policy_on, Checkpoint, PolicyBundle};
 pub use config::PpoConfig;
 pub use policy::{ActionKind, ActorCritic, Arch};
 pub use ppo::{EpisodeRecord, IterationStats, Ppo, RunSpec};

@@ -1,6 +1,10 @@
 //! The small neural-network pieces PPO needs, on candle: orthogonally initialised MLPs,
 //! the Nature CNN for pixel observations, Adam with savable state, and global-norm
 //! gradient clipping.
+//!
+//! Every layer lives on the device of the [`Params`] it registers its weights in
+//! ([`Params::new`]); initial values are drawn on the host (seeded, so the same on every
+//! device) and then copied there.
 
 use std::collections::BTreeMap;
 
@@ -52,9 +56,10 @@ impl Dense {
         params: &mut Params,
         prefix: &str,
     ) -> Result<Self> {
-        let w = Tensor::from_vec(orthogonal(rng, outputs, inputs, gain), (outputs, inputs), &Device::Cpu)?;
+        let dev = params.device().clone();
+        let w = Tensor::from_vec(orthogonal(rng, outputs, inputs, gain), (outputs, inputs), &dev)?;
         let weight = params.add(&format!("{prefix}.weight"), w)?;
-        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(outputs, DType::F32, &Device::Cpu)?)?;
+        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(outputs, DType::F32, &dev)?)?;
         Ok(Dense { weight, bias })
     }
 
@@ -123,8 +128,9 @@ impl Conv {
         prefix: &str,
     ) -> Result<Self> {
         let w = orthogonal(rng, cout, cin * k * k, 2f64.sqrt());
-        let weight = params.add(&format!("{prefix}.weight"), Tensor::from_vec(w, (cout, cin, k, k), &Device::Cpu)?)?;
-        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(cout, DType::F32, &Device::Cpu)?)?;
+        let dev = params.device().clone();
+        let weight = params.add(&format!("{prefix}.weight"), Tensor::from_vec(w, (cout, cin, k, k), &dev)?)?;
+        let bias = params.add(&format!("{prefix}.bias"), Tensor::zeros(cout, DType::F32, &dev)?)?;
         Ok(Conv { weight, bias, stride })
     }
 
@@ -184,19 +190,43 @@ impl NatureCnn {
     }
 }
 
-/// The named trainable tensors of a model, in a stable (sorted) order.
-#[derive(Clone, Debug, Default)]
+/// The named trainable tensors of a model, in a stable (sorted) order, all on one device.
+#[derive(Clone, Debug)]
 pub struct Params {
     vars: BTreeMap<String, Var>,
+    device: Device,
+}
+
+/// An empty set on the CPU ([`Params::cpu`]).
+impl Default for Params {
+    fn default() -> Self {
+        Self::cpu()
+    }
 }
 
 impl Params {
-    /// Registers a trainable tensor under a unique name.
+    /// An empty set whose parameters live on `device`.
+    pub fn new(device: &Device) -> Self {
+        Params { vars: BTreeMap::new(), device: device.clone() }
+    }
+
+    /// An empty set on the CPU.
+    pub fn cpu() -> Self {
+        Self::new(&Device::Cpu)
+    }
+
+    /// The device every parameter lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Registers a trainable tensor under a unique name (copied to [`Params::device`] when
+    /// it is elsewhere).
     pub fn add(&mut self, name: &str, init: Tensor) -> Result<Var> {
         if self.vars.contains_key(name) {
             candle_core::bail!("parameter `{name}` defined twice");
         }
-        let v = Var::from_tensor(&init)?;
+        let v = Var::from_tensor(&init.to_device(&self.device)?)?;
         self.vars.insert(name.to_string(), v.clone());
         Ok(v)
     }
@@ -216,14 +246,15 @@ impl Params {
         self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect()
     }
 
-    /// Overwrites every parameter from `tensors`; names and shapes must match exactly.
+    /// Overwrites every parameter from `tensors` (on any device; copied to
+    /// [`Params::device`]); names and shapes must match exactly.
     pub fn load(&self, tensors: &BTreeMap<String, Tensor>) -> Result<()> {
         for (name, var) in &self.vars {
             let t = tensors.get(name).ok_or_else(|| candle_core::Error::Msg(format!("missing parameter `{name}`")))?;
             if t.dims() != var.dims() {
                 candle_core::bail!("parameter `{name}` has shape {:?}, the model needs {:?}", t.dims(), var.dims());
             }
-            var.set(&t.to_dtype(DType::F32)?)?;
+            var.set(&t.to_dtype(DType::F32)?.to_device(&self.device)?)?;
         }
         if let Some(extra) = tensors.keys().find(|k| !self.vars.contains_key(*k)) {
             candle_core::bail!("unexpected parameter `{extra}`: the checkpoint is for another model");
@@ -233,9 +264,10 @@ impl Params {
 }
 
 /// Adam (PyTorch semantics, no weight decay) whose moments can be saved and restored, so
-/// a resumed run continues exactly.
+/// a resumed run continues exactly. The moments live on the parameters' device.
 #[derive(Debug)]
 pub struct Adam {
+    device: Device,
     lr: f64,
     beta1: f64,
     beta2: f64,
@@ -251,7 +283,7 @@ impl Adam {
             .iter()
             .map(|(k, v)| Ok((k.clone(), (v.zeros_like()?, v.zeros_like()?))))
             .collect::<Result<BTreeMap<_, _>>>()?;
-        Ok(Adam { lr, beta1: 0.9, beta2: 0.999, eps, step: 0, moments })
+        Ok(Adam { device: params.device().clone(), lr, beta1: 0.9, beta2: 0.999, eps, step: 0, moments })
     }
 
     /// Sets the learning rate (for annealing).
@@ -283,22 +315,24 @@ impl Adam {
     }
 
     /// The optimizer state as named tensors (`adam.m.{param}`, `adam.v.{param}`,
-    /// `adam.step`).
+    /// `adam.step`), on the optimizer's device.
     pub fn state(&self) -> Result<BTreeMap<String, Tensor>> {
         let mut out = BTreeMap::new();
         for (k, (m, v)) in &self.moments {
             out.insert(format!("adam.m.{k}"), m.clone());
             out.insert(format!("adam.v.{k}"), v.clone());
         }
-        out.insert("adam.step".into(), Tensor::new(&[self.step as f64], &Device::Cpu)?);
+        out.insert("adam.step".into(), Tensor::new(&[self.step as f64], &self.device)?);
         Ok(out)
     }
 
-    /// Restores [`Adam::state`].
+    /// Restores [`Adam::state`] (tensors on any device; the moments are copied to the
+    /// optimizer's).
     pub fn load_state(&mut self, state: &BTreeMap<String, Tensor>) -> Result<()> {
+        let device = &self.device;
         for (k, (m, v)) in self.moments.iter_mut() {
             let get = |key: String| {
-                state.get(&key).cloned().ok_or_else(|| candle_core::Error::Msg(format!("missing `{key}`")))
+                state.get(&key).ok_or_else(|| candle_core::Error::Msg(format!("missing `{key}`")))?.to_device(device)
             };
             *m = get(format!("adam.m.{k}"))?;
             *v = get(format!("adam.v.{k}"))?;

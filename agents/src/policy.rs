@@ -118,9 +118,17 @@ pub struct ActorCritic {
 }
 
 impl ActorCritic {
-    /// A freshly initialised actor-critic, seeded.
-    pub fn new(obs_dim: usize, kind: ActionKind, arch: &Arch, init_log_std: f64, rng: &mut ChaCha8Rng) -> Result<Self> {
-        let mut params = Params::default();
+    /// A freshly initialised actor-critic on `device`, seeded: the weights are drawn from
+    /// `rng` on the host, so they are the same on every device.
+    pub fn new(
+        obs_dim: usize,
+        kind: ActionKind,
+        arch: &Arch,
+        init_log_std: f64,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut params = Params::new(device);
         let out = match &kind {
             ActionKind::Discrete { n } => *n,
             ActionKind::Continuous { low, .. } => low.len(),
@@ -144,7 +152,7 @@ impl ActorCritic {
         let log_std = match &kind {
             ActionKind::Discrete { .. } => None,
             ActionKind::Continuous { .. } => {
-                Some(params.add("actor.log_std", Tensor::full(init_log_std as f32, (1, out), &Device::Cpu)?)?)
+                Some(params.add("actor.log_std", Tensor::full(init_log_std as f32, (1, out), device)?)?)
             }
         };
         Ok(ActorCritic { params, trunk, actor, critic, log_std, kind, obs_dim })
@@ -162,6 +170,12 @@ impl ActorCritic {
         &self.params
     }
 
+    /// The device the networks run on; [`ActorCritic::act`] and [`ActorCritic::values`]
+    /// copy observations there, and [`ActorCritic::evaluate`] takes tensors on it.
+    pub fn device(&self) -> &Device {
+        self.params.device()
+    }
+
     /// The action kind.
     pub fn kind(&self) -> &ActionKind {
         &self.kind
@@ -173,7 +187,7 @@ impl ActorCritic {
     }
 
     fn tensor(&self, obs: &[f32]) -> Result<Tensor> {
-        Tensor::from_slice(obs, (obs.len() / self.obs_dim, self.obs_dim), &Device::Cpu)
+        Tensor::from_slice(obs, (obs.len() / self.obs_dim, self.obs_dim), self.device())
     }
 
     /// Value estimates of a `batch x obs_dim` tensor, shape `[batch]`.
@@ -270,7 +284,15 @@ mod tests {
     use rand::SeedableRng;
 
     fn policy(kind: ActionKind) -> ActorCritic {
-        ActorCritic::new(3, kind, &Arch::Mlp { hidden: vec![8, 8] }, -0.5, &mut ChaCha8Rng::seed_from_u64(1)).unwrap()
+        ActorCritic::new(
+            3,
+            kind,
+            &Arch::Mlp { hidden: vec![8, 8] },
+            -0.5,
+            &mut ChaCha8Rng::seed_from_u64(1),
+            &Device::Cpu,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -316,6 +338,7 @@ mod tests {
             &Arch::NatureCnn { shape },
             0.0,
             &mut ChaCha8Rng::seed_from_u64(4),
+            &Device::Cpu,
         )
         .unwrap();
         let obs: Vec<f32> = (0..2 * dim).map(|i| (i % 255) as f32).collect();
@@ -331,8 +354,8 @@ mod tests {
         let (_, w) = p.params().iter().find(|(k, _)| k.as_str() == "trunk.conv0.weight").unwrap();
         assert!(grads.get(w).unwrap().abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap() > 0.0);
         let small = Arch::NatureCnn { shape: [1, 20, 20] };
-        assert!(ActorCritic::new(400, ActionKind::Discrete { n: 2 }, &small, 0.0, &mut ChaCha8Rng::seed_from_u64(0))
-            .is_err());
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(ActorCritic::new(400, ActionKind::Discrete { n: 2 }, &small, 0.0, &mut rng, &Device::Cpu).is_err());
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! from the run seed and the update index, and the sampling generator is reseeded the same
 //! way. A checkpoint written at a boundary therefore holds everything the rest of the run
 //! depends on, so `--resume` continues bit-identically.
+//!
+//! The networks and the optimizer run on the candle [`Device`] the caller passes
+//! ([`Ppo::new_on`], [`Ppo::with_env_on`]); the device is not part of the [`RunSpec`] (a run
+//! may resume on another device). [`Ppo::new`] and [`Ppo::with_env`] are the CPU defaults.
 
 use std::time::Instant;
 
@@ -115,19 +119,32 @@ fn derive_seed(seed: u64, iteration: u64) -> u64 {
 }
 
 impl Ppo {
-    /// A fresh run: makes the threaded vector env and initialises the networks.
+    /// A fresh run on the CPU ([`Ppo::new_on`] with [`Device::Cpu`]).
     pub fn new(spec: RunSpec) -> Result<Self> {
+        Self::new_on(spec, &Device::Cpu)
+    }
+
+    /// A fresh run whose networks live on `device`: makes the threaded vector env and
+    /// initialises the networks.
+    pub fn new_on(spec: RunSpec, device: &Device) -> Result<Self> {
         spec.ppo.validate()?;
         let venv =
             make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
                 .with_autoreset_mode(AutoresetMode::SameStep);
-        Self::with_env(spec, Box::new(venv))
+        Self::with_env_on(spec, Box::new(venv), device)
+    }
+
+    /// A fresh run on a vector env the caller built, on the CPU ([`Ppo::with_env_on`] with
+    /// [`Device::Cpu`]).
+    pub fn with_env(spec: RunSpec, venv: Box<dyn VectorEnv>) -> Result<Self> {
+        Self::with_env_on(spec, venv, &Device::Cpu)
     }
 
     /// A fresh run on a vector env the caller built (e.g. wrapped to render pixels or to
-    /// keep frames for a language reward). It must hold `spec.ppo.num_envs` envs and
-    /// autoreset in [`AutoresetMode::SameStep`] (so final observations can bootstrap).
-    pub fn with_env(spec: RunSpec, venv: Box<dyn VectorEnv>) -> Result<Self> {
+    /// keep frames for a language reward), with the networks on `device`. It must hold
+    /// `spec.ppo.num_envs` envs and autoreset in [`AutoresetMode::SameStep`] (so final
+    /// observations can bootstrap).
+    pub fn with_env_on(spec: RunSpec, venv: Box<dyn VectorEnv>, device: &Device) -> Result<Self> {
         spec.ppo.validate()?;
         let cfg = &spec.ppo;
         if venv.num_envs() != cfg.num_envs {
@@ -140,7 +157,7 @@ impl Ppo {
         let obs_dim = venv.obs_dim();
         let mut init_rng = ChaCha8Rng::seed_from_u64(spec.seed);
         let arch = Arch::from_config(&cfg.policy, &cfg.hidden, venv.single_observation_space())?;
-        let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut init_rng)?;
+        let policy = ActorCritic::new(obs_dim, kind, &arch, cfg.init_log_std, &mut init_rng, device)?;
         let adam = Adam::new(policy.params(), cfg.learning_rate, cfg.adam_eps)?;
         let obs_norm = cfg.norm_obs.then(|| ObsNormalizer::new(obs_dim, cfg.clip_obs));
         let rew_norm = cfg.norm_reward.then(|| RewardNormalizer::new(cfg.num_envs, cfg.gamma, cfg.clip_reward));
@@ -170,6 +187,11 @@ impl Ppo {
     /// The policy.
     pub fn policy(&self) -> &ActorCritic {
         &self.policy
+    }
+
+    /// The device the networks and the optimizer run on.
+    pub fn device(&self) -> &Device {
+        self.policy.device()
     }
 
     /// Updates completed.
@@ -332,7 +354,7 @@ impl Ppo {
 
     fn update(&mut self, ro: &Rollout, advantages: &[f32], returns: &[f32]) -> Result<IterationStats> {
         let cfg = &self.spec.ppo;
-        let dev = Device::Cpu;
+        let dev = self.policy.device().clone();
         let b = ro.len();
         let (dim, adim) = (ro.obs_dim, ro.act_dim);
         let b_obs = Tensor::from_slice(&ro.obs, (b, dim), &dev)?;

@@ -48,6 +48,17 @@ pub enum EnvError {
     /// The environment checker found the env breaks the Env contract.
     #[error("environment check failed: {0}")]
     CheckFailed(String),
+    /// A tool needs a piece of an env's metadata (see [`crate::metadata`]) that the env
+    /// does not declare.
+    #[error("{id} does not declare {what}, which {needed_for} needs")]
+    MissingMetadata {
+        /// The env id.
+        id: String,
+        /// What is missing.
+        what: String,
+        /// What needed it.
+        needed_for: String,
+    },
     /// A wrapper's own work failed (e.g. a vector wrapper that renders frames).
     #[error("{0}")]
     Wrapper(String),

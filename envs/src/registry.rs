@@ -8,6 +8,7 @@ use crate::classic;
 use crate::driving;
 use crate::env::{Env, Options};
 use crate::error::{EnvError, Result};
+use crate::metadata::EnvMetadata;
 use crate::wrappers::TimeLimit;
 
 /// Builds an env from its kwargs.
@@ -28,6 +29,9 @@ pub struct EnvSpec {
     pub kwargs: Options,
     /// One line on what the env is.
     pub description: String,
+    /// What tools need to know about the env beyond `reset`/`step` (render rate, reward
+    /// camera, keyboard map, default reward config, state sampler).
+    pub metadata: EnvMetadata,
 }
 
 impl std::fmt::Debug for EnvSpec {
@@ -37,6 +41,7 @@ impl std::fmt::Debug for EnvSpec {
             .field("max_episode_steps", &self.max_episode_steps)
             .field("reward_threshold", &self.reward_threshold)
             .field("kwargs", &self.kwargs)
+            .field("metadata", &self.metadata)
             .finish()
     }
 }
@@ -54,6 +59,7 @@ impl EnvSpec {
             reward_threshold: None,
             kwargs: Options::new(),
             description: description.to_string(),
+            metadata: EnvMetadata::default(),
         }
     }
 
@@ -68,55 +74,24 @@ impl EnvSpec {
         self.reward_threshold = Some(threshold);
         self
     }
+
+    /// Sets the metadata.
+    pub fn metadata(mut self, metadata: EnvMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
 }
 
+/// Boxes an env made by a constructor, for an [`EnvSpec`]'s entry point.
+pub fn boxed<E: Env + 'static>(env: Result<E>) -> Result<Box<dyn Env>> {
+    env.map(|e| Box::new(e) as Box<dyn Env>)
+}
+
+/// Every built-in env: each family registers its own ids (see docs/adding-an-env.md).
 fn builtin_specs() -> Vec<EnvSpec> {
-    fn boxed<E: Env + 'static>(r: Result<E>) -> Result<Box<dyn Env>> {
-        r.map(|e| Box::new(e) as Box<dyn Env>)
-    }
-    vec![
-        EnvSpec::new("CartPole-v0", "CartPole with the v0 limit of 200 steps", |k| {
-            boxed(classic::CartPole::from_kwargs(k))
-        })
-        .max_episode_steps(200)
-        .reward_threshold(195.0),
-        EnvSpec::new("CartPole-v1", "balance a pole on a cart (Gymnasium's dynamics)", |k| {
-            boxed(classic::CartPole::from_kwargs(k))
-        })
-        .max_episode_steps(500)
-        .reward_threshold(475.0),
-        EnvSpec::new("MountainCar-v0", "drive an underpowered car up a hill, discrete pushes", |k| {
-            boxed(classic::MountainCar::from_kwargs(k))
-        })
-        .max_episode_steps(200)
-        .reward_threshold(-110.0),
-        EnvSpec::new("MountainCarContinuous-v0", "drive an underpowered car up a hill, continuous force", |k| {
-            boxed(classic::MountainCarContinuous::from_kwargs(k))
-        })
-        .max_episode_steps(999)
-        .reward_threshold(90.0),
-        EnvSpec::new("Pendulum-v1", "swing a pendulum upright with limited torque", |k| {
-            boxed(classic::Pendulum::from_kwargs(k))
-        })
-        .max_episode_steps(200),
-        EnvSpec::new("Acrobot-v1", "swing a two-link arm's tip above a line", |k| {
-            boxed(classic::Acrobot::from_kwargs(k))
-        })
-        .max_episode_steps(500)
-        .reward_threshold(-100.0),
-        // 1,500 steps at 15 Hz = 100 s: a loop lap or a town route at VLM-RL's 25 km/h
-        // with room to spare.
-        EnvSpec::new("Driving-v0", "drive a route on generated roads with traffic, continuous steer/throttle", |k| {
-            boxed(driving::Driving::from_kwargs(k, false))
-        })
-        .max_episode_steps(1500),
-        EnvSpec::new(
-            "Driving-Discrete-v0",
-            "drive a route on generated roads with traffic, 15 discrete actions",
-            |k| boxed(driving::Driving::from_kwargs(k, true)),
-        )
-        .max_episode_steps(1500),
-    ]
+    let mut specs = classic::specs();
+    specs.extend(driving::specs());
+    specs
 }
 
 static REGISTRY: LazyLock<RwLock<BTreeMap<String, EnvSpec>>> =

@@ -37,6 +37,39 @@ impl Pose {
     pub fn from_yaw(translation: [f32; 3], yaw: f32) -> Self {
         Self::from_axis_angle(translation, [0.0, 1.0, 0.0], yaw)
     }
+
+    /// `v` rotated by this pose's rotation.
+    pub fn rotate(&self, v: [f32; 3]) -> [f32; 3] {
+        let [qx, qy, qz, qw] = self.rotation;
+        // v + 2 w (q x v) + 2 q x (q x v)
+        let t = [2.0 * (qy * v[2] - qz * v[1]), 2.0 * (qz * v[0] - qx * v[2]), 2.0 * (qx * v[1] - qy * v[0])];
+        [
+            v[0] + qw * t[0] + (qy * t[2] - qz * t[1]),
+            v[1] + qw * t[1] + (qz * t[0] - qx * t[2]),
+            v[2] + qw * t[2] + (qx * t[1] - qy * t[0]),
+        ]
+    }
+
+    /// `p` (in this pose's frame) in the parent frame.
+    pub fn transform_point(&self, p: [f32; 3]) -> [f32; 3] {
+        let r = self.rotate(p);
+        [r[0] + self.translation[0], r[1] + self.translation[1], r[2] + self.translation[2]]
+    }
+
+    /// The pose `local` (given in this pose's frame) in the parent frame: `self * local`.
+    pub fn compose(&self, local: &Pose) -> Pose {
+        let [ax, ay, az, aw] = self.rotation;
+        let [bx, by, bz, bw] = local.rotation;
+        Pose {
+            translation: self.transform_point(local.translation),
+            rotation: [
+                aw * bx + ax * bw + ay * bz - az * by,
+                aw * by - ax * bz + ay * bw + az * bx,
+                aw * bz + ax * by - ay * bx + az * bw,
+                aw * bw - ax * bx - ay * by - az * bz,
+            ],
+        }
+    }
 }
 
 /// The geometry of an object, centred on its pose.

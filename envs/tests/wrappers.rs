@@ -5,7 +5,7 @@ use vlmgym_envs::wrappers::{
     ClipAction, FrameStack, NormalizeObservation, NormalizeReward, RecordEpisodeStatistics, RescaleAction, TimeLimit,
     TransformReward,
 };
-use vlmgym_envs::{make, Env, Options, Space, Value};
+use vlmgym_envs::{impl_env_for_wrapper, make, Env, Options, Result, Space, Step, Value};
 
 fn opts() -> Options {
     Options::new()
@@ -174,4 +174,56 @@ fn wrappers_forward_scene_and_captions() {
     assert_eq!(scene.object("cart").unwrap().pose.translation[0], 1.0);
     let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
     assert_eq!(facts, ["pole.leaning_right", "cart.right"]);
+}
+
+/// A wrapper written the way the `wrappers` module doc describes: it implements only
+/// `step` (negating the reward) and gets everything else from `Wrapper`'s defaults.
+struct NegateReward<E> {
+    env: E,
+}
+
+impl<E: Env> vlmgym_envs::wrappers::Wrapper for NegateReward<E> {
+    type Inner = E;
+
+    fn inner(&self) -> &E {
+        &self.env
+    }
+
+    fn inner_mut(&mut self) -> &mut E {
+        &mut self.env
+    }
+
+    fn step(&mut self, action: &Value) -> Result<Step> {
+        let mut step = self.env.step(action)?;
+        step.reward = -step.reward;
+        Ok(step)
+    }
+}
+impl_env_for_wrapper!(NegateReward);
+
+#[test]
+fn wrapper_stacks_pass_scene_and_captions_through_after_reset() {
+    let mut raw = make("CartPole-v1").unwrap();
+    let mut env =
+        TimeLimit::new(NegateReward { env: NormalizeObservation::new(make("CartPole-v1").unwrap()).unwrap() }, 5);
+    assert_eq!(env.scene(), None);
+    assert!(env.captions().is_empty());
+    let mut o = opts();
+    o.insert("init_state".into(), serde_json::json!([-1.0, 0.0, -0.1, 0.0]));
+    env.reset(Some(1), &o).unwrap();
+    raw.reset(Some(1), &o).unwrap();
+    assert!(env.scene().is_some());
+    assert_eq!(env.scene(), raw.scene(), "the scene is the inner env's, through three wrappers");
+    assert_eq!(env.captions(), raw.captions());
+    let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+    assert_eq!(facts, ["pole.leaning_left", "cart.left"]);
+    // Untouched methods pass through too; the overridden one changes only the reward.
+    assert_eq!(env.action_space(), raw.action_space());
+    let s = env.step(&Value::Discrete(1)).unwrap();
+    let r = raw.step(&Value::Discrete(1)).unwrap();
+    assert_eq!(s.reward, -r.reward);
+    assert_eq!(env.scene(), raw.scene(), "and stays in step with it");
+    assert_eq!(env.captions(), raw.captions());
+    assert_eq!(env.inner().env.inner().scene(), raw.scene());
+    env.close();
 }

@@ -1,19 +1,35 @@
-//! vlmgym-physics: rapier3d worlds and builders (vehicle, arm, walker, props) for vlmgym's
-//! embodied environments, stepped at a fixed rate and seeded.
+//! vlmgym-physics: a general rapier3d world stepped at a fixed rate, and driving scenes on
+//! top of it, for vlmgym's embodied environments.
 //!
-//! * [`World`]: rapier's sets behind a fixed control step (default 1/15 s, like VLM-RL's
-//!   synchronous CARLA) split into physics substeps; builders for the ground, road
-//!   surfaces, barriers and kerbs, static props, the ego car and kinematic NPC cars.
-//! * [`VehicleConfig`] / [`VehicleControl`]: the ego car on rapier's
-//!   `DynamicRayCastVehicleController` (4 wheels, suspension, engine force, brake, steering).
+//! * [`World`] (module [`world`]): rapier's sets behind a fixed control step (default
+//!   1/15 s, like VLM-RL's synchronous CARLA) split into physics substeps. Builders for
+//!   rigid bodies ([`BodyDesc`]: dynamic, fixed, kinematic), colliders ([`ColliderDesc`]:
+//!   cuboid, ball, capsule, cylinder; friction, restitution, density or mass, sensors, a
+//!   `u64` user tag), impulse joints and multibody joints ([`JointDesc`]: revolute,
+//!   prismatic, fixed, spherical; limits, [`Motor`]s with position and velocity targets and
+//!   a force cap). After each step it reports what every collider touched
+//!   ([`World::contacts`], [`World::body_contacts`]) and what sensors overlapped
+//!   ([`World::intersections`]); [`World::cast_ray`] returns distance, normal and tag.
+//! * [`DrivingWorld`] (module [`driving`]): a [`World`] with builders for the ground, road
+//!   surfaces, barriers and kerbs, static props, the ego car and kinematic NPC cars, whose
+//!   colliders carry a driving [`Tag`]; [`VehicleConfig`] / [`VehicleControl`] describe the
+//!   ego car on rapier's `DynamicRayCastVehicleController` (4 wheels, suspension, engine
+//!   force, brake, steering).
 //!
+//! Everything is deterministic: the same calls in the same order give bit-identical states.
 //! Coordinates are rapier's: metres, **Y up**; a yaw is a rotation about +Y, and a car's
-//! local forward axis is +X (its left is -Z). Plain arrays cross the API so callers need
-//! no math crate; rapier itself is re-exported as [`rapier3d`] for those who do.
+//! local forward axis is +X (its left is -Z). Plain arrays cross the API (vectors
+//! `[f32; 3]`, quaternions `[x, y, z, w]`) so callers need no math crate; rapier itself is
+//! re-exported as [`rapier3d`] for those who do ([`World::rapier`]).
 
-mod vehicle;
-mod world;
+#![warn(missing_docs)]
 
+pub mod driving;
+pub mod world;
+
+pub use driving::{DrivingWorld, Tag, VehicleConfig, VehicleControl, VehicleState};
 pub use rapier3d;
-pub use vehicle::{VehicleConfig, VehicleControl, VehicleState};
-pub use world::{Tag, World, WorldConfig};
+pub use world::{
+    BodyDesc, BodyId, BodyKind, ColliderDesc, ColliderId, ColliderShape, JointDesc, JointId, JointKind, Motor,
+    MultibodyJointId, RayFilter, RayHit, Touch, World, WorldConfig,
+};

@@ -1,9 +1,11 @@
-//! A rapier world stepped at a fixed control rate, with builders for driving scenes.
+//! A general rapier world stepped at a fixed control rate: rigid bodies, colliders, impulse
+//! and multibody joints with motors, per-step contact and sensor reports, and ray casts.
+//!
+//! Descriptions ([`BodyDesc`], [`ColliderDesc`], [`JointDesc`]) are plain structs with
+//! chainable setters; the world turns them into rapier objects and hands back small handle
+//! newtypes. Positions and vectors are `[f32; 3]`, rotations are quaternions `[x, y, z, w]`.
 
-use rapier3d::control::DynamicRayCastVehicleController;
 use rapier3d::prelude::*;
-
-use crate::vehicle::{VehicleConfig, VehicleControl, VehicleState};
 
 /// Timing of a [`World`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,82 +24,570 @@ impl Default for WorldConfig {
     }
 }
 
-/// What a collider is, stored in its `user_data` so contacts can be classified.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Tag {
-    /// The ground plane.
-    Ground,
-    /// A road surface.
-    Road,
-    /// A barrier or a kerb.
-    Barrier,
-    /// A static prop (building, tree, sign).
-    Prop,
-    /// The NPC car with this index.
-    Npc(u32),
-    /// The ego car.
-    Ego,
+/// A rigid body of a [`World`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BodyId(pub RigidBodyHandle);
+
+/// A collider of a [`World`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ColliderId(pub ColliderHandle);
+
+/// An impulse joint of a [`World`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JointId(pub ImpulseJointHandle);
+
+/// A multibody joint of a [`World`] (rapier names it after its child body).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MultibodyJointId(pub MultibodyJointHandle);
+
+/// How a rigid body moves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BodyKind {
+    /// Moved by forces, contacts and joints.
+    #[default]
+    Dynamic,
+    /// Never moves.
+    Fixed,
+    /// Moved by [`World::set_kinematic_target`]; pushes dynamic bodies, is not pushed back.
+    KinematicPosition,
+    /// Moved by its velocity ([`World::set_body_velocity`]); not pushed back.
+    KinematicVelocity,
 }
 
-impl Tag {
-    fn encode(self) -> u128 {
-        match self {
-            Tag::Ground => 1,
-            Tag::Road => 2,
-            Tag::Barrier => 3,
-            Tag::Prop => 4,
-            Tag::Ego => 5,
-            Tag::Npc(i) => 6 | ((i as u128) << 8),
+/// Description of a rigid body for [`World::add_body`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyDesc {
+    /// How the body moves.
+    pub kind: BodyKind,
+    /// World position of the body's origin, metres.
+    pub position: [f32; 3],
+    /// World orientation, quaternion `[x, y, z, w]`.
+    pub rotation: [f32; 4],
+    /// Initial linear velocity, m/s.
+    pub linvel: [f32; 3],
+    /// Initial angular velocity, rad/s.
+    pub angvel: [f32; 3],
+    /// Linear velocity damping, 1/s.
+    pub linear_damping: f32,
+    /// Angular velocity damping, 1/s.
+    pub angular_damping: f32,
+    /// Mass added to what the colliders' densities give, kg (inertia scaled to match).
+    pub additional_mass: Option<f32>,
+    /// Multiplier of gravity for this body.
+    pub gravity_scale: f32,
+    /// Whether the body may fall asleep when at rest.
+    pub can_sleep: bool,
+    /// Continuous collision detection against moving bodies too.
+    pub ccd: bool,
+}
+
+impl BodyDesc {
+    /// A body of this kind at the origin, at rest, with rapier's defaults.
+    pub fn new(kind: BodyKind) -> Self {
+        BodyDesc {
+            kind,
+            position: [0.0; 3],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+            linvel: [0.0; 3],
+            angvel: [0.0; 3],
+            linear_damping: 0.0,
+            angular_damping: 0.0,
+            additional_mass: None,
+            gravity_scale: 1.0,
+            can_sleep: true,
+            ccd: false,
         }
     }
 
-    fn decode(data: u128) -> Option<Tag> {
-        Some(match data & 0xff {
-            1 => Tag::Ground,
-            2 => Tag::Road,
-            3 => Tag::Barrier,
-            4 => Tag::Prop,
-            5 => Tag::Ego,
-            6 => Tag::Npc((data >> 8) as u32),
-            _ => return None,
-        })
+    /// A dynamic body.
+    pub fn dynamic() -> Self {
+        Self::new(BodyKind::Dynamic)
+    }
+
+    /// A fixed body.
+    pub fn fixed() -> Self {
+        Self::new(BodyKind::Fixed)
+    }
+
+    /// A position-based kinematic body.
+    pub fn kinematic() -> Self {
+        Self::new(BodyKind::KinematicPosition)
+    }
+
+    /// Sets the position.
+    pub fn position(mut self, position: [f32; 3]) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// Sets the orientation (quaternion `[x, y, z, w]`).
+    pub fn rotation(mut self, rotation: [f32; 4]) -> Self {
+        self.rotation = rotation;
+        self
+    }
+
+    /// Sets the initial linear and angular velocities.
+    pub fn velocity(mut self, linvel: [f32; 3], angvel: [f32; 3]) -> Self {
+        self.linvel = linvel;
+        self.angvel = angvel;
+        self
+    }
+
+    /// Sets the linear and angular damping.
+    pub fn damping(mut self, linear: f32, angular: f32) -> Self {
+        self.linear_damping = linear;
+        self.angular_damping = angular;
+        self
+    }
+
+    /// Adds mass on top of the colliders' (see [`BodyDesc::additional_mass`]).
+    pub fn additional_mass(mut self, mass: f32) -> Self {
+        self.additional_mass = Some(mass);
+        self
+    }
+
+    /// Sets the gravity multiplier.
+    pub fn gravity_scale(mut self, scale: f32) -> Self {
+        self.gravity_scale = scale;
+        self
+    }
+
+    /// Sets whether the body may sleep.
+    pub fn can_sleep(mut self, can_sleep: bool) -> Self {
+        self.can_sleep = can_sleep;
+        self
+    }
+
+    /// Enables continuous collision detection against moving bodies.
+    pub fn ccd(mut self, ccd: bool) -> Self {
+        self.ccd = ccd;
+        self
+    }
+
+    fn build(&self) -> RigidBody {
+        let kind = match self.kind {
+            BodyKind::Dynamic => RigidBodyType::Dynamic,
+            BodyKind::Fixed => RigidBodyType::Fixed,
+            BodyKind::KinematicPosition => RigidBodyType::KinematicPositionBased,
+            BodyKind::KinematicVelocity => RigidBodyType::KinematicVelocityBased,
+        };
+        let mut b = RigidBodyBuilder::new(kind)
+            .pose(pose(self.position, self.rotation))
+            .linvel(Vector::from(self.linvel))
+            .angvel(Vector::from(self.angvel))
+            .linear_damping(self.linear_damping)
+            .angular_damping(self.angular_damping)
+            .gravity_scale(self.gravity_scale)
+            .can_sleep(self.can_sleep)
+            .ccd_enabled(self.ccd);
+        if let Some(m) = self.additional_mass {
+            b = b.additional_mass(m);
+        }
+        b.build()
     }
 }
 
-struct Ego {
-    body: RigidBodyHandle,
-    collider: ColliderHandle,
-    controller: DynamicRayCastVehicleController,
-    config: VehicleConfig,
-    control: VehicleControl,
+/// Shape of a collider, in its own frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ColliderShape {
+    /// A box with these half extents.
+    Cuboid([f32; 3]),
+    /// A sphere of this radius.
+    Ball(f32),
+    /// A capsule along the local Y axis: half height of its cylindrical part, radius.
+    Capsule(f32, f32),
+    /// A cylinder along the local Y axis: half height, radius.
+    Cylinder(f32, f32),
 }
 
-struct Npc {
-    body: RigidBodyHandle,
-    /// Pose the NPC reaches at the end of the current control step: x, y, z, yaw.
-    target: [f32; 4],
-    /// Pose at the start of the control step.
-    current: [f32; 4],
+/// Description of a collider for [`World::add_collider`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColliderDesc {
+    /// The shape.
+    pub shape: ColliderShape,
+    /// Position relative to the parent body, or in the world if free-standing.
+    pub position: [f32; 3],
+    /// Orientation relative to the parent body (or world), quaternion `[x, y, z, w]`.
+    pub rotation: [f32; 4],
+    /// Friction coefficient (default 0.5).
+    pub friction: f32,
+    /// Restitution (bounciness) coefficient (default 0).
+    pub restitution: f32,
+    /// Density, kg/m^3 (default 1); ignored when `mass` is set.
+    pub density: f32,
+    /// Total mass of this collider, kg, instead of a density.
+    pub mass: Option<f32>,
+    /// A sensor detects overlaps ([`World::intersections`]) but exerts no contact forces.
+    pub sensor: bool,
+    /// User tag reported by contacts, intersections and ray hits (0: untagged).
+    pub tag: u64,
+}
+
+impl ColliderDesc {
+    /// A collider of this shape with rapier's defaults.
+    pub fn new(shape: ColliderShape) -> Self {
+        ColliderDesc {
+            shape,
+            position: [0.0; 3],
+            rotation: [0.0, 0.0, 0.0, 1.0],
+            friction: 0.5,
+            restitution: 0.0,
+            density: 1.0,
+            mass: None,
+            sensor: false,
+            tag: 0,
+        }
+    }
+
+    /// A box with these half extents.
+    pub fn cuboid(half_extents: [f32; 3]) -> Self {
+        Self::new(ColliderShape::Cuboid(half_extents))
+    }
+
+    /// A sphere.
+    pub fn ball(radius: f32) -> Self {
+        Self::new(ColliderShape::Ball(radius))
+    }
+
+    /// A capsule along local Y.
+    pub fn capsule(half_height: f32, radius: f32) -> Self {
+        Self::new(ColliderShape::Capsule(half_height, radius))
+    }
+
+    /// A cylinder along local Y.
+    pub fn cylinder(half_height: f32, radius: f32) -> Self {
+        Self::new(ColliderShape::Cylinder(half_height, radius))
+    }
+
+    /// Sets the position (relative to the parent body, or world).
+    pub fn position(mut self, position: [f32; 3]) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// Sets the orientation (quaternion `[x, y, z, w]`).
+    pub fn rotation(mut self, rotation: [f32; 4]) -> Self {
+        self.rotation = rotation;
+        self
+    }
+
+    /// Sets the friction coefficient.
+    pub fn friction(mut self, friction: f32) -> Self {
+        self.friction = friction;
+        self
+    }
+
+    /// Sets the restitution coefficient.
+    pub fn restitution(mut self, restitution: f32) -> Self {
+        self.restitution = restitution;
+        self
+    }
+
+    /// Sets the density.
+    pub fn density(mut self, density: f32) -> Self {
+        self.density = density;
+        self
+    }
+
+    /// Sets the total mass (overrides the density).
+    pub fn mass(mut self, mass: f32) -> Self {
+        self.mass = Some(mass);
+        self
+    }
+
+    /// Makes this collider a sensor.
+    pub fn sensor(mut self, sensor: bool) -> Self {
+        self.sensor = sensor;
+        self
+    }
+
+    /// Sets the user tag.
+    pub fn tag(mut self, tag: u64) -> Self {
+        self.tag = tag;
+        self
+    }
+
+    fn build(&self) -> Collider {
+        let b = match self.shape {
+            ColliderShape::Cuboid(h) => ColliderBuilder::cuboid(h[0], h[1], h[2]),
+            ColliderShape::Ball(r) => ColliderBuilder::ball(r),
+            ColliderShape::Capsule(hh, r) => ColliderBuilder::capsule_y(hh, r),
+            ColliderShape::Cylinder(hh, r) => ColliderBuilder::cylinder(hh, r),
+        };
+        let b = b
+            .position(pose(self.position, self.rotation))
+            .friction(self.friction)
+            .restitution(self.restitution)
+            .sensor(self.sensor)
+            .user_data(self.tag as u128);
+        match self.mass {
+            Some(m) => b.mass(m),
+            None => b.density(self.density),
+        }
+        .build()
+    }
+}
+
+/// What a joint lets its two bodies do relative to each other.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum JointKind {
+    /// Rotation about one axis (a hinge); its coordinate is an angle, radians.
+    Revolute {
+        /// The hinge axis, in both bodies' local frames.
+        axis: [f32; 3],
+    },
+    /// Translation along one axis (a slider); its coordinate is a distance, metres.
+    Prismatic {
+        /// The slide axis, in both bodies' local frames.
+        axis: [f32; 3],
+    },
+    /// No relative motion.
+    Fixed,
+    /// Free rotation about the anchor (a ball joint).
+    Spherical,
+}
+
+/// A joint motor on the free axis of a revolute or prismatic joint: it pulls the joint
+/// coordinate toward `target_pos` with `stiffness` and its rate toward `target_vel` with
+/// `damping` (rapier's acceleration-based model: gains act like accelerations, so they need
+/// no retuning for other masses), never exceeding `max_force` (N or N m).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Motor {
+    /// Target coordinate (rad or m).
+    pub target_pos: f32,
+    /// Target rate (rad/s or m/s).
+    pub target_vel: f32,
+    /// Gain on the position error.
+    pub stiffness: f32,
+    /// Gain on the velocity error.
+    pub damping: f32,
+    /// Largest force or torque the motor applies.
+    pub max_force: f32,
+}
+
+impl Motor {
+    /// A position motor (target rate zero), unlimited force.
+    pub fn position(target: f32, stiffness: f32, damping: f32) -> Self {
+        Motor { target_pos: target, target_vel: 0.0, stiffness, damping, max_force: f32::MAX }
+    }
+
+    /// A velocity motor (no position gain), unlimited force.
+    pub fn velocity(target: f32, damping: f32) -> Self {
+        Motor { target_pos: 0.0, target_vel: target, stiffness: 0.0, damping, max_force: f32::MAX }
+    }
+
+    /// Caps the motor's force or torque.
+    pub fn max_force(mut self, max_force: f32) -> Self {
+        self.max_force = max_force;
+        self
+    }
+}
+
+/// Description of a joint for [`World::add_impulse_joint`] and [`World::add_multibody_joint`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct JointDesc {
+    /// The kind of joint.
+    pub kind: JointKind,
+    /// The joint's anchor in the first body's frame.
+    pub anchor1: [f32; 3],
+    /// The joint's anchor in the second body's frame.
+    pub anchor2: [f32; 3],
+    /// Limits of the free coordinate (revolute and prismatic only).
+    pub limits: Option<[f32; 2]>,
+    /// A motor on the free coordinate (revolute and prismatic only).
+    pub motor: Option<Motor>,
+    /// Whether the two jointed bodies still collide with each other (default false).
+    pub contacts_enabled: bool,
+    /// Damping of the joint's degrees of freedom, multibody joints only (rapier's default:
+    /// 0.1 on angular ones, 0 on linear ones).
+    pub dof_damping: Option<f32>,
+}
+
+impl JointDesc {
+    /// A joint of this kind, both anchors at the bodies' origins.
+    pub fn new(kind: JointKind) -> Self {
+        JointDesc {
+            kind,
+            anchor1: [0.0; 3],
+            anchor2: [0.0; 3],
+            limits: None,
+            motor: None,
+            contacts_enabled: false,
+            dof_damping: None,
+        }
+    }
+
+    /// A hinge about `axis`.
+    pub fn revolute(axis: [f32; 3]) -> Self {
+        Self::new(JointKind::Revolute { axis })
+    }
+
+    /// A slider along `axis`.
+    pub fn prismatic(axis: [f32; 3]) -> Self {
+        Self::new(JointKind::Prismatic { axis })
+    }
+
+    /// A weld.
+    pub fn fixed() -> Self {
+        Self::new(JointKind::Fixed)
+    }
+
+    /// A ball joint.
+    pub fn spherical() -> Self {
+        Self::new(JointKind::Spherical)
+    }
+
+    /// Sets the anchors in the first and second body's frames.
+    pub fn anchors(mut self, anchor1: [f32; 3], anchor2: [f32; 3]) -> Self {
+        self.anchor1 = anchor1;
+        self.anchor2 = anchor2;
+        self
+    }
+
+    /// Limits the free coordinate to `[min, max]`.
+    pub fn limits(mut self, min: f32, max: f32) -> Self {
+        self.limits = Some([min, max]);
+        self
+    }
+
+    /// Drives the free coordinate with a motor.
+    pub fn motor(mut self, motor: Motor) -> Self {
+        self.motor = Some(motor);
+        self
+    }
+
+    /// Sets whether the jointed bodies collide with each other.
+    pub fn contacts_enabled(mut self, enabled: bool) -> Self {
+        self.contacts_enabled = enabled;
+        self
+    }
+
+    /// Sets the damping of a multibody joint's degrees of freedom.
+    pub fn dof_damping(mut self, damping: f32) -> Self {
+        self.dof_damping = Some(damping);
+        self
+    }
+
+    /// The rapier axis of the single free coordinate, if the joint has one.
+    fn free_axis(&self) -> Option<JointAxis> {
+        match self.kind {
+            JointKind::Revolute { .. } => Some(JointAxis::AngX),
+            JointKind::Prismatic { .. } => Some(JointAxis::LinX),
+            JointKind::Fixed | JointKind::Spherical => None,
+        }
+    }
+
+    fn build(&self) -> GenericJoint {
+        let unit = |a: [f32; 3]| Vector::from(a).normalize_or(Vector::X);
+        let mut j: GenericJoint = match self.kind {
+            JointKind::Revolute { axis } => RevoluteJointBuilder::new(unit(axis)).build().into(),
+            JointKind::Prismatic { axis } => PrismaticJointBuilder::new(unit(axis)).build().into(),
+            JointKind::Fixed => FixedJointBuilder::new().build().into(),
+            JointKind::Spherical => SphericalJointBuilder::new().build().into(),
+        };
+        j.set_local_anchor1(Vector::from(self.anchor1))
+            .set_local_anchor2(Vector::from(self.anchor2))
+            .set_contacts_enabled(self.contacts_enabled);
+        if let Some(axis) = self.free_axis() {
+            if let Some([lo, hi]) = self.limits {
+                j.set_limits(axis, [lo, hi]);
+            }
+            if let Some(m) = self.motor {
+                apply_motor(&mut j, axis, m);
+            }
+        }
+        j
+    }
+}
+
+fn apply_motor(j: &mut GenericJoint, axis: JointAxis, m: Motor) {
+    j.set_motor(axis, m.target_pos, m.target_vel, m.stiffness, m.damping).set_motor_max_force(axis, m.max_force);
+}
+
+/// The rapier axis of a generic joint's single free coordinate, if it has exactly one.
+fn single_free_axis(j: &GenericJoint) -> Option<JointAxis> {
+    let free = !j.locked_axes.bits() & 0b11_1111;
+    if free.count_ones() != 1 {
+        return None;
+    }
+    Some(match free.trailing_zeros() {
+        0 => JointAxis::LinX,
+        1 => JointAxis::LinY,
+        2 => JointAxis::LinZ,
+        3 => JointAxis::AngX,
+        4 => JointAxis::AngY,
+        _ => JointAxis::AngZ,
+    })
+}
+
+/// The other side of a contact or intersection reported by [`World::contacts`],
+/// [`World::body_contacts`] and [`World::intersections`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Touch {
+    /// The collider touched.
+    pub collider: ColliderId,
+    /// Its body, if it has one.
+    pub body: Option<BodyId>,
+    /// Its user tag.
+    pub tag: u64,
+}
+
+/// Which colliders a ray cast may hit; the default hits every solid collider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RayFilter {
+    /// Ignore the colliders of this body (e.g. the sensor's own robot).
+    pub exclude_body: Option<BodyId>,
+    /// Hit sensors too.
+    pub include_sensors: bool,
+    /// Hit only colliders with this tag.
+    pub only_tag: Option<u64>,
+}
+
+/// The first collider a ray hits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RayHit {
+    /// The collider hit.
+    pub collider: ColliderId,
+    /// Its body, if it has one.
+    pub body: Option<BodyId>,
+    /// Its user tag.
+    pub tag: u64,
+    /// Distance from the ray's origin, metres.
+    pub distance: f32,
+    /// The world point hit.
+    pub point: [f32; 3],
+    /// The surface normal there (unit length, pointing out of the collider).
+    pub normal: [f32; 3],
+}
+
+fn pose(position: [f32; 3], rotation: [f32; 4]) -> Pose {
+    let [x, y, z, w] = rotation;
+    Pose::from_parts(Vector::from(position), Rotation::from_xyzw(x, y, z, w))
+}
+
+/// The collider pair as an ordered key, so each pair is recorded once.
+fn pair_key(a: ColliderHandle, b: ColliderHandle) -> (ColliderHandle, ColliderHandle) {
+    if a.0 <= b.0 {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 /// A rapier world with a fixed control step split into substeps. Everything in it is
-/// deterministic: the same builders called in the same order with the same inputs give
-/// bit-identical states. The seed is kept for callers that derive randomness from it.
+/// deterministic: the same calls in the same order with the same inputs give bit-identical
+/// states. The seed is kept for callers that derive randomness from it.
+///
+/// Each [`World::step`] records which collider pairs touched ([`World::contacts`]) and which
+/// sensors overlapped something ([`World::intersections`]) during any of its substeps.
+/// Scene queries ([`World::cast_ray`]) see the colliders as of the last step.
 pub struct World {
     pw: PhysicsWorld,
     config: WorldConfig,
     seed: u64,
-    ego: Option<Ego>,
-    npcs: Vec<Npc>,
-    contacts: Vec<Tag>,
     time: f64,
-}
-
-/// NPCs within this distance (metres) of the ego car move smoothly over the substeps.
-const NEAR_RADIUS: f32 = 40.0;
-
-fn yaw_rotation(yaw: f32) -> Rotation {
-    Rotation::from_axis_angle(Vector::Y, yaw)
+    contacts: Vec<(ColliderHandle, ColliderHandle)>,
+    intersections: Vec<(ColliderHandle, ColliderHandle)>,
 }
 
 impl World {
@@ -106,7 +596,7 @@ impl World {
         let mut pw = PhysicsWorld::new();
         pw.gravity = Vector::new(0.0, -config.gravity, 0.0);
         pw.integration_parameters.dt = config.control_dt / config.substeps.max(1) as f32;
-        World { pw, config, seed, ego: None, npcs: Vec::new(), contacts: Vec::new(), time: 0.0 }
+        World { pw, config, seed, time: 0.0, contacts: Vec::new(), intersections: Vec::new() }
     }
 
     /// The seed this world was made with.
@@ -119,320 +609,304 @@ impl World {
         self.config
     }
 
+    /// Seconds per physics substep.
+    pub fn substep_dt(&self) -> f32 {
+        self.pw.integration_parameters.dt
+    }
+
     /// Simulated seconds since the world was made.
     pub fn time(&self) -> f64 {
         self.time
     }
 
-    /// Flat ground whose top is y = 0, `half_x` by `half_z` metres around `center` ([x, z]).
-    pub fn add_ground(&mut self, center: [f32; 2], half_x: f32, half_z: f32) -> ColliderHandle {
-        let c = ColliderBuilder::cuboid(half_x, 0.5, half_z)
-            .translation(Vector::new(center[0], -0.5, center[1]))
-            .friction(1.0)
-            .user_data(Tag::Ground.encode());
-        self.pw.colliders.insert(c)
+    /// Adds a rigid body (give it colliders with [`World::add_collider`]).
+    pub fn add_body(&mut self, desc: &BodyDesc) -> BodyId {
+        BodyId(self.pw.insert_body(desc.build()))
     }
 
-    /// A straight road surface from `a` to `b` ([x, z]), `width` metres wide, its top flush
-    /// with the ground (y = 0).
-    pub fn add_road_segment(&mut self, a: [f32; 2], b: [f32; 2], width: f32) -> ColliderHandle {
-        let (dx, dz) = (b[0] - a[0], b[1] - a[1]);
-        let len = (dx * dx + dz * dz).sqrt().max(1e-3);
-        let mid = [(a[0] + b[0]) / 2.0, -0.05, (a[1] + b[1]) / 2.0];
-        self.add_static_box(mid, [len / 2.0, 0.05, width / 2.0], (-dz).atan2(dx), Tag::Road)
+    /// Adds a collider attached to `parent` (its pose is then relative to the body), or
+    /// free-standing and fixed in the world with `None`.
+    pub fn add_collider(&mut self, desc: &ColliderDesc, parent: Option<BodyId>) -> ColliderId {
+        ColliderId(self.pw.insert_collider(desc.build(), parent.map(|b| b.0)))
     }
 
-    /// A static box (barrier, kerb, building, prop) centred at `center`, rotated `yaw`
-    /// radians about +Y, tagged `tag` for contact reports.
-    pub fn add_static_box(&mut self, center: [f32; 3], half_extents: [f32; 3], yaw: f32, tag: Tag) -> ColliderHandle {
-        let c = ColliderBuilder::cuboid(half_extents[0], half_extents[1], half_extents[2])
-            .position(Pose::from_parts(Vector::from(center), yaw_rotation(yaw)))
-            .friction(0.5)
-            .user_data(tag.encode());
-        self.pw.colliders.insert(c)
+    /// Removes a body with its colliders and joints.
+    pub fn remove_body(&mut self, body: BodyId) {
+        self.pw.remove_body_with_colliders(body.0, true);
     }
 
-    /// A barrier segment (e.g. a guard rail) from `a` to `b` ([x, z]), `height` tall and
-    /// `thickness` thick, standing on the ground.
-    pub fn add_barrier(&mut self, a: [f32; 2], b: [f32; 2], height: f32, thickness: f32) -> ColliderHandle {
-        let (dx, dz) = (b[0] - a[0], b[1] - a[1]);
-        let len = (dx * dx + dz * dz).sqrt().max(1e-3);
-        let mid = [(a[0] + b[0]) / 2.0, height / 2.0, (a[1] + b[1]) / 2.0];
-        self.add_static_box(mid, [len / 2.0, height / 2.0, thickness / 2.0], (-dz).atan2(dx), Tag::Barrier)
+    /// Joins two bodies with an impulse joint (solved as a constraint, may drift slightly).
+    pub fn add_impulse_joint(&mut self, body1: BodyId, body2: BodyId, desc: &JointDesc) -> JointId {
+        JointId(self.pw.insert_impulse_joint(body1.0, body2.0, desc.build()))
     }
 
-    /// Places the ego car resting on flat ground at `[x, z]`, heading `yaw`, moving forward
-    /// at `speed` m/s. Replaces any previous ego car.
-    pub fn add_ego(&mut self, config: VehicleConfig, xz: [f32; 2], yaw: f32, speed: f32) {
-        if let Some(old) = self.ego.take() {
-            self.pw.remove_body_with_colliders(old.body, true);
+    /// Joins two bodies with a multibody joint (reduced coordinates: exact, no drift).
+    /// `body2` becomes a child link of `body1`'s multibody; it must be dynamic and not
+    /// already a child. Returns `None` when the joint would close a loop or give `body2` a
+    /// second parent. The joint starts at coordinate 0 (the bodies placed so that the
+    /// anchors coincide); see [`World::set_multibody_state`].
+    pub fn add_multibody_joint(&mut self, body1: BodyId, body2: BodyId, desc: &JointDesc) -> Option<MultibodyJointId> {
+        let h = self.pw.insert_multibody_joint(body1.0, body2.0, desc.build())?;
+        if let Some(d) = desc.dof_damping {
+            let (mb, link_id) = self.pw.multibody_joints.get_mut(h)?;
+            let link = mb.link(link_id)?;
+            let (first, n) = (link.assembly_id(), link.joint().ndofs());
+            mb.damping_mut().rows_mut(first, n).fill(d);
         }
-        let rot = yaw_rotation(yaw);
-        let pos = Vector::new(xz[0], config.rest_height(), xz[1]);
-        let body = RigidBodyBuilder::dynamic()
-            .pose(Pose::from_parts(pos, rot))
-            .linvel(rot * Vector::new(speed, 0.0, 0.0))
-            .linear_damping(0.05)
-            .angular_damping(0.5)
-            .can_sleep(false)
-            .build();
-        let h = config.half_extents;
-        let volume = 8.0 * h[0] * h[1] * h[2];
-        let collider = ColliderBuilder::cuboid(h[0], h[1], h[2])
-            .density(config.mass / volume)
-            .friction(0.3)
-            .active_events(ActiveEvents::empty())
-            .user_data(Tag::Ego.encode())
-            .build();
-        let (body, collider) = self.pw.insert(body, collider);
-        let mut controller = DynamicRayCastVehicleController::new(body);
-        let (x, z) = (config.wheel_base_half, config.track_half);
-        for (wx, wz) in [(x, -z), (x, z), (-x, -z), (-x, z)] {
-            controller.add_wheel(
-                Vector::new(wx, config.mount_height, wz),
-                -Vector::Y,
-                Vector::Z,
-                config.suspension_rest_length,
-                config.wheel_radius,
-                &config.tuning,
-            );
-        }
-        self.ego = Some(Ego { body, collider, controller, config, control: VehicleControl::default() });
+        Some(MultibodyJointId(h))
     }
 
-    /// Adds a kinematic NPC car (a box with these half extents, its bottom on the ground)
-    /// at `[x, z]` heading `yaw`; it is solid to the ego car and moved only by
-    /// [`World::set_npc_target`]. Returns its index (its [`Tag::Npc`] number).
-    pub fn add_npc(&mut self, half_extents: [f32; 3], xz: [f32; 2], yaw: f32) -> usize {
-        let i = self.npcs.len();
-        let y = half_extents[1] + 0.15;
-        let body = RigidBodyBuilder::kinematic_position_based()
-            .pose(Pose::from_parts(Vector::new(xz[0], y, xz[1]), yaw_rotation(yaw)))
-            .build();
-        let collider = ColliderBuilder::cuboid(half_extents[0], half_extents[1], half_extents[2])
-            .user_data(Tag::Npc(i as u32).encode())
-            .build();
-        let (body, _) = self.pw.insert(body, collider);
-        let p = [xz[0], y, xz[1], yaw];
-        self.npcs.push(Npc { body, target: p, current: p });
-        i
-    }
-
-    /// Number of NPC cars.
-    pub fn npc_count(&self) -> usize {
-        self.npcs.len()
-    }
-
-    /// Where NPC `i` will be at the end of the next control step: `[x, z]` and `yaw`. It
-    /// moves there smoothly over the substeps. Unknown indices are ignored.
-    pub fn set_npc_target(&mut self, i: usize, xz: [f32; 2], yaw: f32) {
-        if let Some(n) = self.npcs.get_mut(i) {
-            n.target = [xz[0], n.current[1], xz[1], yaw];
+    /// Replaces the motor of an impulse joint's free coordinate (revolute and prismatic
+    /// joints; ignored otherwise) and wakes its bodies.
+    pub fn set_joint_motor(&mut self, joint: JointId, motor: Motor) {
+        if let Some(j) = self.pw.impulse_joints.get_mut(joint.0, true) {
+            if let Some(axis) = single_free_axis(&j.data) {
+                apply_motor(&mut j.data, axis, motor);
+            }
         }
     }
 
-    /// Sets the ego car's inputs for the following steps.
-    pub fn set_ego_control(&mut self, control: VehicleControl) {
-        if let Some(e) = self.ego.as_mut() {
-            e.control = VehicleControl {
-                steer: control.steer.clamp(-1.0, 1.0),
-                throttle_brake: control.throttle_brake.clamp(-1.0, 1.0),
-            };
+    /// Replaces the motor of a multibody joint's free coordinate (joints with one degree of
+    /// freedom; ignored otherwise) and wakes its bodies.
+    pub fn set_multibody_motor(&mut self, joint: MultibodyJointId, motor: Motor) {
+        if let Some((mb, link_id)) = self.pw.multibody_joints.get_mut(joint.0) {
+            if let Some(link) = mb.link_mut(link_id) {
+                if let Some(axis) = single_free_axis(&link.joint.data) {
+                    apply_motor(&mut link.joint.data, axis, motor);
+                }
+            }
+        }
+        self.wake_multibody_child(joint);
+    }
+
+    fn wake_multibody_child(&mut self, joint: MultibodyJointId) {
+        let child = RigidBodyHandle(joint.0 .0);
+        self.pw.wake_up(child, true);
+    }
+
+    /// The coordinate (rad or m) of a one-degree-of-freedom multibody joint.
+    pub fn multibody_position(&self, joint: MultibodyJointId) -> Option<f32> {
+        let (mb, link_id) = self.pw.multibody_joints.get(joint.0)?;
+        let j = mb.link(link_id)?.joint();
+        single_free_axis(&j.data).map(|axis| j.coords()[axis as usize])
+    }
+
+    /// The rate (rad/s or m/s) of a one-degree-of-freedom multibody joint.
+    pub fn multibody_velocity(&self, joint: MultibodyJointId) -> Option<f32> {
+        let (mb, link_id) = self.pw.multibody_joints.get(joint.0)?;
+        let link = mb.link(link_id)?;
+        single_free_axis(&link.joint().data)?;
+        Some(mb.joint_velocity(link)[0])
+    }
+
+    /// Sets the coordinate and rate of a one-degree-of-freedom multibody joint (e.g. to reset
+    /// an arm), moves the multibody's bodies accordingly and wakes them. Returns false (and
+    /// changes nothing) for other joints.
+    pub fn set_multibody_state(&mut self, joint: MultibodyJointId, position: f32, velocity: f32) -> bool {
+        let PhysicsWorld { multibody_joints, bodies, .. } = &mut self.pw;
+        let Some((mb, link_id)) = multibody_joints.get_mut(joint.0) else { return false };
+        let Some(link) = mb.link(link_id) else { return false };
+        let Some(axis) = single_free_axis(&link.joint().data) else { return false };
+        let first = link.assembly_id();
+        let mut disp = vec![0.0; mb.ndofs()];
+        disp[first] = position - link.joint().coords()[axis as usize];
+        mb.apply_displacements(&disp);
+        mb.generalized_velocity_mut()[first] = velocity;
+        mb.forward_kinematics(bodies, true);
+        mb.update_rigid_bodies(bodies, true);
+        self.wake_multibody_child(joint);
+        true
+    }
+
+    fn body(&self, body: BodyId) -> Option<&RigidBody> {
+        self.pw.bodies.get(body.0)
+    }
+
+    /// A body's world position.
+    pub fn body_position(&self, body: BodyId) -> Option<[f32; 3]> {
+        self.body(body).map(|b| b.translation().to_array())
+    }
+
+    /// A body's world orientation, quaternion `[x, y, z, w]`.
+    pub fn body_rotation(&self, body: BodyId) -> Option<[f32; 4]> {
+        self.body(body).map(|b| b.rotation().to_array())
+    }
+
+    /// A body's linear velocity.
+    pub fn body_linvel(&self, body: BodyId) -> Option<[f32; 3]> {
+        self.body(body).map(|b| b.linvel().to_array())
+    }
+
+    /// A body's angular velocity.
+    pub fn body_angvel(&self, body: BodyId) -> Option<[f32; 3]> {
+        self.body(body).map(|b| b.angvel().to_array())
+    }
+
+    /// A body's total mass, kg (0 for fixed and kinematic bodies), as of the last step:
+    /// rapier recomputes it from the colliders when stepping.
+    pub fn body_mass(&self, body: BodyId) -> Option<f32> {
+        self.body(body).map(|b| b.mass())
+    }
+
+    /// A point given in a body's frame, in world coordinates.
+    pub fn body_point(&self, body: BodyId, local: [f32; 3]) -> Option<[f32; 3]> {
+        self.body(body).map(|b| (*b.position() * Vector::from(local)).to_array())
+    }
+
+    /// Teleports a body (velocities kept) and wakes it.
+    pub fn set_body_pose(&mut self, body: BodyId, position: [f32; 3], rotation: [f32; 4]) {
+        if let Some(b) = self.pw.bodies.get_mut(body.0) {
+            b.set_position(pose(position, rotation), true);
         }
     }
 
-    /// Advances one control step (`substeps` physics steps), moving NPCs to their targets
-    /// and driving the ego car with its inputs. Afterwards [`World::ego_contacts`] lists
-    /// what the ego car touched during the step.
+    /// Where a position-based kinematic body will be at the end of the next physics substep.
+    pub fn set_kinematic_target(&mut self, body: BodyId, position: [f32; 3], rotation: [f32; 4]) {
+        if let Some(b) = self.pw.bodies.get_mut(body.0) {
+            b.set_next_kinematic_position(pose(position, rotation));
+        }
+    }
+
+    /// Sets a body's linear and angular velocities and wakes it.
+    pub fn set_body_velocity(&mut self, body: BodyId, linvel: [f32; 3], angvel: [f32; 3]) {
+        if let Some(b) = self.pw.bodies.get_mut(body.0) {
+            b.set_linvel(Vector::from(linvel), true);
+            b.set_angvel(Vector::from(angvel), true);
+        }
+    }
+
+    /// Applies a linear impulse (N s, at the centre of mass) and an angular impulse (N m s).
+    pub fn apply_impulse(&mut self, body: BodyId, linear: [f32; 3], angular: [f32; 3]) {
+        if let Some(b) = self.pw.bodies.get_mut(body.0) {
+            b.apply_impulse(Vector::from(linear), true);
+            b.apply_torque_impulse(Vector::from(angular), true);
+        }
+    }
+
+    /// A collider's user tag.
+    pub fn collider_tag(&self, collider: ColliderId) -> Option<u64> {
+        self.pw.colliders.get(collider.0).map(|c| c.user_data as u64)
+    }
+
+    /// Changes a collider's user tag.
+    pub fn set_collider_tag(&mut self, collider: ColliderId, tag: u64) {
+        if let Some(c) = self.pw.colliders.get_mut(collider.0) {
+            c.user_data = tag as u128;
+        }
+    }
+
+    /// The body a collider is attached to.
+    pub fn collider_body(&self, collider: ColliderId) -> Option<BodyId> {
+        self.pw.colliders.get(collider.0)?.parent().map(BodyId)
+    }
+
+    /// Advances one control step (`substeps` physics steps).
     pub fn step(&mut self) {
+        self.step_with(|_, _, _| {});
+    }
+
+    /// Advances one control step, calling `before_substep(world, i, n)` before each physics
+    /// substep `i` of `n` (to drive kinematic bodies, controllers or motors at physics rate).
+    pub fn step_with(&mut self, mut before_substep: impl FnMut(&mut World, u32, u32)) {
         self.contacts.clear();
+        self.intersections.clear();
         let n = self.config.substeps.max(1);
-        let dt = self.pw.integration_parameters.dt;
-        // NPCs far from the ego car (or with no ego) jump to their target on the first
-        // substep instead of being interpolated: they cannot touch it within one control
-        // step, and every moved collider costs a broad-phase update per substep.
-        let ego_at = self.ego_state().map(|s| [s.position[0], s.position[2]]);
-        let near: Vec<bool> = self
-            .npcs
-            .iter()
-            .map(|npc| ego_at.is_some_and(|e| (npc.target[0] - e[0]).hypot(npc.target[2] - e[1]) < NEAR_RADIUS))
-            .collect();
-        for k in 1..=n {
-            let f = k as f32 / n as f32;
-            for (npc, &near) in self.npcs.iter().zip(&near) {
-                if !near && k > 1 {
-                    continue;
-                }
-                let f = if near { f } else { 1.0 };
-                let [x0, y, z0, a0] = npc.current;
-                let [x1, _, z1, a1] = npc.target;
-                let mut da = a1 - a0;
-                da -= (da / std::f32::consts::TAU).round() * std::f32::consts::TAU;
-                let pose =
-                    Pose::from_parts(Vector::new(x0 + (x1 - x0) * f, y, z0 + (z1 - z0) * f), yaw_rotation(a0 + da * f));
-                if let Some(b) = self.pw.bodies.get_mut(npc.body) {
-                    b.set_next_kinematic_position(pose);
-                }
-            }
-            if let Some(ego) = self.ego.as_mut() {
-                let c = &ego.config;
-                let speed = self.pw.bodies.get(ego.body).map(|b| b.linvel().length()).unwrap_or(0.0);
-                let tb = ego.control.throttle_brake;
-                let fade = (1.0 - speed / c.top_speed).max(0.0);
-                let engine = if tb > 0.0 { tb * c.max_engine_force * fade / 2.0 } else { 0.0 };
-                let brake = if tb < 0.0 { -tb * c.max_brake_force / 4.0 * dt } else { 0.0 };
-                let steer = ego.control.steer * c.max_steer;
-                for (w, wheel) in ego.controller.wheels_mut().iter_mut().enumerate() {
-                    let front = w < 2;
-                    wheel.steering = if front { steer } else { 0.0 };
-                    wheel.engine_force = if front { 0.0 } else { engine };
-                    wheel.brake = brake;
-                }
-                let filter = QueryFilter::only_fixed();
-                let queries = self.pw.broad_phase.as_query_pipeline_mut(
-                    self.pw.narrow_phase.query_dispatcher(),
-                    &mut self.pw.bodies,
-                    &mut self.pw.colliders,
-                    filter,
-                );
-                ego.controller.update_vehicle(dt, queries);
-            }
+        for i in 0..n {
+            before_substep(self, i, n);
             self.pw.step();
-            if let Some(ego) = self.ego.as_ref() {
-                for pair in self.pw.narrow_phase.contact_pairs_with(ego.collider) {
-                    if !pair.has_any_active_contact() {
-                        continue;
-                    }
-                    let other = if pair.collider1 == ego.collider { pair.collider2 } else { pair.collider1 };
-                    let tag = self.pw.colliders.get(other).and_then(|c| Tag::decode(c.user_data));
-                    if let Some(t) = tag.filter(|t| !matches!(t, Tag::Ground | Tag::Road)) {
-                        if !self.contacts.contains(&t) {
-                            self.contacts.push(t);
-                        }
-                    }
-                }
-            }
+            let np = &self.pw.narrow_phase;
+            self.contacts.extend(
+                np.contact_pairs().filter(|p| p.has_any_active_contact()).map(|p| pair_key(p.collider1, p.collider2)),
+            );
+            self.intersections.extend(np.intersection_pairs().filter(|p| p.2).map(|p| pair_key(p.0, p.1)));
         }
-        for npc in &mut self.npcs {
-            npc.current = npc.target;
+        for list in [&mut self.contacts, &mut self.intersections] {
+            list.sort_unstable_by_key(|(a, b)| (a.0, b.0));
+            list.dedup();
         }
-        self.contacts.sort_unstable();
         self.time += self.config.control_dt as f64;
     }
 
-    /// What the ego car's chassis touched during the last step (ground and roads
-    /// excluded), sorted.
-    pub fn ego_contacts(&self) -> &[Tag] {
-        &self.contacts
-    }
-
-    /// The ego car's state, if there is one.
-    pub fn ego_state(&self) -> Option<VehicleState> {
-        let ego = self.ego.as_ref()?;
-        let b = self.pw.bodies.get(ego.body)?;
-        let p = b.translation();
-        let q = *b.rotation();
-        let v = b.linvel();
-        let w = b.angvel();
-        let fwd = q * Vector::X;
-        Some(VehicleState {
-            position: [p.x, p.y, p.z],
-            rotation: [q.x, q.y, q.z, q.w],
-            linvel: [v.x, v.y, v.z],
-            angvel: [w.x, w.y, w.z],
-            forward_speed: fwd.dot(v),
-            steer_angle: ego.controller.wheels().first().map(|w| w.steering).unwrap_or(0.0),
-            wheels_on_ground: ego.controller.wheels().iter().filter(|w| w.raycast_info().is_in_contact).count() as u32,
+    fn touches<'a>(
+        &'a self,
+        pairs: &'a [(ColliderHandle, ColliderHandle)],
+        mut mine: impl FnMut(ColliderHandle) -> bool + 'a,
+    ) -> impl Iterator<Item = Touch> + 'a {
+        pairs.iter().filter_map(move |&(a, b)| {
+            let other = match (mine(a), mine(b)) {
+                (true, false) => b,
+                (false, true) => a,
+                _ => return None,
+            };
+            let c = self.pw.colliders.get(other)?;
+            Some(Touch { collider: ColliderId(other), body: c.parent().map(BodyId), tag: c.user_data as u64 })
         })
     }
 
-    /// The ego car's configuration, if there is one.
-    pub fn ego_config(&self) -> Option<&VehicleConfig> {
-        self.ego.as_ref().map(|e| &e.config)
+    /// The colliders `collider` was in contact with during the last step (sensors excluded).
+    pub fn contacts(&self, collider: ColliderId) -> Vec<Touch> {
+        self.touches(&self.contacts, move |c| c == collider.0).collect()
+    }
+
+    /// The colliders of other bodies (or free-standing ones) that any collider of `body`
+    /// was in contact with during the last step, each once.
+    pub fn body_contacts(&self, body: BodyId) -> Vec<Touch> {
+        let colliders = &self.pw.colliders;
+        let mine = move |c: ColliderHandle| colliders.get(c).and_then(|c| c.parent()) == Some(body.0);
+        let mut out: Vec<Touch> = Vec::new();
+        for t in self.touches(&self.contacts, mine) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// The colliders that overlapped `collider` during the last step, where one of the two
+    /// is a sensor.
+    pub fn intersections(&self, collider: ColliderId) -> Vec<Touch> {
+        self.touches(&self.intersections, move |c| c == collider.0).collect()
+    }
+
+    /// Every pair of colliders in contact during the last step, each once.
+    pub fn contact_pairs(&self) -> impl Iterator<Item = (ColliderId, ColliderId)> + '_ {
+        self.contacts.iter().map(|&(a, b)| (ColliderId(a), ColliderId(b)))
+    }
+
+    /// Casts a ray from `origin` along `dir` (any length) up to `max_dist` metres and returns
+    /// the first collider hit that passes `filter`. A ray starting inside a collider hits it
+    /// at distance 0.
+    pub fn cast_ray(&self, origin: [f32; 3], dir: [f32; 3], max_dist: f32, filter: &RayFilter) -> Option<RayHit> {
+        let dir = Vector::from(dir).try_normalize()?;
+        let ray = Ray::new(Vector::from(origin), dir);
+        let tag_ok = |_: ColliderHandle, c: &Collider| filter.only_tag.is_none_or(|t| c.user_data as u64 == t);
+        let mut q = QueryFilter::default().predicate(&tag_ok);
+        if !filter.include_sensors {
+            q = q.exclude_sensors();
+        }
+        if let Some(b) = filter.exclude_body {
+            q = q.exclude_rigid_body(b.0);
+        }
+        let (h, hit) = self.pw.cast_ray_and_get_normal(&ray, max_dist, true, q)?;
+        let c = &self.pw.colliders[h];
+        Some(RayHit {
+            collider: ColliderId(h),
+            body: c.parent().map(BodyId),
+            tag: c.user_data as u64,
+            distance: hit.time_of_impact,
+            point: ray.point_at(hit.time_of_impact).to_array(),
+            normal: hit.normal.to_array(),
+        })
     }
 
     /// The underlying rapier world, for queries this wrapper does not offer.
     pub fn rapier(&self) -> &PhysicsWorld {
         &self.pw
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flat_world() -> World {
-        let mut w = World::new(WorldConfig::default(), 0);
-        w.add_ground([0.0, 0.0], 500.0, 500.0);
-        w.add_ego(VehicleConfig::default(), [0.0, 0.0], 0.0, 0.0);
-        w
-    }
-
-    #[test]
-    fn car_rests_accelerates_and_steers_left() {
-        let mut w = flat_world();
-        for _ in 0..30 {
-            w.step();
-        }
-        let s = w.ego_state().unwrap();
-        assert_eq!(s.wheels_on_ground, 4);
-        assert!(s.forward_speed.abs() < 0.05, "{s:?}");
-        w.set_ego_control(VehicleControl { steer: 0.0, throttle_brake: 1.0 });
-        for _ in 0..45 {
-            w.step();
-        }
-        let s = w.ego_state().unwrap();
-        assert!(s.forward_speed > 5.0 && s.position[0] > 5.0, "{s:?}");
-        w.set_ego_control(VehicleControl { steer: 0.5, throttle_brake: 0.2 });
-        for _ in 0..15 {
-            w.step();
-        }
-        let s = w.ego_state().unwrap();
-        // Turning left from +X heads toward -Z.
-        assert!(s.linvel[2] < -0.5, "{s:?}");
-        w.set_ego_control(VehicleControl { steer: 0.0, throttle_brake: -1.0 });
-        for _ in 0..60 {
-            w.step();
-        }
-        assert!(w.ego_state().unwrap().forward_speed.abs() < 0.1);
-    }
-
-    #[test]
-    fn ego_hits_barriers_and_npcs() {
-        let mut w = flat_world();
-        w.add_barrier([15.0, -5.0], [15.0, 5.0], 1.0, 0.3);
-        w.set_ego_control(VehicleControl { steer: 0.0, throttle_brake: 1.0 });
-        let mut hit = false;
-        for _ in 0..100 {
-            w.step();
-            hit |= w.ego_contacts() == [Tag::Barrier];
-        }
-        assert!(hit);
-        let mut w = flat_world();
-        w.add_npc([2.25, 0.7, 0.9], [12.0, 0.0], 0.0);
-        w.set_ego_control(VehicleControl { steer: 0.0, throttle_brake: 1.0 });
-        let mut hit = false;
-        for _ in 0..100 {
-            w.step();
-            hit |= w.ego_contacts() == [Tag::Npc(0)];
-        }
-        assert!(hit);
-    }
-
-    #[test]
-    fn stepping_is_deterministic() {
-        let run = || {
-            let mut w = flat_world();
-            w.add_npc([2.25, 0.7, 0.9], [20.0, 3.0], 0.0);
-            let mut out = Vec::new();
-            for i in 0..60 {
-                w.set_ego_control(VehicleControl { steer: (i as f32 * 0.1).sin(), throttle_brake: 0.7 });
-                w.set_npc_target(0, [20.0 + i as f32 * 0.5, 3.0], 0.0);
-                w.step();
-                out.push(w.ego_state().unwrap().position.map(f32::to_bits));
-            }
-            out
-        };
-        assert_eq!(run(), run());
+    /// The underlying rapier world, mutably: for what this wrapper does not offer (changes
+    /// made here bypass its bookkeeping, e.g. contact records of the current step).
+    pub fn rapier_mut(&mut self) -> &mut PhysicsWorld {
+        &mut self.pw
     }
 }

@@ -1,11 +1,14 @@
 //! The textures Scenes name by file stem: `assets/textures/*.png`, made by
 //! `scripts/gen_textures.py` and built into the binary, so rendering needs no asset path.
-//! Each is uploaded with a full mipmap chain (box-filtered) and a repeating sampler, so
+//! Both backends sample a full mipmap chain ([`mip_chain`], box-filtered) that repeats, so
 //! ground and road stay smooth, not noisy, in small frames far from the camera.
 
 use anyhow::{bail, Context, Result};
+#[cfg(feature = "bevy")]
 use bevy::asset::RenderAssetUsages;
+#[cfg(feature = "bevy")]
 use bevy::image::{Image, ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
+#[cfg(feature = "bevy")]
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
 /// Every texture name a Scene material may use.
@@ -55,6 +58,7 @@ pub fn mip_chain(name: &str) -> Result<(u32, u32, Vec<Vec<u8>>)> {
 }
 
 /// A texture as a bevy image: sRGB, mipmapped, repeating, trilinear.
+#[cfg(feature = "bevy")]
 pub fn image(name: &str) -> Result<Image> {
     let (w, h, levels) = mip_chain(name)?;
     let mut img = Image::new_uninit(

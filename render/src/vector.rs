@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use vlmgym_envs::{AutoresetMode, BoxSpace, Info, Options, Scene, Space, Value, VecEnv, VecStep, VectorEnv};
 
-use crate::{BatchRenderer, Frames, RenderConfig};
+use crate::{make_renderer, Frames, RenderConfig, RendererKind, SceneRenderer};
 
 /// What the wrapped env observes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum ObsMode {
 /// state the action led to, not the next episode's first.
 pub struct RenderedVecEnv {
     inner: VecEnv,
-    renderer: BatchRenderer,
+    renderer: Box<dyn SceneRenderer>,
     mode: ObsMode,
     space: Space,
     frames: Option<Frames>,
@@ -32,8 +32,15 @@ pub struct RenderedVecEnv {
 }
 
 impl RenderedVecEnv {
-    /// Wraps `inner`; every env must describe a Scene (with the camera `config` names).
+    /// Wraps `inner`, drawing with the bevy renderer when built with it, else the
+    /// rasteriser; every env must describe a Scene (with the camera `config` names).
     pub fn new(inner: VecEnv, config: RenderConfig, mode: ObsMode) -> Result<Self> {
+        let kind = if cfg!(feature = "bevy") { RendererKind::Bevy } else { RendererKind::Raster };
+        Self::with_renderer(inner, kind, config, mode)
+    }
+
+    /// Wraps `inner`, drawing with the `kind` backend.
+    pub fn with_renderer(inner: VecEnv, kind: RendererKind, config: RenderConfig, mode: ObsMode) -> Result<Self> {
         let n = inner.num_envs();
         let (w, h) = (config.width as usize, config.height as usize);
         let space = match mode {
@@ -41,7 +48,7 @@ impl RenderedVecEnv {
             ObsMode::State => inner.single_observation_space().clone(),
         };
         let inner = inner.with_final_scenes(true);
-        let renderer = BatchRenderer::new(n, config)?;
+        let renderer = make_renderer(kind, n, config)?;
         Ok(RenderedVecEnv {
             inner,
             renderer,
@@ -67,6 +74,11 @@ impl RenderedVecEnv {
     /// Seconds the last reset or step spent rendering (scenes and the renderer).
     pub fn render_seconds_last_step(&self) -> f64 {
         self.render_seconds
+    }
+
+    /// Which backend draws the frames.
+    pub fn renderer(&self) -> RendererKind {
+        self.renderer.kind()
     }
 
     /// The wrapped vector env.

@@ -22,7 +22,7 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::{ExitCondition, WindowResolution};
 use vlmgym_envs::scene::Scene;
 
-use crate::{camera_transform, spawn_light_and_sky, sync_objects, to_vec3, AssetCache};
+use crate::batch::{camera_transform, spawn_light_and_sky, sync_objects, to_vec3, AssetCache};
 
 /// The arrow keys held this step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -226,10 +226,13 @@ pub fn run(driver: Box<dyn Driver>, config: ViewerConfig) -> Result<String> {
     let camera = world
         .spawn((
             Camera3d::default(),
-            Camera { clear_color: bevy::camera::ClearColorConfig::Custom(crate::srgb(scene.sky_color)), ..default() },
+            Camera {
+                clear_color: bevy::camera::ClearColorConfig::Custom(crate::batch::srgb(scene.sky_color)),
+                ..default()
+            },
             Tonemapping::None,
             Msaa::Off,
-            Projection::Perspective(PerspectiveProjection { far: 2.0 * crate::SKY_RADIUS, ..default() }),
+            Projection::Perspective(PerspectiveProjection { far: 2.0 * crate::batch::SKY_RADIUS, ..default() }),
             Transform::default(),
         ))
         .id();

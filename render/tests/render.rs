@@ -1,6 +1,8 @@
 //! The batch renderer on lavapipe: frames show the state just passed in, the pole where the
 //! state says, and the same scenes give the same bytes.
 
+#![cfg(feature = "bevy")]
+
 use vlmgym_envs::classic::cartpole_scene;
 use vlmgym_render::{BatchRenderer, Frames, RenderConfig};
 

@@ -19,6 +19,10 @@
 //! truncated to the context length (the end token kept), padded with id 0, pooled at the
 //! end-of-text token (the largest id, as OpenAI/Hugging Face take the argmax). A causal mask
 //! means the padding never changes a text's embedding. Outputs are L2-normalised.
+//!
+//! The model runs on the candle [`Device`] passed to the `_on` constructors
+//! ([`ClipBackend::load_on`], [`ClipBackend::from_tensors_on`], [`ClipBackend::random_on`])
+//! or, for [`ClipBackend::from_varbuilder`], the var builder's device; the others use the CPU.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -635,13 +639,13 @@ pub fn clip_preprocess(frames: &Frames, size: usize) -> Result<Vec<f32>> {
 }
 
 /// Random weights for `config` by Hugging Face names (uniform `+-0.02 * sqrt(3)`, i.e. std
-/// 0.02, from ChaCha8 seeded with `seed`; layer norms 1 and 0; `logit_scale` ln(100)).
-/// For tests and benchmarks: save with `candle_core::safetensors::save` or build a
-/// [`ClipBackend`] with [`ClipBackend::from_tensors`].
+/// 0.02, from ChaCha8 seeded with `seed`; layer norms 1 and 0; `logit_scale` ln(100)), as
+/// host (CPU) tensors. For tests and benchmarks: save with `candle_core::safetensors::save`
+/// or build a [`ClipBackend`] on any device with [`ClipBackend::from_tensors_on`].
 pub fn random_weights(config: &ClipConfig, seed: u64) -> Result<HashMap<String, Tensor>> {
     config.validate()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let dev = Device::Cpu;
+    let dev = Device::Cpu; // host tensors; a backend copies them to its device
     let bound = 0.02f32 * 3f32.sqrt();
     let mut out = HashMap::new();
     for (name, shape) in config.tensor_shapes() {
@@ -727,10 +731,16 @@ impl std::fmt::Debug for ClipBackend {
 }
 
 impl ClipBackend {
-    /// Loads `model.safetensors` and `tokenizer.json` from `dir`. The shape comes from
-    /// `config` when given, else from `dir/config.json` (Hugging Face `CLIPConfig`).
-    /// Errors name the missing file or the tensor that does not fit.
+    /// Loads `model.safetensors` and `tokenizer.json` from `dir` onto the CPU
+    /// ([`load_on`](Self::load_on)).
     pub fn load(dir: &Path, config: Option<ClipConfig>) -> Result<Self> {
+        Self::load_on(dir, config, &Device::Cpu)
+    }
+
+    /// Loads `model.safetensors` and `tokenizer.json` from `dir` onto `device`. The shape
+    /// comes from `config` when given, else from `dir/config.json` (Hugging Face
+    /// `CLIPConfig`). Errors name the missing file or the tensor that does not fit.
+    pub fn load_on(dir: &Path, config: Option<ClipConfig>, device: &Device) -> Result<Self> {
         let d = dir.display();
         let weights = dir.join("model.safetensors");
         let tok_path = dir.join("tokenizer.json");
@@ -749,24 +759,38 @@ impl ClipBackend {
         let tokenizer =
             Tokenizer::from_file(&tok_path).map_err(|e| anyhow!("clip: cannot load {}: {e}", tok_path.display()))?;
         // SAFETY: the file is memory-mapped read-only and must not change while the model lives.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, device) }
             .with_context(|| format!("clip: cannot read {} (corrupt or not safetensors?)", weights.display()))?;
         Self::from_varbuilder(vb, config, Some(tokenizer), None)
             .with_context(|| format!("clip: {} does not hold this CLIP config", weights.display()))
     }
 
-    /// Builds the backend from named tensors in memory (e.g. [`random_weights`]).
+    /// Builds the backend on the CPU from named tensors in memory
+    /// ([`from_tensors_on`](Self::from_tensors_on)).
     pub fn from_tensors(
         tensors: HashMap<String, Tensor>,
         config: ClipConfig,
         tokenizer: Option<Tokenizer>,
         implementation: Option<ClipImpl>,
     ) -> Result<Self> {
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        Self::from_tensors_on(tensors, config, tokenizer, implementation, &Device::Cpu)
+    }
+
+    /// Builds the backend on `device` from named tensors in memory on any device (e.g.
+    /// [`random_weights`]); they are copied to `device` as the model takes them.
+    pub fn from_tensors_on(
+        tensors: HashMap<String, Tensor>,
+        config: ClipConfig,
+        tokenizer: Option<Tokenizer>,
+        implementation: Option<ClipImpl>,
+        device: &Device,
+    ) -> Result<Self> {
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Self::from_varbuilder(vb, config, tokenizer, implementation)
     }
 
-    /// Builds the backend from a var builder with Hugging Face names. `implementation`
+    /// Builds the backend from a var builder with Hugging Face names, on the var builder's
+    /// device. `implementation`
     /// `None` picks [`ClipImpl::auto`]; asking for [`ClipImpl::Candle`] with a config it
     /// cannot run is an error. Without a tokenizer, [`Backend::embed_texts`] errors (images
     /// and [`embed_token_ids`](Self::embed_token_ids) still work).
@@ -800,10 +824,20 @@ impl ClipBackend {
         Ok(Self { model, tokenizer, config, implementation, device })
     }
 
-    /// A backend with [`random_weights`] (for benchmarks and tests).
+    /// A backend on the CPU with [`random_weights`] ([`random_on`](Self::random_on)).
     pub fn random(config: ClipConfig, seed: u64, tokenizer: Option<Tokenizer>) -> Result<Self> {
+        Self::random_on(config, seed, tokenizer, &Device::Cpu)
+    }
+
+    /// A backend on `device` with [`random_weights`] (for benchmarks and tests).
+    pub fn random_on(config: ClipConfig, seed: u64, tokenizer: Option<Tokenizer>, device: &Device) -> Result<Self> {
         let t = random_weights(&config, seed)?;
-        Self::from_tensors(t, config, tokenizer, None)
+        Self::from_tensors_on(t, config, tokenizer, None, device)
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// The model's config.

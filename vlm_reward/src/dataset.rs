@@ -63,14 +63,8 @@ impl Split {
     }
 }
 
-/// A fact true of a frame (e.g. `pole.upright`) and ways of saying it in words.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Caption {
-    /// Fact identifier, unique within an env (e.g. `pole.upright`).
-    pub fact: String,
-    /// Natural-language phrasings of the fact (at least one).
-    pub phrasings: Vec<String>,
-}
+/// A fact true of a frame and ways of saying it (the envs' own caption type).
+pub use vlmgym_envs::Caption;
 
 /// What is known about one frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

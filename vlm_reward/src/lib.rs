@@ -1,33 +1,55 @@
 //! vlmgym-reward: vision-language reward models.
 //!
-//! This first slice has:
 //! - [`backend`]: the [`Backend`] trait (texts and frames to unit-length embeddings), the
-//!   [`Embeddings`] and [`Frames`] types and a per-text embedding cache;
-//! - [`score`]: VLM-RL's contrasting-language-goal reward ([`ClgScore`]) and VLM-RMs'
-//!   goal-baseline projection reward ([`VlmRmScore`]), batched over frame embeddings;
+//!   [`Embeddings`] type, a per-text embedding cache and an image-throughput bench;
+//! - [`score`]: VLM-RL's contrasting-language-goal reward ([`ClgScore`]), VLM-RMs'
+//!   goal-baseline projection reward ([`VlmRmScore`]) and cosine similarity, as one
+//!   [`GoalScore`] batched over frame embeddings;
 //! - [`goal`]: goal specs in TOML ([`GoalSpec`]);
-//! - [`simlit`]: the all-MiniLM-L6-v2 text encoder on candle ([`SimlitEncoder`]).
+//! - [`synthesis`]: declarative reward synthesis in TOML ([`RewardSpec`], [`Synthesizer`]);
+//! - [`pipeline`]: the one language-reward pipeline (frames -> embeddings -> goal score ->
+//!   synthesis) that training, the viewer and `reward-check` share ([`RewardPipeline`]);
+//! - [`diagnostics`]: correlations, EPIC distance, ROC AUC, histograms, CLG calibration;
+//! - [`dataset`]: caption datasets of rendered frames (`frames.safetensors` + `meta.json`).
 //!
-//! Image towers (CLIP, the simlit image tower), calibration and reward-model training are
-//! not here yet.
+//! With the `models` feature (on by default), the models that run on candle:
+//! - [`simlit`]: the all-MiniLM-L6-v2 text encoder and the [`SimlitBackend`];
+//! - [`tower`]: the simlit image tower; [`train`]: its LiT-style contrastive training and
+//!   retrieval evaluation;
+//! - [`clip`]: CLIP (OpenAI QuickGELU and LAION GELU configs) as a backend;
+//! - [`device`]: `cpu` / `cuda:N` device selection (CUDA with the `cuda` feature).
 
 pub mod backend;
+#[cfg(feature = "models")]
 pub mod clip;
 pub mod dataset;
+#[cfg(feature = "models")]
+pub mod device;
 pub mod diagnostics;
 pub mod goal;
+pub mod pipeline;
 pub mod score;
+#[cfg(feature = "models")]
 pub mod simlit;
 pub mod synthesis;
+#[cfg(feature = "models")]
 pub mod tower;
+#[cfg(feature = "models")]
 pub mod train;
 
 pub use backend::{bench_embed_images, Backend, Embeddings, Frames, ImageBench, TextEmbeddingCache};
+#[cfg(feature = "models")]
 pub use clip::{ClipBackend, ClipConfig, ClipImpl};
 pub use dataset::{Caption, Dataset, DatasetWriter, Sample, Split};
+#[cfg(feature = "models")]
+pub use device::parse_device;
 pub use goal::{ClgSpec, GoalSpec, VlmRmSpec};
+pub use pipeline::{RewardPipeline, ScoredStep};
 pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
+#[cfg(feature = "models")]
 pub use simlit::{SimlitBackend, SimlitEncoder};
 pub use synthesis::{Evaluation, RewardSpec, StepInput, Synthesizer};
+#[cfg(feature = "models")]
 pub use tower::{ImageTower, TowerConfig};
+#[cfg(feature = "models")]
 pub use train::{evaluate_retrieval, train_tower, TrainConfig, TrainReport};

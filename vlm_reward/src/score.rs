@@ -169,16 +169,63 @@ impl VlmRmScore {
     }
 }
 
-/// A goal spec turned into a score: prompts embedded once, frames scored in batches.
+/// A goal turned into a score: prompts embedded once, frames scored in batches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GoalScore {
     /// VLM-RL's CLG reward.
     Clg(ClgScore),
     /// VLM-RMs' projection reward.
     VlmRm(VlmRmScore),
+    /// Cosine similarity to the goal's unit embedding alone.
+    Cosine(Vec<f32>),
 }
 
 impl GoalScore {
+    /// From one goal text and either a CLG `negative` (with `window`), a VLM-RM `baseline`
+    /// (with `alpha`), or neither (cosine similarity to the goal). Each text is embedded on
+    /// its own. Errors on an empty goal or on both a negative and a baseline.
+    pub fn from_texts(
+        backend: &dyn Backend,
+        goal: &str,
+        negative: Option<&str>,
+        baseline: Option<&str>,
+        alpha: f32,
+        window: f32,
+    ) -> Result<Self> {
+        if goal.trim().is_empty() {
+            bail!("the goal text is empty");
+        }
+        let embed = |t: &str| backend.embed_texts(&[t.to_string()]);
+        Ok(match (negative, baseline) {
+            (Some(_), Some(_)) => bail!("give either a negative goal (CLG) or a baseline (VLM-RM), not both"),
+            (Some(n), None) => Self::Clg(ClgScore::new(&embed(goal)?, &embed(n)?, window)?),
+            (None, Some(b)) => Self::VlmRm(VlmRmScore::new(&embed(goal)?, &embed(b)?, alpha)?),
+            (None, None) => {
+                let e = embed(goal)?;
+                Self::Cosine(
+                    e.row(0).ok_or_else(|| anyhow::anyhow!("the backend returned no goal embedding"))?.to_vec(),
+                )
+            }
+        })
+    }
+
+    /// The score's short name: `clg`, `vlmrm` or `cosine`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Clg(_) => "clg",
+            Self::VlmRm(_) => "vlmrm",
+            Self::Cosine(_) => "cosine",
+        }
+    }
+
+    /// CLG's contrast `z` of every row (None for the other scores).
+    pub fn contrast_batch(&self, embeddings: &Embeddings) -> Result<Option<Vec<f32>>> {
+        match self {
+            Self::Clg(s) => Ok(Some(embeddings.iter().map(|x| s.contrast(x)).collect::<Result<_>>()?)),
+            _ => Ok(None),
+        }
+    }
+
     /// Validates `spec`, embeds its prompts through `cache` with `backend`, and builds the
     /// score it names.
     pub fn from_spec(spec: &GoalSpec, backend: &dyn Backend, cache: &mut TextEmbeddingCache) -> Result<Self> {
@@ -202,6 +249,15 @@ impl GoalScore {
         match self {
             Self::Clg(s) => s.score_batch(embeddings),
             Self::VlmRm(s) => s.score_batch(embeddings),
+            Self::Cosine(g) => {
+                ensure!(
+                    embeddings.dim() == g.len(),
+                    "cosine score: frame dimension {} does not match the goal's {}",
+                    embeddings.dim(),
+                    g.len()
+                );
+                Ok(embeddings.iter().map(|x| dot(x, g)).collect())
+            }
         }
     }
 

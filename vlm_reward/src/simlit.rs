@@ -10,6 +10,9 @@
 //! [`SimlitEncoder`] is the text side only (its `embed_images` is an error);
 //! [`SimlitBackend`] pairs it with a trained [`ImageTower`] so that texts and frames land
 //! in the same 384-d space.
+//!
+//! The model runs on the candle [`Device`] passed to the `_on` loaders
+//! ([`SimlitEncoder::load_on`], [`SimlitBackend::load_on`]); the others use the CPU.
 
 use std::path::{Path, PathBuf};
 
@@ -61,7 +64,7 @@ pub fn check_model_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// all-MiniLM-L6-v2 on the CPU: texts to unit-length 384-d embeddings.
+/// all-MiniLM-L6-v2 on a candle device: texts to unit-length 384-d embeddings.
 pub struct SimlitEncoder {
     model: BertModel,
     tokenizer: Tokenizer,
@@ -76,15 +79,26 @@ impl std::fmt::Debug for SimlitEncoder {
 }
 
 impl SimlitEncoder {
-    /// Loads the encoder from the default model folder ([`model_dir`]).
+    /// Loads the encoder from the default model folder ([`model_dir`]) onto the CPU.
     pub fn load_default() -> Result<Self> {
-        Self::load(&model_dir()?)
+        Self::load_default_on(&Device::Cpu)
     }
 
-    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    /// Loads the encoder from the default model folder ([`model_dir`]) onto `device`.
+    pub fn load_default_on(device: &Device) -> Result<Self> {
+        Self::load_on(&model_dir()?, device)
+    }
+
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir` onto the CPU.
     pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_on(dir, &Device::Cpu)
+    }
+
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir` onto
+    /// `device`.
+    pub fn load_on(dir: &Path, device: &Device) -> Result<Self> {
         check_model_dir(dir)?;
-        let device = Device::Cpu;
+        let device = device.clone();
         let config_path = dir.join("config.json");
         let config: Config = serde_json::from_str(
             &std::fs::read_to_string(&config_path)
@@ -109,6 +123,11 @@ impl SimlitEncoder {
         let model = BertModel::load(vb, &config)
             .with_context(|| format!("simlit: {} is not a BERT model", weights.display()))?;
         Ok(Self { model, tokenizer, device, dim: config.hidden_size })
+    }
+
+    /// The device the model runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     fn embed_batch(&self, texts: &[String]) -> Result<Embeddings> {
@@ -187,9 +206,16 @@ impl SimlitBackend {
         Ok(Self { encoder, tower })
     }
 
-    /// Loads the text encoder from `model_dir` and the tower from `tower_path`.
+    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
+    /// the CPU.
     pub fn load(model_dir: &Path, tower_path: &Path) -> Result<Self> {
-        Self::new(SimlitEncoder::load(model_dir)?, ImageTower::load(tower_path)?)
+        Self::load_on(model_dir, tower_path, &Device::Cpu)
+    }
+
+    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
+    /// `device`.
+    pub fn load_on(model_dir: &Path, tower_path: &Path, device: &Device) -> Result<Self> {
+        Self::new(SimlitEncoder::load_on(model_dir, device)?, ImageTower::load_on(tower_path, device)?)
     }
 
     /// The text encoder.

@@ -1,6 +1,6 @@
 //! Declarative reward synthesis: a reward written as named terms in TOML, evaluated per env
 //! per step from the semantic score(s) of a vision-language model and the env's named state
-//! quantities (`info["state"]`, see `vlmgym_envs::env::STATE_KEY`).
+//! quantities (`info["state"]`, see [`STATE_KEY`]).
 //!
 //! VLM-RL's hierarchical driving reward and VLM-RMs' CartPole reward are config files in
 //! `assets/rewards/`, not code:
@@ -111,8 +111,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
-/// The key of `info` that holds the env's named state quantities.
-pub const STATE_KEY: &str = "state";
+/// The key of `info` that holds the env's named state quantities (the envs' own constant).
+pub use vlmgym_envs::env::STATE_KEY;
 
 /// The reward configs shipped in `assets/rewards/`, by name, for [`RewardSpec::builtin`].
 pub const BUILTINS: [(&str, &str); 5] = [

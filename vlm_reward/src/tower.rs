@@ -20,6 +20,11 @@
 //! `fc2.weight|bias`, PyTorch layouts) with the config as JSON in the metadata key
 //! [`CONFIG_KEY`]. Initialisation is seeded (ChaCha8), so a tower is a pure function of
 //! its config and seed, and inference is deterministic given the weights.
+//!
+//! A tower lives on one candle [`Device`], given to [`ImageTower::init_on`],
+//! [`ImageTower::load_on`] or [`ImageTower::from_bytes_on`] (the functions without `_on` use
+//! the CPU). Initial weights are drawn on the host, so they are the same on every device;
+//! saving copies the weights to host memory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -203,11 +208,17 @@ pub struct ImageTower {
 }
 
 impl ImageTower {
-    /// A freshly initialised tower: He-uniform weights (bound `sqrt(6 / fan_in)`) drawn from
-    /// ChaCha8 seeded with `seed`, zero biases. Same config and seed, same weights.
+    /// A freshly initialised tower on the CPU ([`init_on`](Self::init_on)).
     pub fn init(config: &TowerConfig, seed: u64) -> Result<Self> {
+        Self::init_on(config, seed, &Device::Cpu)
+    }
+
+    /// A freshly initialised tower on `device`: He-uniform weights (bound
+    /// `sqrt(6 / fan_in)`) drawn on the host from ChaCha8 seeded with `seed`, zero biases.
+    /// Same config and seed, same weights, on any device.
+    pub fn init_on(config: &TowerConfig, seed: u64, device: &Device) -> Result<Self> {
         config.validate()?;
-        let device = Device::Cpu;
+        let device = device.clone();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut names = Vec::new();
         let mut params = Vec::new();
@@ -232,6 +243,11 @@ impl ImageTower {
     /// The tower's config.
     pub fn config(&self) -> &TowerConfig {
         &self.config
+    }
+
+    /// The device the tower runs on; [`forward`](Self::forward) takes input there.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// Output dimension.
@@ -316,12 +332,17 @@ impl ImageTower {
         Embeddings::from_rows(rows, frames.len(), self.config.dim).context("tower: bad output (weights not finite?)")
     }
 
-    /// Serialises the weights and config to safetensors bytes (deterministic).
+    /// Serialises the weights (copied to host memory) and config to safetensors bytes
+    /// (deterministic).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         // One metadata entry only: safetensors writes the metadata map in hash order, so
         // several keys would make the bytes differ from run to run.
         let meta = HashMap::from([(CONFIG_KEY.to_string(), serde_json::to_string(&self.config)?)]);
-        let tensors = self.named_tensors();
+        let tensors = self
+            .named_tensors()
+            .into_iter()
+            .map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(meta))?)
     }
 
@@ -330,21 +351,32 @@ impl ImageTower {
         write_atomic(path, &self.to_bytes()?).with_context(|| format!("tower: cannot save {}", path.display()))
     }
 
-    /// Reads a tower written by [`save`](Self::save); errors name a missing file, a file
-    /// that is not safetensors, a missing/bad config, a missing tensor, a wrong shape or
-    /// dtype, or non-finite weights.
+    /// Reads a tower written by [`save`](Self::save) onto the CPU
+    /// ([`load_on`](Self::load_on)).
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_on(path, &Device::Cpu)
+    }
+
+    /// Reads a tower written by [`save`](Self::save) onto `device`; errors name a missing
+    /// file, a file that is not safetensors, a missing/bad config, a missing tensor, a wrong
+    /// shape or dtype, or non-finite weights.
+    pub fn load_on(path: &Path, device: &Device) -> Result<Self> {
         ensure!(
             path.is_file(),
             "tower: {} does not exist (train one with `vlmgym reward-model train`)",
             path.display()
         );
         let bytes = std::fs::read(path).with_context(|| format!("tower: cannot read {}", path.display()))?;
-        Self::from_bytes(&bytes).with_context(|| format!("tower: cannot load {}", path.display()))
+        Self::from_bytes_on(&bytes, device).with_context(|| format!("tower: cannot load {}", path.display()))
     }
 
-    /// Reads a tower from safetensors bytes (see [`load`](Self::load)).
+    /// Reads a tower from safetensors bytes onto the CPU (see [`load_on`](Self::load_on)).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_on(bytes, &Device::Cpu)
+    }
+
+    /// Reads a tower from safetensors bytes onto `device` (see [`load_on`](Self::load_on)).
+    pub fn from_bytes_on(bytes: &[u8], device: &Device) -> Result<Self> {
         let (_, header) =
             SafeTensors::read_metadata(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
         let meta = header.metadata().as_ref().context("no metadata: not a vlmgym image tower file")?;
@@ -352,7 +384,7 @@ impl ImageTower {
         let config: TowerConfig = serde_json::from_str(config_json).context("bad tower config in the metadata")?;
         config.validate()?;
         let st = SafeTensors::deserialize(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
-        let device = Device::Cpu;
+        let device = device.clone();
         let mut names = Vec::new();
         let mut params = Vec::new();
         for (name, shape) in config.param_shapes()? {
@@ -363,12 +395,13 @@ impl ImageTower {
                 view.shape()
             );
             ensure!(view.dtype() == safetensors::Dtype::F32, "tensor `{name}` is {:?}, expected F32", view.dtype());
-            let t = candle_core::safetensors::Load::load(&view, &device)?;
+            // Checked for finite values in host memory, then copied to the device.
+            let t = candle_core::safetensors::Load::load(&view, &Device::Cpu)?;
             let values = t.flatten_all()?.to_vec1::<f32>()?;
             if let Some(i) = values.iter().position(|v| !v.is_finite()) {
                 bail!("tensor `{name}` value {i} is not finite ({})", values[i]);
             }
-            params.push(Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+            params.push(Var::from_tensor(&t.to_dtype(DType::F32)?.to_device(&device)?)?);
             names.push(name);
         }
         let unfold = unfold_indices(&config, &device)?;

@@ -33,6 +33,11 @@
 //! byte-identical tower files. Checkpoints (the tower so far) are written atomically to the
 //! output path every [`TrainConfig::checkpoint_every`] steps; training does not resume from
 //! them (the optimiser state is not saved).
+//!
+//! **Device.** The tower, the temperature and every batch live on the candle [`Device`]
+//! passed to [`train_tower_on`] ([`train_tower`] trains on the CPU). The device is an
+//! argument, not part of the serialised [`TrainConfig`]. Determinism across runs is
+//! promised for the CPU; other devices' kernels may not be deterministic.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -342,19 +347,32 @@ fn augment_into(src: &[u8], size: usize, dx: i64, dy: i64, gain: f32, out: &mut 
     }
 }
 
-/// Trains an image tower on the training split of `dataset` against the frozen embeddings of
-/// `text_encoder`, writes it to `out_path` (atomically; also every `checkpoint_every` steps)
-/// and returns a report with held-out retrieval before and after training (when the dataset
-/// has test samples). `progress` is called after every step.
-///
-/// Errors on a bad config, a dataset without training frames or with fewer than two facts,
-/// a text encoder failure, or a non-finite loss (divergence; lower the learning rate).
+/// [`train_tower_on`] on the CPU.
 pub fn train_tower(
     dataset: &Dataset,
     text_encoder: &dyn Backend,
     config: &TrainConfig,
     out_path: &Path,
     progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainReport> {
+    train_tower_on(dataset, text_encoder, config, out_path, progress, &Device::Cpu)
+}
+
+/// Trains an image tower on `device` on the training split of `dataset` against the frozen
+/// embeddings of `text_encoder` (which may run on any device), writes it to `out_path`
+/// (atomically; also every `checkpoint_every` steps) and returns a report with held-out
+/// retrieval before and after training (when the dataset has test samples). `progress` is
+/// called after every step.
+///
+/// Errors on a bad config, a dataset without training frames or with fewer than two facts,
+/// a text encoder failure, or a non-finite loss (divergence; lower the learning rate).
+pub fn train_tower_on(
+    dataset: &Dataset,
+    text_encoder: &dyn Backend,
+    config: &TrainConfig,
+    out_path: &Path,
+    progress: &mut dyn FnMut(&TrainProgress),
+    device: &Device,
 ) -> Result<TrainReport> {
     let start = Instant::now();
     config.validate()?;
@@ -427,8 +445,7 @@ pub fn train_tower(
         envs.iter().map(|e| (0..fact_keys.len()).filter(|&f| fact_keys[f].0 == *e).collect()).collect();
 
     let tower_config = config.tower_config(dim);
-    let tower = ImageTower::init(&tower_config, config.seed)?;
-    let device = Device::Cpu;
+    let tower = ImageTower::init_on(&tower_config, config.seed, device)?;
     let s = config.input_size;
     let images = resize_all(dataset, &train_idx, s)?;
 
@@ -438,7 +455,7 @@ pub fn train_tower(
         Some(evaluate_retrieval(&TowerBackend { text: text_encoder, tower: &tower }, dataset, Split::Test)?)
     };
 
-    let log_scale = Var::new(&[(1.0 / config.temperature).ln() as f32], &device)?;
+    let log_scale = Var::new(&[(1.0 / config.temperature).ln() as f32], device)?;
     let mut opt = AdamW::new(
         tower.vars().to_vec(),
         ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
@@ -492,9 +509,9 @@ pub fn train_tower(
             let gain = if j > 0.0 { rng.random_range(1.0 - j..=1.0 + j) } else { 1.0 };
             augment_into(&images[k], s, dx, dy, gain, &mut batch[i * 3 * s * s..(i + 1) * 3 * s * s]);
         }
-        let x = Tensor::from_slice(&batch, (b, s, s, 3), &device)?;
-        let t = Tensor::from_vec(text_rows, (cands.len(), dim), &device)?;
-        let pos = Tensor::from_vec(pos, (b, cands.len()), &device)?;
+        let x = Tensor::from_slice(&batch, (b, s, s, 3), device)?;
+        let t = Tensor::from_vec(text_rows, (cands.len(), dim), device)?;
+        let pos = Tensor::from_vec(pos, (b, cands.len()), device)?;
         let img = tower.forward(&x)?;
         let scale = log_scale.as_tensor().exp()?.clamp(1.0f32, 100.0f32)?;
         let logits = img.matmul(&t.t()?)?.broadcast_mul(&scale)?;

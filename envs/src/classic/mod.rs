@@ -11,11 +11,13 @@ mod acrobot;
 mod cartpole;
 mod mountain_car;
 mod pendulum;
+mod specs;
 
 pub use acrobot::Acrobot;
 pub use cartpole::{cartpole_captions, cartpole_scene, CartPole};
 pub use mountain_car::{mountain_car_captions, mountain_car_scene, MountainCar, MountainCarContinuous};
 pub use pendulum::Pendulum;
+pub use specs::{specs, CartPoleSampler, MountainCarSampler, CARTPOLE_ID};
 
 use crate::error::{EnvError, Result};
 use crate::spaces::{Space, Value};

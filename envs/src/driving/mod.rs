@@ -33,11 +33,12 @@ mod map;
 mod observation;
 mod reward;
 mod scene;
+mod specs;
 mod traffic;
 
 use std::collections::VecDeque;
 
-use vlmgym_physics::{Tag, VehicleConfig, VehicleControl, World, WorldConfig};
+use vlmgym_physics::{DrivingWorld, Tag, VehicleConfig, VehicleControl, WorldConfig};
 
 pub use captions::captions as state_captions;
 pub use map::{wrap_angle, BoxProp, Junction, Lane, Map, MapKind, Polyline, Projection, Road, Route, LANE_WIDTH};
@@ -45,6 +46,8 @@ pub use observation::{obs_len, Collision, DrivingState, Neighbour, OBS_BOUND};
 pub use reward::{
     offset_std, route_completion_reward, Metrics, RewardKind, VlmRlTerms, TARGET_SPEED_KMH, TERMINAL_PENALTY,
 };
+pub use scene::car_parts;
+pub use specs::{drive_keys, drive_keys_discrete, specs, DrivingSampler, AMBIGUOUS_GAP, DRIVING_ID};
 pub use traffic::{idm, Npc, Traffic, NPC_LENGTH};
 
 use crate::env::{ArgReader, Env, EnvRng, Info, Options, Step};
@@ -135,7 +138,7 @@ impl DrivingConfig {
 }
 
 struct Episode {
-    world: World,
+    world: DrivingWorld,
     route: Route,
     traffic: Traffic,
     segment: usize,
@@ -298,7 +301,7 @@ impl Driving {
         Value::Box(st.observation(self.config.waypoints, self.config.vehicles))
     }
 
-    fn sync_npcs(map: &Map, world: &mut World, traffic: &Traffic) {
+    fn sync_npcs(map: &Map, world: &mut DrivingWorld, traffic: &Traffic) {
         for (i, n) in traffic.npcs.iter().enumerate() {
             let (p, h) = n.pose(map);
             world.set_npc_target(i, [p[0] as f32, -p[1] as f32], h as f32);
@@ -415,7 +418,8 @@ impl Env for Driving {
             n.v0 = place.npc_ahead_speed.max(0.01);
             n.next = self.map.lanes[lane].next.first().copied();
         }
-        let mut world = World::new(WorldConfig { control_dt: DT as f32, ..WorldConfig::default() }, seed.unwrap_or(0));
+        let mut world =
+            DrivingWorld::new(WorldConfig { control_dt: DT as f32, ..WorldConfig::default() }, seed.unwrap_or(0));
         let [cx, cy, hx, hy] = self.map.extent;
         world.add_ground([cx as f32, -cy as f32], hx as f32 + 50.0, hy as f32 + 50.0);
         for b in self.map.barriers.iter().chain(&self.map.buildings) {

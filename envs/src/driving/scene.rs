@@ -174,3 +174,72 @@ pub fn cameras(pos: [f32; 3], heading: f32) -> Vec<Camera> {
         },
     ]
 }
+
+/// A low-poly car filling the box `half_extents` (length, height, width halves; local +X
+/// forward, the box's centre at `pose`, its bottom 0.15 m above the road): a body in `color`,
+/// a dark glass cabin with a roof in `color`, four wheels, white headlights and red tail
+/// lights. The body keeps the car's `name`; the other parts are `{name}_{part}`. Every part
+/// is dynamic, so renderers move them with the car.
+pub fn car_parts(name: &str, half_extents: [f32; 3], pose: Pose, color: [f32; 3]) -> Vec<SceneObject> {
+    let [hx, hy, hz] = half_extents;
+    let bottom = -hy;
+    let paint = Material { roughness: 0.35, metallic: 0.3, ..Material::color(color[0], color[1], color[2]) };
+    let glass = Material { roughness: 0.15, metallic: 0.5, ..Material::color(0.10, 0.13, 0.17) };
+    let tyre = Material::color(0.06, 0.06, 0.06);
+    let lamp = |r, g, b| Material { unlit: true, ..Material::color(r, g, b) };
+    let body_top = bottom + 0.55 * (2.0 * hy);
+    let part = |suffix: &str, shape: Shape, local: Pose, material: Material| SceneObject {
+        name: if suffix.is_empty() { name.to_string() } else { format!("{name}_{suffix}") },
+        shape,
+        pose: pose.compose(&local),
+        material,
+        dynamic: true,
+    };
+    let body_half = [hx, (body_top - bottom - 0.1) / 2.0, hz];
+    let mut out = vec![part(
+        "",
+        Shape::Cuboid { half_extents: body_half },
+        Pose::from_translation([0.0, bottom + 0.1 + body_half[1], 0.0]),
+        paint.clone(),
+    )];
+    let cabin_half = [0.5 * hx, (hy - body_top) / 2.0, 0.86 * hz];
+    out.push(part(
+        "cabin",
+        Shape::Cuboid { half_extents: cabin_half },
+        Pose::from_translation([-0.12 * hx, body_top + cabin_half[1], 0.0]),
+        glass,
+    ));
+    out.push(part(
+        "roof",
+        Shape::Cuboid { half_extents: [0.36 * hx, 0.03, 0.8 * hz] },
+        Pose::from_translation([-0.16 * hx, hy + 0.03, 0.0]),
+        paint,
+    ));
+    let radius = (0.3f32).min(0.45 * hy + 0.05);
+    let wheel_y = bottom - 0.15 + radius;
+    for (tag, x, z) in [
+        ("fl", 0.62 * hx, -hz + 0.1),
+        ("fr", 0.62 * hx, hz - 0.1),
+        ("rl", -0.62 * hx, -hz + 0.1),
+        ("rr", -0.62 * hx, hz - 0.1),
+    ] {
+        out.push(part(
+            &format!("wheel_{tag}"),
+            Shape::Cylinder { radius, half_height: 0.13 },
+            Pose::from_axis_angle([x, wheel_y, z], [1.0, 0.0, 0.0], std::f32::consts::FRAC_PI_2),
+            tyre.clone(),
+        ));
+    }
+    let light_y = bottom + 0.1 + 1.4 * body_half[1];
+    for (tag, x, m) in [("head", hx + 0.02, lamp(1.0, 0.97, 0.85)), ("tail", -hx - 0.02, lamp(0.9, 0.05, 0.05))] {
+        for (side, z) in [("l", -0.65 * hz), ("r", 0.65 * hz)] {
+            out.push(part(
+                &format!("{tag}light_{side}"),
+                Shape::Cuboid { half_extents: [0.03, 0.07, 0.16 * hz] },
+                Pose::from_translation([x, light_y, z]),
+                m.clone(),
+            ));
+        }
+    }
+    out
+}

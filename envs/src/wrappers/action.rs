@@ -1,7 +1,7 @@
 //! Action wrappers: clipping and affine rescaling of Box actions.
 
-use super::{inner_accessors, require_box};
-use crate::env::{Env, Info, Options, Step};
+use super::{inner_accessors, require_box, Wrapper};
+use crate::env::{Env, Step};
 use crate::error::{EnvError, Result};
 use crate::spaces::{BoxSpace, Space, Value};
 
@@ -24,32 +24,21 @@ impl<E: Env> ClipAction<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for ClipAction<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
+impl<E: Env> Wrapper for ClipAction<E> {
+    inner_accessors!(Wrapper);
+
     fn action_space(&self) -> &Space {
         &self.action_space
     }
-    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        self.env.reset(seed, options)
-    }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         self.action_space.check_action(action)?;
         let Value::Box(a) = action else { unreachable!("checked above") };
         let clipped = a.iter().enumerate().map(|(i, x)| x.clamp(self.bounds.low()[i], self.bounds.high()[i])).collect();
         self.env.step(&Value::Box(clipped))
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(ClipAction);
 
 /// Exposes the Box action space as `[min_action, max_action]` and maps actions affinely
 /// onto the env's bounds (Gymnasium's `RescaleAction`).
@@ -87,16 +76,13 @@ impl<E: Env> RescaleAction<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for RescaleAction<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
+impl<E: Env> Wrapper for RescaleAction<E> {
+    inner_accessors!(Wrapper);
+
     fn action_space(&self) -> &Space {
         &self.action_space
     }
-    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        self.env.reset(seed, options)
-    }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         self.action_space.check_action(action)?;
         let Value::Box(a) = action else { unreachable!("checked above") };
@@ -104,13 +90,5 @@ impl<E: Env> Env for RescaleAction<E> {
             a.iter().enumerate().map(|(i, &x)| (self.gradient[i] * x as f64 + self.intercept[i]) as f32).collect();
         self.env.step(&Value::Box(mapped))
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(RescaleAction);

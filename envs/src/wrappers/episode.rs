@@ -3,10 +3,10 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::inner_accessors;
+use super::{inner_accessors, Wrapper};
 use crate::env::{Env, Info, Options, Step};
 use crate::error::Result;
-use crate::spaces::{Space, Value};
+use crate::spaces::Value;
 
 /// Truncates episodes after `max_episode_steps` steps (Gymnasium's `TimeLimit`).
 pub struct TimeLimit<E> {
@@ -35,17 +35,14 @@ impl<E: Env> TimeLimit<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for TimeLimit<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
+impl<E: Env> Wrapper for TimeLimit<E> {
+    inner_accessors!(Wrapper);
+
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         self.elapsed_steps = 0;
         self.env.reset(seed, options)
     }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         self.elapsed_steps += 1;
@@ -54,16 +51,8 @@ impl<E: Env> Env for TimeLimit<E> {
         }
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(TimeLimit);
 
 /// One finished episode's statistics.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -121,13 +110,9 @@ impl<E: Env> RecordEpisodeStatistics<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for RecordEpisodeStatistics<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
+impl<E: Env> Wrapper for RecordEpisodeStatistics<E> {
+    inner_accessors!(Wrapper);
+
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let out = self.env.reset(seed, options)?;
         self.episode_return = 0.0;
@@ -135,6 +120,7 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         self.episode_start = Instant::now();
         Ok(out)
     }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         self.episode_return += step.reward;
@@ -159,13 +145,5 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         }
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(RecordEpisodeStatistics);

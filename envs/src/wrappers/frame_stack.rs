@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::{inner_accessors, require_box};
+use super::{inner_accessors, require_box, Wrapper};
 use crate::env::{Env, Info, Options, Step};
 use crate::error::{EnvError, Result};
 use crate::spaces::{BoxSpace, Space, Value};
@@ -45,13 +45,13 @@ fn into_box(v: Value) -> Vec<f32> {
     }
 }
 
-impl<E: Env> Env for FrameStack<E> {
+impl<E: Env> Wrapper for FrameStack<E> {
+    inner_accessors!(Wrapper);
+
     fn observation_space(&self) -> &Space {
         &self.observation_space
     }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
+
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let (obs, info) = self.env.reset(seed, options)?;
         let obs = into_box(obs);
@@ -61,6 +61,7 @@ impl<E: Env> Env for FrameStack<E> {
         }
         Ok((self.stacked(), info))
     }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         self.frames.pop_front();
@@ -68,13 +69,5 @@ impl<E: Env> Env for FrameStack<E> {
         step.obs = self.stacked();
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(FrameStack);

@@ -1,6 +1,6 @@
 //! Running normalisation of observations and rewards.
 
-use super::{inner_accessors, require_box};
+use super::{inner_accessors, require_box, Wrapper};
 use crate::env::{Env, Info, Options, Step};
 use crate::error::Result;
 use crate::spaces::{BoxSpace, Space, Value};
@@ -100,32 +100,25 @@ impl<E: Env> NormalizeObservation<E> {
     }
 }
 
-impl<E: Env> Env for NormalizeObservation<E> {
+impl<E: Env> Wrapper for NormalizeObservation<E> {
+    inner_accessors!(Wrapper);
+
     fn observation_space(&self) -> &Space {
         &self.observation_space
     }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
+
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let (obs, info) = self.env.reset(seed, options)?;
         Ok((self.normalize(obs), info))
     }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         step.obs = self.normalize(step.obs);
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(NormalizeObservation);
 
 /// Scales rewards by the running standard deviation of the discounted return
 /// (Gymnasium's `NormalizeReward`): the return estimate `G = gamma * G * (1 - term) + r`
@@ -158,16 +151,9 @@ impl<E: Env> NormalizeReward<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for NormalizeReward<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        self.env.reset(seed, options)
-    }
+impl<E: Env> Wrapper for NormalizeReward<E> {
+    inner_accessors!(Wrapper);
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         let not_term = if step.terminated { 0.0 } else { 1.0 };
@@ -178,16 +164,8 @@ impl<E: Env> Env for NormalizeReward<E> {
         step.reward /= (self.rms.var[0] + self.epsilon).sqrt();
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(NormalizeReward);
 
 #[cfg(test)]
 mod tests {

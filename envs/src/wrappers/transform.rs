@@ -1,6 +1,6 @@
 //! Wrappers that apply a function to rewards or observations.
 
-use super::inner_accessors;
+use super::{inner_accessors, Wrapper};
 use crate::env::{Env, Info, Options, Step};
 use crate::error::Result;
 use crate::spaces::{Space, Value};
@@ -20,31 +20,16 @@ impl<E: Env> TransformReward<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for TransformReward<E> {
-    fn observation_space(&self) -> &Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
-    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        self.env.reset(seed, options)
-    }
+impl<E: Env> Wrapper for TransformReward<E> {
+    inner_accessors!(Wrapper);
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         step.reward = (self.f)(step.reward);
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(TransformReward);
 
 /// Applies `f` to every observation (Gymnasium's `TransformObservation`); the caller
 /// states the resulting observation space.
@@ -63,29 +48,22 @@ impl<E: Env> TransformObservation<E> {
     inner_accessors!();
 }
 
-impl<E: Env> Env for TransformObservation<E> {
+impl<E: Env> Wrapper for TransformObservation<E> {
+    inner_accessors!(Wrapper);
+
     fn observation_space(&self) -> &Space {
         &self.observation_space
     }
-    fn action_space(&self) -> &Space {
-        self.env.action_space()
-    }
+
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let (obs, info) = self.env.reset(seed, options)?;
         Ok(((self.f)(obs), info))
     }
+
     fn step(&mut self, action: &Value) -> Result<Step> {
         let mut step = self.env.step(action)?;
         step.obs = (self.f)(std::mem::replace(&mut step.obs, Value::Discrete(0)));
         Ok(step)
     }
-    fn close(&mut self) {
-        self.env.close()
-    }
-    fn scene(&self) -> Option<crate::scene::Scene> {
-        self.env.scene()
-    }
-    fn captions(&self) -> Vec<crate::scene::Caption> {
-        self.env.captions()
-    }
 }
+crate::impl_env_for_wrapper!(TransformObservation);

@@ -1,0 +1,142 @@
+//! Per-env metadata: every registered env declares what the tools need, the driving
+//! sampler's plans are valid resets, and a missing piece is a clear error.
+
+use std::collections::BTreeMap;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use vlmgym_envs::metadata::{keymaps, Keys};
+use vlmgym_envs::registry::{ids, spec};
+use vlmgym_envs::{make, make_with, EnvError, EnvSpec, Options, ResetPlan, Value};
+
+fn state_numbers(info: &vlmgym_envs::Info) -> BTreeMap<String, f64> {
+    info["state"].as_object().unwrap().iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect()
+}
+
+#[test]
+fn every_env_with_a_scene_declares_render_rate_keys_sampler_and_reward_config() {
+    for id in ids() {
+        let s = spec(&id).unwrap();
+        let m = &s.metadata;
+        assert!(m.require_render_fps(&id, "test").unwrap() > 0.0, "{id}");
+        let mut env = make(&id).unwrap();
+        env.reset(Some(0), &Options::new()).unwrap();
+        // The keyboard acts in every registered env's action space.
+        let keys = m.require_keyboard(&id, "test").unwrap();
+        let a = keys(env.action_space(), Keys { right: true, ..Keys::default() }).unwrap();
+        env.action_space().check_action(&a).unwrap();
+        if let Some(scene) = env.scene() {
+            m.require_sampler(&id, "test").unwrap();
+            m.require_reward_config(&id, "test").unwrap();
+            if let Some(cam) = &m.reward_camera {
+                assert!(scene.camera(cam).is_some(), "{id}'s reward camera `{cam}` is not in its scene");
+            }
+        }
+    }
+}
+
+#[test]
+fn missing_metadata_is_an_error_naming_env_and_need() {
+    let s = EnvSpec::new("Bare-v0", "no metadata", |k| {
+        vlmgym_envs::registry::boxed(vlmgym_envs::classic::Pendulum::from_kwargs(k))
+    });
+    let err = s.metadata.require_sampler(&s.id, "`vlmgym dataset`").err().unwrap();
+    assert!(matches!(err, EnvError::MissingMetadata { .. }));
+    assert_eq!(
+        err.to_string(),
+        "Bare-v0 does not declare a state sampler (reward metadata), which `vlmgym dataset` needs"
+    );
+}
+
+#[test]
+fn keyboard_maps_follow_the_arrows() {
+    let keys = |l, r, u, d| Keys { left: l, right: r, up: u, down: d };
+    let act = |id: &str, k: Keys| {
+        let env = make(id).unwrap();
+        (spec(id).unwrap().metadata.keyboard.unwrap())(env.action_space(), k).unwrap()
+    };
+    assert_eq!(act("CartPole-v1", keys(true, false, false, false)), Value::Discrete(0));
+    assert_eq!(act("CartPole-v1", keys(false, true, false, false)), Value::Discrete(1));
+    assert_eq!(act("MountainCar-v0", Keys::default()), Value::Discrete(1), "no key: the no-op");
+    assert_eq!(act("MountainCar-v0", keys(false, true, false, false)), Value::Discrete(2));
+    assert_eq!(act("Driving-v0", keys(true, false, true, false)), Value::Box(vec![1.0, 1.0]), "left steers +");
+    assert_eq!(act("Driving-v0", keys(false, true, false, true)), Value::Box(vec![-1.0, -1.0]));
+    assert_eq!(act("Driving-Discrete-v0", Keys::default()), Value::Discrete(7), "straight, coasting");
+    assert_eq!(act("Driving-Discrete-v0", keys(true, false, true, false)), Value::Discrete(14));
+    assert_eq!(act("Pendulum-v1", keys(true, false, false, false)), Value::Box(vec![-2.0]));
+    let env = make("Driving-v0").unwrap();
+    let err = keymaps::left_right(env.action_space(), Keys::default()).unwrap_err().to_string();
+    assert!(err.contains("keyboard cannot act"), "{err}");
+}
+
+fn driving_plans(hard: bool) -> Vec<ResetPlan> {
+    let sampler = spec("Driving-v0").unwrap().metadata.sampler.unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    (0..400).map(|_| sampler.plan(&mut rng, hard)).collect()
+}
+
+#[test]
+fn hard_cases_add_dense_close_calls_and_leave_the_plain_plans_alone() {
+    let plain = driving_plans(false);
+    assert!(plain.iter().all(|p| p.record_every == 8 && !p.options.contains_key("npc_ahead_speed")));
+    let extra = driving_plans(true);
+    let dense: Vec<&ResetPlan> = extra.iter().filter(|p| p.record_every == 3).collect();
+    assert!((100..200).contains(&dense.len()), "{} of 400 plans are extra groups", dense.len());
+    assert!(dense.iter().any(|p| p.options.contains_key("npc_ahead_speed")));
+    assert!(dense.iter().any(|p| p.options.contains_key("npc_ahead") && !p.options.contains_key("npc_ahead_speed")));
+    assert!(dense.iter().any(|p| !p.options.contains_key("npc_ahead")), "no drift-to-barrier groups");
+    // Every extra group's reset options are valid for the env.
+    let mut env = make_with("Driving-v0", &Options::new()).unwrap();
+    for (i, p) in dense.iter().enumerate() {
+        env.reset(Some(i as u64), &p.options).unwrap_or_else(|e| panic!("{:?}: {e}", p.options));
+    }
+}
+
+#[test]
+fn only_touching_frames_without_contact_are_ambiguous() {
+    // Drive into a stopped car: every frame until contact is clear, the crash is not
+    // ambiguous (it is captioned as what it is).
+    let sampler = spec("Driving-v0").unwrap().metadata.sampler.unwrap();
+    let mut env = make_with("Driving-v0", &Options::new()).unwrap();
+    let mut opts = Options::new();
+    opts.insert("speed".into(), json!(8.0));
+    opts.insert("npc_ahead".into(), json!(6.0));
+    env.reset(Some(5), &opts).unwrap();
+    let full = Value::Box(vec![0.0, 1.0]);
+    let mut crashed = false;
+    for _ in 0..60 {
+        let step = env.step(&full).unwrap();
+        let state = state_numbers(&step.info);
+        if state["gap_ahead"] > 1.0 {
+            assert!(!sampler.ambiguous(&state), "{state:?}");
+        }
+        if step.terminated {
+            assert_eq!(state["collision"], 1.0, "the run ends in a rear-end crash");
+            assert!(!sampler.ambiguous(&state));
+            assert!(!sampler.success(&step.info, true));
+            assert_eq!(sampler.label(&["collision.car", "lane.centre"], false), Some(false));
+            crashed = true;
+            break;
+        }
+    }
+    assert!(crashed, "never reached the car 6 m ahead");
+    let near: BTreeMap<String, f64> = [("collision".into(), 0.0), ("gap_ahead".into(), 0.1)].into();
+    assert!(sampler.ambiguous(&near));
+    let cartpole = spec("CartPole-v1").unwrap().metadata.sampler.unwrap();
+    assert!(!cartpole.ambiguous(&near), "only Driving frames are filtered");
+}
+
+#[test]
+fn labels_come_from_facts() {
+    let driving = spec("Driving-v0").unwrap().metadata.sampler.unwrap();
+    assert_eq!(driving.label(&["lane.centre", "collision.none"], true), Some(true));
+    assert_eq!(driving.label(&["lane.left", "collision.none"], true), None);
+    assert_eq!(driving.label(&["lane.centre", "collision.barrier"], false), Some(false));
+    let cartpole = spec("CartPole-v1").unwrap().metadata.sampler.unwrap();
+    assert_eq!(cartpole.label(&["pole.upright"], true), Some(true));
+    assert_eq!(cartpole.label(&["pole.fallen"], false), Some(false));
+    assert_eq!(cartpole.label(&["pole.tilted"], true), None);
+    let mc = spec("MountainCar-v0").unwrap().metadata.sampler.unwrap();
+    assert_eq!(mc.label(&[], true), Some(true), "MountainCar: the success flag");
+}
