@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use vlmgym_envs::env::STATE_KEY;
 use vlmgym_envs::{make_with, Env, Info, Options, Scene, StateSampler};
 use vlmgym_render::{BatchRenderer, RenderConfig};
-use vlmgym_reward::dataset::{Caption, DatasetWriter, Sample, Split};
+use vlmgym_reward::dataset::{DatasetWriter, Sample, Split};
 
 /// What `vlmgym dataset` writes.
 #[derive(Clone, Debug)]
