@@ -575,12 +575,12 @@ impl Env for Driving {
         let mut objects = self.static_scene.clone();
         let s = ep.world.ego_state()?;
         let ego_pose = Pose { translation: s.position, rotation: s.rotation };
-        objects.push(scene::car("ego".into(), VehicleConfig::default().half_extents, ego_pose, scene::EGO_COLOR));
+        objects.extend(scene::car_parts("ego", VehicleConfig::default().half_extents, ego_pose, scene::EGO_COLOR));
         for (i, n) in ep.traffic.npcs.iter().enumerate() {
             let (p, h) = n.pose(&self.map);
             let pose = Pose::from_yaw([p[0] as f32, NPC_HALF[1] + 0.15, -p[1] as f32], h as f32);
-            objects.push(scene::car(
-                format!("npc_{i}"),
+            objects.extend(scene::car_parts(
+                &format!("npc_{i}"),
                 NPC_HALF,
                 pose,
                 scene::NPC_COLORS[n.color % scene::NPC_COLORS.len()],

@@ -130,17 +130,6 @@ pub fn static_objects(map: &Map) -> Vec<SceneObject> {
     out
 }
 
-/// A car body: a coloured box named `name`.
-pub fn car(name: String, half_extents: [f32; 3], pose: Pose, color: [f32; 3]) -> SceneObject {
-    SceneObject {
-        name,
-        shape: Shape::Cuboid { half_extents },
-        pose,
-        material: Material { roughness: 0.35, metallic: 0.3, ..Material::color(color[0], color[1], color[2]) },
-        dynamic: true,
-    }
-}
-
 /// The cameras for an ego car at 3-D `pos` (chassis centre) heading `heading` (map radians):
 /// `chase` (behind and above), `bev` (VLM-RL's bird's-eye view: orthographic, 40 m tall,
 /// the car's heading up the image) and `hood` (driver's view).
