@@ -32,11 +32,10 @@ pub struct RenderedVecEnv {
 }
 
 impl RenderedVecEnv {
-    /// Wraps `inner`, drawing with the bevy renderer when built with it, else the
-    /// rasteriser; every env must describe a Scene (with the camera `config` names).
+    /// Wraps `inner`, drawing with the CPU rasteriser (the default for training frames);
+    /// every env must describe a Scene (with the camera `config` names).
     pub fn new(inner: VecEnv, config: RenderConfig, mode: ObsMode) -> Result<Self> {
-        let kind = if cfg!(feature = "bevy") { RendererKind::Bevy } else { RendererKind::Raster };
-        Self::with_renderer(inner, kind, config, mode)
+        Self::with_renderer(inner, RendererKind::Raster, config, mode)
     }
 
     /// Wraps `inner`, drawing with the `kind` backend.

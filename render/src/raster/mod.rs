@@ -82,6 +82,8 @@ struct Dynamic {
     index: usize,
     mesh: Arc<LocalMesh>,
     shader: Shader,
+    /// Radius of a sphere about the object's origin that holds its mesh (for culling).
+    radius: f32,
 }
 
 /// A camera as a comparable key (eye, target, up, fov, ortho height).
@@ -183,7 +185,7 @@ impl RasterRenderer {
 
     /// Draws one frame per scene (`scenes.len()` must equal the env count) of the states
     /// they describe, as `N x H x W x 3` RGB bytes. Static objects are read from the first
-    /// call's scenes; later scenes must keep their objects (only dynamic ones move).
+    /// call's scenes; a later scene with another number of objects prepares its env again.
     pub fn render(&mut self, scenes: &[Scene]) -> Result<Frames> {
         let (w, h) = (self.config.width, self.config.height);
         let mut frames =
@@ -206,15 +208,13 @@ impl RasterRenderer {
             .map(|(i, s)| self.pick_camera(s).with_context(|| format!("env {i}")))
             .collect::<Result<_>>()?;
         if self.slots.is_empty() {
-            self.prepare(scenes)?;
+            self.slots = scenes.iter().map(|s| self.prepare_slot(s)).collect::<Result<_>>()?;
         }
-        for (i, (slot, scene)) in self.slots.iter().zip(scenes).enumerate() {
-            if scene.objects.len() != slot.count {
-                bail!(
-                    "env {i}'s scene has {} objects, it had {}; scenes must keep their objects",
-                    scene.objects.len(),
-                    slot.count
-                );
+        // A scene with another number of objects is another scene (e.g. a new episode with
+        // other traffic): its env is prepared again.
+        for i in 0..n {
+            if scenes[i].objects.len() != self.slots[i].count {
+                self.slots[i] = self.prepare_slot(&scenes[i]).with_context(|| format!("env {i}"))?;
             }
         }
         let (w, h) = (self.config.width, self.config.height);
@@ -278,60 +278,56 @@ impl RasterRenderer {
         Ok(t)
     }
 
-    /// Static worlds (shared between envs with equal static objects and sun), dynamic
-    /// objects' meshes and shaders.
-    fn prepare(&mut self, scenes: &[Scene]) -> Result<()> {
+    /// One env's slot for `scene`: its static world (shared between envs with equal static
+    /// objects and sun), its dynamic objects' meshes and shaders.
+    fn prepare_slot(&mut self, scene: &Scene) -> Result<EnvSlot> {
         let pixels = self.config.width as usize * self.config.height as usize;
-        let mut slots = Vec::with_capacity(scenes.len());
-        for scene in scenes {
-            let to_sun = shade::to_sun(scene.sun_direction);
-            let statics: Vec<SceneObject> = scene.objects.iter().filter(|o| !o.dynamic).cloned().collect();
-            let world = match self.worlds.iter().find(|w| w.sun == to_sun && w.source == statics) {
-                Some(w) => w.clone(),
-                None => {
-                    let textures = &mut self.textures;
-                    let w = Arc::new(StaticWorld::new(statics, to_sun, &mut |n| Self::texture(textures, n))?);
-                    self.worlds.push(w.clone());
-                    w
+        let to_sun = shade::to_sun(scene.sun_direction);
+        let statics: Vec<SceneObject> = scene.objects.iter().filter(|o| !o.dynamic).cloned().collect();
+        let world = match self.worlds.iter().find(|w| w.sun == to_sun && w.source == statics) {
+            Some(w) => w.clone(),
+            None => {
+                let textures = &mut self.textures;
+                let w = Arc::new(StaticWorld::new(statics, to_sun, &mut |n| Self::texture(textures, n))?);
+                self.worlds.push(w.clone());
+                w
+            }
+        };
+        let mut dynamic = Vec::new();
+        for (index, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
+            let repeats = match obj.material.texture {
+                Some(_) => uv_repeats(&obj.shape, obj.material.texture_scale),
+                None => [1.0, 1.0],
+            };
+            let key = format!("{:?}/{repeats:?}", obj.shape);
+            let mesh = match self.meshes.get(&key) {
+                Some(m) if !matches!(obj.shape, Shape::Strip { .. }) => m.clone(),
+                _ => {
+                    let m = Arc::new(tessellate(&obj.shape, repeats));
+                    self.meshes.insert(key, m.clone());
+                    m
                 }
             };
-            let mut dynamic = Vec::new();
-            for (index, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
-                let repeats = match obj.material.texture {
-                    Some(_) => uv_repeats(&obj.shape, obj.material.texture_scale),
-                    None => [1.0, 1.0],
-                };
-                let key = format!("{:?}/{repeats:?}", obj.shape);
-                let mesh = match self.meshes.get(&key) {
-                    Some(m) if !matches!(obj.shape, Shape::Strip { .. }) => m.clone(),
-                    _ => {
-                        let m = Arc::new(tessellate(&obj.shape, repeats));
-                        self.meshes.insert(key, m.clone());
-                        m
-                    }
-                };
-                let textures = &mut self.textures;
-                let shader = Shader::new(&obj.material, &mut |n| Self::texture(textures, n))?;
-                dynamic.push(Dynamic { index, mesh, shader });
-            }
-            // Translucent objects after the opaque ones (stable: Scene order otherwise).
-            dynamic.sort_by_key(|d| d.shader.alpha < 1.0);
-            slots.push(EnvSlot {
-                world,
-                dynamic,
-                count: scene.objects.len(),
-                to_sun,
-                depth: vec![f32::NEG_INFINITY; pixels],
-                last_camera: None,
-                layer: None,
-                map: None,
-                sky: scene.sky_color,
-                sky_gradient: Vec::new(),
-                vert_scratch: Vec::new(),
-            });
+            let textures = &mut self.textures;
+            let shader = Shader::new(&obj.material, &mut |n| Self::texture(textures, n))?;
+            let radius = mesh.verts.iter().map(|v| math::length(v.p)).fold(0.0f32, f32::max);
+            dynamic.push(Dynamic { index, mesh, shader, radius });
         }
-        self.slots = slots;
-        Ok(())
+        // Translucent objects after the opaque ones (stable: Scene order otherwise).
+        dynamic.sort_by_key(|d| d.shader.alpha < 1.0);
+        Ok(EnvSlot {
+            world,
+            dynamic,
+            count: scene.objects.len(),
+            to_sun,
+            depth: vec![f32::NEG_INFINITY; pixels],
+            last_camera: None,
+            layer: None,
+            map: None,
+            sky: scene.sky_color,
+            sky_gradient: Vec::new(),
+            vert_scratch: Vec::new(),
+        })
     }
 }
 
@@ -373,32 +369,47 @@ fn draw_frame(
         let mut t = Target { color: &mut *out, depth: &mut slot.depth, width: w, y0: 0, rows: h };
         draw_static(&mut t, &ctx, &slot.world, &slot.sky_gradient);
     }
-    // Dynamic objects: placed; on a top-down map, the static depth under them read from
-    // the map (only there is it needed) before any is drawn; then drawn.
+    // Dynamic objects in view (a sphere test against the clip planes): placed; on a
+    // top-down map, the static depth under them read from the map (only there is it
+    // needed) before any is drawn; then drawn.
     let mut t = Target { color: out, depth: &mut slot.depth, width: w, y0: 0, rows: h };
+    let planes = view.planes(1.0);
     slot.vert_scratch.clear();
-    for d in &slot.dynamic {
-        place(&d.mesh, &Affine::from_pose(&scene.objects[d.index].pose), slot.to_sun, &mut slot.vert_scratch);
+    let mut placed: Vec<(usize, usize)> = Vec::with_capacity(slot.dynamic.len());
+    for (k, d) in slot.dynamic.iter().enumerate() {
+        let pose = &scene.objects[d.index].pose;
+        if !in_view(&view, &planes, pose.translation, d.radius) {
+            continue;
+        }
+        placed.push((k, slot.vert_scratch.len()));
+        place(&d.mesh, &Affine::from_pose(pose), slot.to_sun, &mut slot.vert_scratch);
     }
     if let Some(map) = &slot.map {
-        let mut start = 0;
-        for d in &slot.dynamic {
-            let verts = &slot.vert_scratch[start..start + d.mesh.verts.len()];
-            start += d.mesh.verts.len();
+        for &(k, start) in &placed {
+            let verts = &slot.vert_scratch[start..start + slot.dynamic[k].mesh.verts.len()];
             if let Some((xs, ys)) = screen_rect(&view, verts, w, h) {
                 map.fill_depth(&mut t, &view, xs, ys);
             }
         }
     }
-    let mut start = 0;
-    for d in &slot.dynamic {
+    for &(k, start) in &placed {
+        let d = &slot.dynamic[k];
         let verts = &slot.vert_scratch[start..start + d.mesh.verts.len()];
-        start += d.mesh.verts.len();
         for tri in &d.mesh.tris {
             let v = tri.map(|i| verts[i as usize]);
             draw_triangle(&mut t, &ctx, &v, &d.shader, d.mesh.two_sided);
         }
     }
+}
+
+/// Whether a sphere at `centre` (world) of `radius` may be seen: not wholly outside one of
+/// the view's clip `planes`.
+fn in_view(view: &View, planes: &[[f32; 4]; 6], centre: [f32; 3], radius: f32) -> bool {
+    let v = view.view_point(centre);
+    planes.iter().all(|p| {
+        let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+        p[0] * v.x + p[1] * v.y + p[2] * v.d + p[3] >= -radius * norm
+    })
 }
 
 /// The pixel columns and rows (inclusive) an orthographic view may draw `verts` in, if
