@@ -14,7 +14,7 @@
 //!
 //! With the `models` feature (on by default), the models that run on candle:
 //! - [`simlit`]: the all-MiniLM-L6-v2 text encoder and the [`SimlitBackend`];
-//! - [`tower`]: the simlit image tower; [`train`]: its LiT-style contrastive training and
+//! - [`tower`]: the simlit image tower ([`tower_cpu`]: its inference laid out for the CPU); [`train`]: its LiT-style contrastive training and
 //!   retrieval evaluation;
 //! - [`clip`]: CLIP (OpenAI QuickGELU and LAION GELU configs) as a backend;
 //! - [`device`]: `cpu` / `cuda:N` device selection (CUDA with the `cuda` feature).
@@ -34,6 +34,8 @@ pub mod simlit;
 pub mod synthesis;
 #[cfg(feature = "models")]
 pub mod tower;
+#[cfg(feature = "models")]
+pub mod tower_cpu;
 #[cfg(feature = "models")]
 pub mod train;
 

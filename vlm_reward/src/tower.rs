@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -39,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Embeddings, Frames};
 use crate::dataset::write_atomic;
+use crate::tower_cpu::CpuTower;
 
 /// Largest allowed parameter count of a tower.
 pub const MAX_PARAMS: usize = 5_000_000;
@@ -47,6 +49,8 @@ pub const MAX_PARAMS: usize = 5_000_000;
 pub const CONFIG_KEY: &str = "vlmgym.image_tower.config";
 /// Frames are embedded in chunks of this many.
 const CHUNK: usize = 64;
+/// ... and in chunks of this many by the CPU layout (larger matrix products, bounded memory).
+const CPU_CHUNK: usize = 128;
 
 /// One convolution layer: output channels, square kernel size and stride (no padding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +209,19 @@ pub struct ImageTower {
     params: Vec<Var>,
     unfold: Vec<Tensor>,
     device: Device,
+    /// The CPU inference layout of the weights, made at the first [`embed`](ImageTower::embed)
+    /// on the CPU; off for good once [`vars`](ImageTower::vars) hands the weights out for
+    /// training (they may change after that).
+    cpu: Arc<Mutex<CpuCache>>,
+}
+
+/// See [`ImageTower::cpu`](ImageTower).
+#[derive(Debug, Default)]
+enum CpuCache {
+    #[default]
+    Empty,
+    Ready(Arc<CpuTower>),
+    Off,
 }
 
 impl ImageTower {
@@ -237,7 +254,7 @@ impl ImageTower {
             names.push(name);
         }
         let unfold = unfold_indices(config, &device)?;
-        Ok(Self { config: config.clone(), names, params, unfold, device })
+        Ok(Self { config: config.clone(), names, params, unfold, device, cpu: Default::default() })
     }
 
     /// The tower's config.
@@ -260,9 +277,34 @@ impl ImageTower {
         self.config.input_size
     }
 
-    /// The parameters, in [`TowerConfig::param_shapes`] order (for an optimiser).
+    /// The parameters, in [`TowerConfig::param_shapes`] order (for an optimiser). From then
+    /// on [`embed`](Self::embed) reads the weights afresh on every call, since they may change.
     pub fn vars(&self) -> &[Var] {
+        *self.cpu.lock().unwrap_or_else(|e| e.into_inner()) = CpuCache::Off;
         &self.params
+    }
+
+    /// The CPU inference layout of the weights (None off the CPU or once training may change
+    /// the weights).
+    fn cpu_tower(&self) -> Result<Option<Arc<CpuTower>>> {
+        if !self.device.is_cpu() {
+            return Ok(None);
+        }
+        let mut cache = self.cpu.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            CpuCache::Off => Ok(None),
+            CpuCache::Ready(t) => Ok(Some(t.clone())),
+            CpuCache::Empty => {
+                let params = self
+                    .named_tensors()
+                    .into_iter()
+                    .map(|(n, t)| Ok((n, t.flatten_all()?.to_vec1::<f32>()?)))
+                    .collect::<Result<Vec<_>>>()?;
+                let t = Arc::new(CpuTower::new(&self.config, &params)?);
+                *cache = CpuCache::Ready(t.clone());
+                Ok(Some(t))
+            }
+        }
     }
 
     /// Parameter names and tensors, in [`TowerConfig::param_shapes`] order.
@@ -323,6 +365,14 @@ impl ImageTower {
         let s = self.config.input_size;
         let input = frames_to_input(frames, s)?;
         let per = 3 * s * s;
+        if let Some(cpu) = self.cpu_tower()? {
+            let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
+            for chunk in input.chunks(CPU_CHUNK * per) {
+                rows.extend(cpu.forward(chunk, chunk.len() / per)?);
+            }
+            return Embeddings::from_rows(rows, frames.len(), self.config.dim)
+                .context("tower: bad output (weights not finite?)");
+        }
         let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
         for chunk in input.chunks(CHUNK * per) {
             let n = chunk.len() / per;
@@ -405,7 +455,7 @@ impl ImageTower {
             names.push(name);
         }
         let unfold = unfold_indices(&config, &device)?;
-        Ok(Self { config, names, params, unfold, device })
+        Ok(Self { config, names, params, unfold, device, cpu: Default::default() })
     }
 }
 
@@ -434,6 +484,32 @@ mod tests {
         assert!(TowerConfig::with_input_size(20).validate().is_err());
         let big = TowerConfig { hidden: 4096, ..TowerConfig::default() };
         assert!(big.validate().unwrap_err().to_string().contains("limit"));
+    }
+
+    /// The CPU layout computes what candle's conv2d forward does, batch sizes across its
+    /// chunking included; once the weights are handed out for training, embed follows their
+    /// changes.
+    #[test]
+    fn cpu_layout_matches_candle_and_follows_training() {
+        let t = ImageTower::init(&TowerConfig::with_input_size(40), 5).unwrap();
+        let n = CPU_CHUNK + 3;
+        let data: Vec<u8> = (0..n * 40 * 40 * 3).map(|i| ((i * 31 + i / 7) % 256) as u8).collect();
+        let frames = Frames::new(data, n, 40, 40).unwrap();
+        let fast = t.embed(&frames).unwrap();
+        assert!(matches!(*t.cpu.lock().unwrap(), CpuCache::Ready(_)), "embed on the CPU uses the CPU layout");
+        let input = Tensor::from_vec(frames_to_input(&frames, 40).unwrap(), (n, 40, 40, 3), &Device::Cpu).unwrap();
+        let slow: Vec<f32> = t.forward_inference(&input).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let fast: Vec<f32> = fast.iter().flatten().copied().collect();
+        let worst = fast.iter().zip(&slow).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "largest difference {worst}");
+        assert_eq!(t.embed(&frames).unwrap().iter().flatten().copied().collect::<Vec<f32>>(), fast, "deterministic");
+        // Training: new weights show in the next embedding (an offset: a bias-free ReLU net
+        // only rescales under a pure scaling, which normalising hides).
+        let w = &t.vars()[0];
+        w.set(&w.as_tensor().affine(0.5, 0.05).unwrap()).unwrap();
+        let after: Vec<f32> = t.embed(&frames).unwrap().iter().flatten().copied().collect();
+        let moved = after.iter().zip(&fast).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "embed ignored the changed weights");
     }
 
     #[test]
