@@ -225,10 +225,12 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
     Ok(out)
 }
 
-/// One `vlmgym bench render` measurement: frames per second of the batch renderer drawing
+/// One `vlmgym bench render` measurement: frames per second of one renderer drawing
 /// `num_envs` envs of `env_id` at `width x height`, with the mean time per batch by stage.
 #[derive(Clone, Debug, Serialize)]
 pub struct RenderMeasurement {
+    /// Which renderer.
+    pub renderer: vlmgym_render::RendererKind,
     /// Registered env id.
     pub env_id: String,
     /// Scene camera.
@@ -243,62 +245,105 @@ pub struct RenderMeasurement {
     pub frames_per_sec: f64,
     /// Mean seconds per batch: building the Scenes from the envs.
     pub scene_s: f64,
-    /// Mean seconds per batch in each renderer stage.
-    pub stages: vlmgym_render::RenderTimings,
+    /// Mean seconds per batch in each of the renderer's stages (bevy: sync, draw, readback,
+    /// convert; raster: prepare, draw).
+    pub stages: serde_json::Value,
 }
 
-/// The report of `vlmgym bench render`: frames/s at each of `sizes` (the CLI: 84, 112 and
-/// 224 px) for each of `counts` (the CLI: 1, 8 and 32) envs of Driving-v0 (chase camera, 8
-/// NPCs) and CartPole-v1, each run for `min_time` after a warm-up batch. Envs step with
-/// random actions between batches (not timed).
-pub fn render(min_time: Duration, sizes: &[u32], counts: &[usize]) -> anyhow::Result<Vec<RenderMeasurement>> {
-    use vlmgym_render::{BatchRenderer, RenderConfig, RenderTimings};
+/// A renderer under measurement, with its own stage timings.
+enum Timed {
+    Raster(vlmgym_render::RasterRenderer),
+    Bevy(vlmgym_render::BatchRenderer),
+}
+
+impl Timed {
+    fn new(kind: vlmgym_render::RendererKind, n: usize, cfg: vlmgym_render::RenderConfig) -> anyhow::Result<Self> {
+        use vlmgym_render::RendererKind;
+        Ok(match kind {
+            RendererKind::Raster => Timed::Raster(vlmgym_render::RasterRenderer::new(n, cfg)?),
+            RendererKind::Bevy => Timed::Bevy(vlmgym_render::BatchRenderer::new(n, cfg)?),
+        })
+    }
+
+    /// Renders `scenes`; returns the stage timings of the call.
+    fn render(&mut self, scenes: &[vlmgym_envs::Scene]) -> anyhow::Result<Vec<(&'static str, f64)>> {
+        Ok(match self {
+            Timed::Raster(r) => {
+                r.render(scenes)?;
+                let t = r.timings();
+                vec![("prepare", t.prepare), ("draw", t.draw)]
+            }
+            Timed::Bevy(r) => {
+                r.render(scenes)?;
+                let t = r.timings();
+                vec![("sync", t.sync), ("draw", t.draw), ("readback", t.readback), ("convert", t.convert)]
+            }
+        })
+    }
+}
+
+/// The report of `vlmgym bench render`: frames/s of each of `renderers` at each of `sizes`
+/// (the CLI: 84, 112 and 224 px) for each of `counts` (the CLI: 1, 8 and 32) envs of
+/// Driving-v0 (`bev` and `chase` cameras, default map and traffic) and CartPole-v1 (`side`), each
+/// run for `min_time` after a warm-up batch. Envs step with random actions between batches
+/// (not timed).
+pub fn render(
+    renderers: &[vlmgym_render::RendererKind],
+    min_time: Duration,
+    sizes: &[u32],
+    counts: &[usize],
+) -> anyhow::Result<Vec<RenderMeasurement>> {
+    use vlmgym_render::RenderConfig;
     let mut out = Vec::new();
-    for (env_id, camera) in [(DRIVING_ID, "chase"), (CARTPOLE_ID, "side")] {
-        for &size in sizes {
-            for &n in counts {
-                let mut venv = make_vec(env_id, n, &Options::new(), VectorizationMode::Sync)?;
-                venv.reset(Some(0), &Options::new())?;
-                let actions = action_table(venv.single_action_space(), n, 0);
-                let cfg = RenderConfig { width: size, height: size, camera: Some(camera.into()) };
-                let mut r = BatchRenderer::new(n, cfg)?;
-                let scenes = |v: &VecEnv| -> anyhow::Result<Vec<vlmgym_envs::Scene>> {
-                    v.scenes().into_iter().map(|s| s.ok_or_else(|| anyhow::anyhow!("{env_id} has no scene"))).collect()
-                };
-                r.render(&scenes(&venv)?)?; // spawn + warm-up
-                let (mut batches, mut rendering, mut scene_s) = (0usize, 0.0f64, 0.0f64);
-                let mut sum = RenderTimings::default();
-                while rendering + scene_s < min_time.as_secs_f64() {
-                    venv.step(&actions[batches % ACTION_TABLE])?;
-                    let t = Instant::now();
-                    let sc = scenes(&venv)?;
-                    scene_s += t.elapsed().as_secs_f64();
-                    let t = Instant::now();
-                    r.render(&sc)?;
-                    rendering += t.elapsed().as_secs_f64();
-                    let st = r.timings();
-                    sum.sync += st.sync;
-                    sum.draw += st.draw;
-                    sum.readback += st.readback;
-                    sum.convert += st.convert;
-                    batches += 1;
+    for &kind in renderers {
+        for (env_id, camera) in [(DRIVING_ID, "bev"), (DRIVING_ID, "chase"), (CARTPOLE_ID, "side")] {
+            for &size in sizes {
+                for &n in counts {
+                    let mut venv = make_vec(env_id, n, &Options::new(), VectorizationMode::Sync)?;
+                    venv.reset(Some(0), &Options::new())?;
+                    let actions = action_table(venv.single_action_space(), n, 0);
+                    let cfg = RenderConfig { width: size, height: size, camera: Some(camera.into()) };
+                    let mut r = Timed::new(kind, n, cfg)?;
+                    let scenes = |v: &VecEnv| -> anyhow::Result<Vec<vlmgym_envs::Scene>> {
+                        v.scenes()
+                            .into_iter()
+                            .map(|s| s.ok_or_else(|| anyhow::anyhow!("{env_id} has no scene")))
+                            .collect()
+                    };
+                    r.render(&scenes(&venv)?)?; // prepare / spawn + warm-up
+                    let (mut batches, mut rendering, mut scene_s) = (0usize, 0.0f64, 0.0f64);
+                    let mut sums: Vec<(&'static str, f64)> = Vec::new();
+                    while rendering + scene_s < min_time.as_secs_f64() {
+                        venv.step(&actions[batches % ACTION_TABLE])?;
+                        let t = Instant::now();
+                        let sc = scenes(&venv)?;
+                        scene_s += t.elapsed().as_secs_f64();
+                        let t = Instant::now();
+                        let stages = r.render(&sc)?;
+                        rendering += t.elapsed().as_secs_f64();
+                        if sums.is_empty() {
+                            sums = stages.iter().map(|(k, _)| (*k, 0.0)).collect();
+                        }
+                        for (sum, (_, v)) in sums.iter_mut().zip(&stages) {
+                            sum.1 += v;
+                        }
+                        batches += 1;
+                    }
+                    let b = batches as f64;
+                    let stages: serde_json::Map<String, serde_json::Value> =
+                        sums.into_iter().map(|(k, v)| (k.to_string(), (v / b).into())).collect();
+                    out.push(RenderMeasurement {
+                        renderer: kind,
+                        env_id: env_id.into(),
+                        camera: camera.into(),
+                        num_envs: n,
+                        width: size,
+                        height: size,
+                        frames_per_sec: b * n as f64 / rendering,
+                        scene_s: scene_s / b,
+                        stages: stages.into(),
+                    });
                 }
-                let b = batches as f64;
-                out.push(RenderMeasurement {
-                    env_id: env_id.into(),
-                    camera: camera.into(),
-                    num_envs: n,
-                    width: size,
-                    height: size,
-                    frames_per_sec: b * n as f64 / rendering,
-                    scene_s: scene_s / b,
-                    stages: RenderTimings {
-                        sync: sum.sync / b,
-                        draw: sum.draw / b,
-                        readback: sum.readback / b,
-                        convert: sum.convert / b,
-                    },
-                });
             }
         }
     }
@@ -347,14 +392,19 @@ impl vlmgym_reward::Backend for TowerOnly {
 }
 
 /// The report of `vlmgym bench e2e`: PPO on Driving-v0 (loop map) with the CLG language
-/// reward through the VLM-RL synthesis, 8 envs, for whole updates of 8 x `num_steps` steps;
-/// env steps/s and the seconds spent per stage.
+/// reward through the VLM-RL synthesis, 8 envs, the rollout and update settings of
+/// `assets/configs/ppo/driving.toml`, for whole updates; env steps/s and the seconds spent
+/// per stage.
 #[derive(Clone, Debug, Serialize)]
 pub struct E2eMeasurement {
     /// Env id.
     pub env_id: String,
     /// Envs.
     pub num_envs: usize,
+    /// The renderer of the reward frames.
+    pub renderer: vlmgym_render::RendererKind,
+    /// Steps per env per update.
+    pub num_steps: usize,
     /// Env steps timed.
     pub steps: u64,
     /// Env steps per second, everything included.
@@ -371,15 +421,23 @@ pub struct E2eMeasurement {
 
 /// Runs the end-to-end benchmark (see [`E2eMeasurement`]) for `updates` updates after one
 /// warm-up update.
+/// `renderer` draws the reward frames (None: the tower's own; another is used even when the
+/// tower was trained on the other one, since only the time is measured). `num_steps`
+/// overrides driving.toml's steps per env per update (tests use a few).
 pub fn e2e(
     tower: &std::path::Path,
-    num_steps: usize,
+    renderer: Option<vlmgym_render::RendererKind>,
+    num_steps: Option<usize>,
     updates: usize,
     device: &vlmgym_agents::Device,
 ) -> anyhow::Result<E2eMeasurement> {
     use crate::language_reward::{build, RewardKind, RewardSettings};
     let num_envs = 8;
-    let cfg = PpoConfig { num_envs, num_steps, total_timesteps: u64::MAX / 2, ..PpoConfig::continuous() };
+    let path = crate::reward_model::assets_dir().join("configs").join("ppo").join("driving.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let base = PpoConfig::from_toml(&text, false)?;
+    let num_steps = num_steps.unwrap_or(base.num_steps);
+    let cfg = PpoConfig { num_envs, num_steps, total_timesteps: u64::MAX / 2, ..base };
     let mut spec = RunSpec {
         env_id: DRIVING_ID.into(),
         env_kwargs: Default::default(),
@@ -388,17 +446,22 @@ pub fn e2e(
         reward: Default::default(),
     };
     spec.env_kwargs.insert("map".into(), "loop".into());
-    let settings = RewardSettings::new(
-        DRIVING_ID,
-        RewardKind::Clg,
-        Some("the car drives in the centre of its lane".into()),
-        Some("the car has crashed".into()),
-        None,
-        0.5,
-        0.03,
-        None,
-        Some(tower.to_path_buf()),
-    )?;
+    let settings = RewardSettings {
+        renderer,
+        force_renderer: true,
+        ..RewardSettings::new(
+            DRIVING_ID,
+            RewardKind::Clg,
+            Some("the car drives in the centre of its lane".into()),
+            Some("the car has crashed".into()),
+            None,
+            0.5,
+            0.03,
+            None,
+            Some(tower.to_path_buf()),
+        )?
+    };
+    let renderer = settings.frame_renderer()?;
     spec.reward = settings.to_table()?;
     let (env, mut hook) = build(&spec, &settings, device)?;
     let mut ppo = Ppo::with_env_on(spec, Box::new(env), device)?;
@@ -417,6 +480,8 @@ pub fn e2e(
     Ok(E2eMeasurement {
         env_id: DRIVING_ID.into(),
         num_envs,
+        renderer,
+        num_steps,
         steps,
         steps_per_sec: steps as f64 / total,
         physics_s,

@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use vlmgym_envs::env::STATE_KEY;
 use vlmgym_envs::{make_with, Env, Info, Options, Scene, StateSampler};
-use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_render::{make_renderer, RenderConfig, RendererKind, SceneRenderer};
 use vlmgym_reward::dataset::{DatasetWriter, Sample, Split};
 
 /// What `vlmgym dataset` writes.
@@ -48,6 +48,9 @@ pub struct DatasetArgs {
     /// "there is no collision", which no picture can tell apart; training on both taught the
     /// tower that touching cars may be fine. Off for `reward-check`, which judges every state.
     pub skip_ambiguous: bool,
+    /// Which renderer draws the frames (recorded in `meta.json`; a tower trained on them
+    /// scores that renderer's frames).
+    pub renderer: RendererKind,
 }
 
 /// The camera reward models see `env_id` from when neither `--camera` nor the reward model
@@ -197,7 +200,7 @@ fn state_numbers(info: &Info) -> BTreeMap<String, f64> {
 
 /// Renders the queued scenes `batch` at a time and pushes them to the writer.
 struct Queue {
-    renderer: BatchRenderer,
+    renderer: Box<dyn SceneRenderer>,
     batch: usize,
     pending: Vec<(Scene, Sample)>,
 }
@@ -228,6 +231,7 @@ pub fn write(args: &DatasetArgs) -> Result<(usize, PathBuf)> {
     let mut writer = DatasetWriter::new(&args.out, args.size as usize, args.size as usize)?;
     let cameras = generate(args, &mut |frame, sample| writer.push(frame, sample))?;
     writer.set_cameras(cameras);
+    writer.set_renderer(args.renderer.name());
     let n = writer.len();
     let dir = writer.finish()?;
     Ok((n, dir))
@@ -272,7 +276,7 @@ pub fn generate(
         }
         let batch = 16.min(src.frames).max(1);
         let cfg = RenderConfig { width: args.size, height: args.size, camera: Some(cameras[&src.env_id].clone()) };
-        let mut queue = Queue { renderer: BatchRenderer::new(batch, cfg)?, batch, pending: Vec::new() };
+        let mut queue = Queue { renderer: make_renderer(args.renderer, batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
         let mut written = 0usize;
         let mut episode = 0u64;

@@ -12,7 +12,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use vlmgym_agents::{Device, RewardHook, Rollout, RunSpec};
 use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Space, Value, VecStep, VectorEnv, VectorizationMode};
-use vlmgym_render::{ObsMode, RenderConfig, RenderedVecEnv};
+use vlmgym_render::{ObsMode, RenderConfig, RenderedVecEnv, RendererKind};
 use vlmgym_reward::synthesis::{RewardSpec, Synthesizer};
 use vlmgym_reward::{Backend, Frames, GoalScore, RewardPipeline};
 
@@ -60,6 +60,13 @@ pub struct RewardSettings {
     /// Frame side in pixels (None: the tower's input size, so frames reach it unscaled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+    /// Renderer of the reward frames (None: the one the tower was trained on, see
+    /// [`crate::reward_model::reward_renderer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<RendererKind>,
+    /// Score frames of another renderer than the tower was trained on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_renderer: bool,
 }
 
 impl RewardSettings {
@@ -102,6 +109,8 @@ impl RewardSettings {
             tower: tower.unwrap_or_else(default_tower),
             camera: None,
             size: None,
+            renderer: None,
+            force_renderer: false,
         })
     }
 
@@ -139,6 +148,8 @@ impl RewardSettings {
             tower,
             camera,
             size,
+            renderer: None,
+            force_renderer: false,
         })
     }
 
@@ -175,6 +186,12 @@ impl RewardSettings {
             );
         }
         RewardSpec::load(&self.config)
+    }
+
+    /// The renderer reward frames are drawn by: [`renderer`](Self::renderer), else the
+    /// tower's; a mismatch with the tower is an error unless [`force_renderer`](Self::force_renderer).
+    pub fn frame_renderer(&self) -> Result<RendererKind> {
+        crate::reward_model::reward_renderer(self.renderer, &self.tower, self.force_renderer)
     }
 
     /// The language-reward pipeline of these settings for `env_id` made with `kwargs`: the
@@ -351,7 +368,7 @@ pub fn build(spec: &RunSpec, settings: &RewardSettings, device: &Device) -> Resu
         .with_autoreset_mode(AutoresetMode::SameStep);
     let pipeline = settings.pipeline(&spec.env_id, &spec.kwargs()?, device)?;
     let cfg = RenderConfig { width: pipeline.size(), height: pipeline.size(), camera: Some(pipeline.camera().into()) };
-    let inner = RenderedVecEnv::new(venv, cfg, ObsMode::State)?;
+    let inner = RenderedVecEnv::with_renderer(venv, settings.frame_renderer()?, cfg, ObsMode::State)?;
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
     let synth = pipeline.synthesizer(spec.ppo.num_envs);

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use vlmgym::language_reward::RewardSettings;
 use vlmgym::rollout::{self, Policy, Rollout, RolloutArgs};
 use vlmgym_envs::{registry, Options};
+use vlmgym_render::RendererKind;
 
 #[derive(Parser)]
 #[command(name = "vlmgym", version, about = "Embodied RL environments with vision-language-model rewards")]
@@ -88,6 +89,8 @@ enum Command {
         /// was trained on for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
+        #[command(flatten)]
+        renderer: RewardRendererOpts,
     },
     /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
     Eval {
@@ -129,6 +132,10 @@ enum Command {
         /// Output: FILE.png (last frame) or FILE.gif (the whole run).
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
+        /// Renderer: bevy (PBR, the viewer's look) or raster (the CPU rasteriser that draws
+        /// training and reward frames).
+        #[arg(long, default_value = "bevy", value_name = "raster|bevy")]
+        renderer: RendererKind,
     },
     /// Render frames of envs in many states with their captions, for reward models.
     Dataset {
@@ -163,6 +170,10 @@ enum Command {
         /// (they look like rear-end crashes but are captioned as none).
         #[arg(long)]
         skip_ambiguous: bool,
+        /// Renderer of the frames (recorded in meta.json; a tower trained on them scores this
+        /// renderer's frames).
+        #[arg(long, default_value = "raster", value_name = "raster|bevy")]
+        renderer: RendererKind,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -211,6 +222,8 @@ enum Command {
         /// for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
+        #[command(flatten)]
+        renderer: RewardRendererOpts,
     },
     /// Play an env in a window: arrow keys (or a checkpoint) act; the HUD shows the step,
     /// goal, reward, each reward term and the return. Space pauses, N steps, R resets,
@@ -248,6 +261,8 @@ enum Command {
         /// Steps to take, one per drawn frame, then exit (or take the --screenshot).
         #[arg(long)]
         frames: Option<u64>,
+        #[command(flatten)]
+        renderer: RewardRendererOpts,
     },
     /// Measure throughput and print it as JSON.
     Bench {
@@ -257,6 +272,16 @@ enum Command {
         /// Seconds to run each measurement.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+        /// render: the renderers to measure (default both); e2e: the renderer of the reward
+        /// frames (default the tower's).
+        #[arg(long, value_delimiter = ',', value_name = "raster|bevy")]
+        renderer: Vec<RendererKind>,
+        /// render: frame sides to measure, pixels.
+        #[arg(long, value_delimiter = ',', default_value = "84,112,224")]
+        sizes: Vec<u32>,
+        /// render: env counts to measure.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        envs: Vec<usize>,
     },
 }
 
@@ -303,6 +328,18 @@ impl GoalOpts {
     }
 }
 
+/// Which renderer draws the frames a reward model scores.
+#[derive(clap::Args)]
+struct RewardRendererOpts {
+    /// Renderer of the reward frames: raster (the CPU rasteriser) or bevy (default: the one
+    /// the tower was trained on, from its report; bevy for towers that do not say).
+    #[arg(long, value_name = "raster|bevy")]
+    renderer: Option<RendererKind>,
+    /// Score frames of another renderer than the tower was trained on (otherwise an error).
+    #[arg(long)]
+    force_renderer: bool,
+}
+
 #[derive(Subcommand)]
 enum RewardModelCommand {
     /// Train the image tower contrastively on a dataset from `vlmgym dataset`.
@@ -340,11 +377,13 @@ enum BenchSuite {
     Driving,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
-    /// Batch renderer frames/s at 84, 112 (the shipped tower's input) and 224 px for 1, 8, 32 envs, time per stage.
+    /// Frames/s of the raster and bevy renderers at 84, 112 (the shipped tower's input) and
+    /// 224 px for 1, 8, 32 envs (Driving bev and chase, CartPole side), time per stage.
     Render,
     /// Frames scored/s at batch 64: the simlit tower and CLIP ViT-B/32 (random weights).
     Reward,
-    /// PPO on Driving-v0 with the CLG language reward, 8 envs: steps/s and time per stage.
+    /// PPO on Driving-v0 with the CLG language reward, 8 envs, driving.toml's rollout and
+    /// update settings: steps/s and time per stage.
     E2e,
 }
 
@@ -429,7 +468,20 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Train { env_id, steps, num_envs, seed, config, out, resume, kwargs, reward, goal, camera } => {
+        Command::Train {
+            env_id,
+            steps,
+            num_envs,
+            seed,
+            config,
+            out,
+            resume,
+            kwargs,
+            reward,
+            goal,
+            camera,
+            renderer,
+        } => {
             use std::io::IsTerminal;
             use vlmgym::language_reward::RewardKind;
             let progress = std::io::stderr().is_terminal();
@@ -442,7 +494,12 @@ fn run() -> Result<()> {
                     None
                 }
                 (_, None) => bail!("--reward needs --env (with --resume the run keeps its own reward)"),
-                (kind, Some(id)) => Some(RewardSettings { camera, ..goal.settings(id, kind)? }),
+                (kind, Some(id)) => Some(RewardSettings {
+                    camera,
+                    renderer: renderer.renderer,
+                    force_renderer: renderer.force_renderer,
+                    ..goal.settings(id, kind)?
+                }),
             };
             let args = vlmgym::train::TrainArgs {
                 env_id,
@@ -466,7 +523,7 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Render { env_id, seed, steps, camera, size, kwargs, out } => {
+        Command::Render { env_id, seed, steps, camera, size, kwargs, out, renderer } => {
             let args = vlmgym::render::RenderArgs {
                 env_id,
                 kwargs: parse_kwargs(&kwargs)?,
@@ -475,6 +532,7 @@ fn run() -> Result<()> {
                 camera,
                 size: vlmgym::render::parse_size(&size)?,
                 out,
+                renderer,
             };
             let out = vlmgym::render::render(args)?;
             eprintln!("wrote {}", out.display());
@@ -485,7 +543,18 @@ fn run() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Dataset { envs, frames, out, size, seed, held_out_every, camera, extra_crashes, skip_ambiguous } => {
+        Command::Dataset {
+            envs,
+            frames,
+            out,
+            size,
+            seed,
+            held_out_every,
+            camera,
+            extra_crashes,
+            skip_ambiguous,
+            renderer,
+        } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
             }
@@ -499,6 +568,7 @@ fn run() -> Result<()> {
                 camera,
                 extra_crashes,
                 skip_ambiguous,
+                renderer,
             };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());
@@ -525,6 +595,7 @@ fn run() -> Result<()> {
             landscape,
             size,
             camera,
+            renderer,
         } => {
             let tower = tower.unwrap_or_else(vlmgym::reward_model::default_tower);
             let args = vlmgym::reward_model::CheckArgs {
@@ -541,6 +612,8 @@ fn run() -> Result<()> {
                 landscape,
                 size,
                 camera,
+                renderer: renderer.renderer,
+                force_renderer: renderer.force_renderer,
                 device,
             };
             let report = vlmgym::reward_model::check(&args)?;
@@ -559,6 +632,7 @@ fn run() -> Result<()> {
             size,
             screenshot,
             frames,
+            renderer,
         } => {
             use vlmgym::language_reward::RewardKind;
             let reward = match (reward, goal.goal.is_some()) {
@@ -575,7 +649,11 @@ fn run() -> Result<()> {
                         (None, Some(c)) => vlmgym::train::run_env_id(c)?,
                         (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
                     };
-                    Some(goal.settings(&id, kind)?)
+                    Some(RewardSettings {
+                        renderer: renderer.renderer,
+                        force_renderer: renderer.force_renderer,
+                        ..goal.settings(&id, kind)?
+                    })
                 }
                 (Some(_), false) => bail!("--reward clg, vlmrm or semantic needs --goal"),
             };
@@ -596,7 +674,7 @@ fn run() -> Result<()> {
             println!("{}", vlmgym::view::view(args)?);
             Ok(())
         }
-        Command::Bench { suite, seconds } => {
+        Command::Bench { suite, seconds, renderer, sizes, envs } => {
             if !(seconds > 0.0 && seconds.is_finite()) {
                 bail!("--seconds must be a positive number");
             }
@@ -616,7 +694,11 @@ fn run() -> Result<()> {
                 }
                 BenchSuite::E2e => {
                     let updates = (seconds / 30.0).ceil().max(1.0) as usize;
-                    let result = vlmgym::bench::e2e(&vlmgym::reward_model::default_tower(), 64, updates, &device)?;
+                    if renderer.len() > 1 {
+                        bail!("bench e2e takes one --renderer");
+                    }
+                    let tower = vlmgym::reward_model::default_tower();
+                    let result = vlmgym::bench::e2e(&tower, renderer.first().copied(), None, updates, &device)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "e2e", "results": [result] }))?
@@ -624,7 +706,12 @@ fn run() -> Result<()> {
                     return Ok(());
                 }
                 BenchSuite::Render => {
-                    let results = vlmgym::bench::render(time, &[84, 112, 224], &[1, 8, 32])?;
+                    let renderers =
+                        if renderer.is_empty() { vec![RendererKind::Raster, RendererKind::Bevy] } else { renderer };
+                    if sizes.iter().any(|s| !(8..=1024).contains(s)) || envs.contains(&0) {
+                        bail!("--sizes must be 8 to 1024 pixels and --envs at least 1");
+                    }
+                    let results = vlmgym::bench::render(&renderers, time, &sizes, &envs)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "render", "results": results }))?

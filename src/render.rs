@@ -8,7 +8,7 @@ use image::{Delay, Frame, RgbaImage};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use vlmgym_envs::{make_with, Options};
-use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_render::{make_renderer, RenderConfig, RendererKind};
 
 /// What to render.
 pub struct RenderArgs {
@@ -26,6 +26,8 @@ pub struct RenderArgs {
     pub size: (u32, u32),
     /// `.png` (last frame) or `.gif` (every frame).
     pub out: PathBuf,
+    /// Which renderer draws the frames.
+    pub renderer: RendererKind,
 }
 
 /// Parses `WxH`, e.g. `224x224`.
@@ -51,7 +53,7 @@ pub fn render(args: RenderArgs) -> Result<PathBuf> {
         bail!("{} does not describe a scene, so it cannot be rendered", args.env_id);
     }
     let cfg = RenderConfig { width: args.size.0, height: args.size.1, camera: args.camera.clone() };
-    let mut renderer = BatchRenderer::new(1, cfg)?;
+    let mut renderer = make_renderer(args.renderer, 1, cfg)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed);
     let mut frames = Vec::new();
     for step in 0..=args.steps {

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use serde::Serialize;
-use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_render::{make_renderer, RenderConfig, RendererKind};
 use vlmgym_reward::dataset::{Dataset, Sample};
 use vlmgym_reward::device::Device;
 use vlmgym_reward::diagnostics::{calibrate_clg_window, epic_distance, histogram, pearson, roc_auc, spearman};
@@ -45,21 +45,58 @@ pub fn load_simlit(tower: &Path, device: &Device) -> Result<SimlitBackend> {
     SimlitBackend::new(encoder, ImageTower::load_on(tower, device)?)
 }
 
+/// The tower's training report (`<tower>.json`) as JSON; None when there is none.
+fn tower_report(tower: &Path) -> Result<Option<serde_json::Value>> {
+    let path = tower.with_extension("json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let report =
+        serde_json::from_str(&text).with_context(|| format!("{} is not the tower's JSON report", path.display()))?;
+    Ok(Some(report))
+}
+
 /// The scene camera per env that the tower at `tower` was trained on: the `cameras` of its
 /// training report (`<tower>.json`). Empty when there is no report or it names no cameras
 /// (towers trained before reports recorded them); errors when the report is unreadable.
 pub fn tower_cameras(tower: &Path) -> Result<BTreeMap<String, String>> {
-    let path = tower.with_extension("json");
-    if !path.is_file() {
+    let Some(report) = tower_report(tower)? else {
         return Ok(BTreeMap::new());
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let report: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{} is not the tower's JSON report", path.display()))?;
+    };
     match report.get("cameras") {
         None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
-        Some(c) => serde_json::from_value(c.clone())
-            .with_context(|| format!("{}: `cameras` is not a map of env id to camera name", path.display())),
+        Some(c) => serde_json::from_value(c.clone()).with_context(|| {
+            format!("{}: `cameras` is not a map of env id to camera name", tower.with_extension("json").display())
+        }),
+    }
+}
+
+/// The renderer whose frames the tower at `tower` was trained on: the `renderer` of its
+/// training report; bevy when the report names none or is missing (every tower before the
+/// CPU rasteriser was trained on bevy frames).
+pub fn tower_renderer(tower: &Path) -> Result<RendererKind> {
+    match tower_report(tower)?.as_ref().and_then(|r| r.get("renderer")).and_then(|r| r.as_str()) {
+        Some(name) => name.parse().with_context(|| format!("{}: `renderer`", tower.with_extension("json").display())),
+        None => Ok(RendererKind::Bevy),
+    }
+}
+
+/// The renderer a reward model's frames come from: `requested` (`--renderer`) or else the
+/// one its tower was trained on. Asking for the other renderer is an error that names both,
+/// unless `force` (a tower scores frames like those it learnt from; another renderer's
+/// colours and edges shift its scores).
+pub fn reward_renderer(requested: Option<RendererKind>, tower: &Path, force: bool) -> Result<RendererKind> {
+    let trained = tower_renderer(tower)?;
+    match requested {
+        None => Ok(trained),
+        Some(r) if r == trained || force => Ok(r),
+        Some(r) => bail!(
+            "the reward model {} was trained on {trained} frames, but --renderer asks for {r} frames; \
+             score with --renderer {trained}, train a tower on {r} frames (`vlmgym dataset --renderer {r}`), \
+             or pass --force-renderer to score {r} frames anyway",
+            tower.display()
+        ),
     }
 }
 
@@ -145,6 +182,10 @@ pub struct CheckArgs {
     /// Scene camera, `NAME` or `ENV=NAME[,...]` (None: the tower's camera for the env, see
     /// [`crate::dataset::resolve_cameras`]).
     pub camera: Option<String>,
+    /// Renderer of the frames (None: the one the tower was trained on).
+    pub renderer: Option<RendererKind>,
+    /// Score frames of another renderer than the tower was trained on.
+    pub force_renderer: bool,
     /// Where the reward model runs.
     pub device: Device,
 }
@@ -191,6 +232,8 @@ pub struct CheckReport {
     pub retrieval: Option<RetrievalReport>,
     /// The scene camera the states were rendered from.
     pub camera: String,
+    /// The renderer that drew them.
+    pub renderer: RendererKind,
     /// Side of the rendered frames, pixels.
     pub size: u32,
     /// Files written.
@@ -199,16 +242,21 @@ pub struct CheckReport {
 
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
-    let settings = RewardSettings::for_goal(
-        &args.goal,
-        args.negative.clone(),
-        args.baseline.clone(),
-        args.alpha,
-        args.window,
-        args.tower.clone(),
-        args.camera.clone(),
-        args.size,
-    )?;
+    let settings = RewardSettings {
+        renderer: args.renderer,
+        force_renderer: args.force_renderer,
+        ..RewardSettings::for_goal(
+            &args.goal,
+            args.negative.clone(),
+            args.baseline.clone(),
+            args.alpha,
+            args.window,
+            args.tower.clone(),
+            args.camera.clone(),
+            args.size,
+        )?
+    };
+    let renderer = settings.frame_renderer()?;
     let pipeline = settings.pipeline(&args.env_id, &vlmgym_envs::Options::new(), &args.device)?;
     let name = pipeline.score().name();
     let (frame_side, camera) = (pipeline.size(), pipeline.camera().to_string());
@@ -223,6 +271,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         camera: Some(format!("{}={camera}", args.env_id)),
         extra_crashes: false,
         skip_ambiguous: false,
+        renderer,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {
@@ -287,7 +336,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     }
     if args.landscape {
         let path = args.out.join("landscape.png");
-        landscape(&args.env_id, &pipeline, &path, &args.goal)?;
+        landscape(&args.env_id, &pipeline, renderer, &path, &args.goal)?;
         files.push(path);
     }
     let path = args.out.join("scores.csv");
@@ -309,6 +358,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         calibration,
         retrieval,
         camera,
+        renderer,
         size: frame_side,
         files: files.clone(),
     };
@@ -371,7 +421,7 @@ fn plot_histogram(good: &[f64], bad: &[f64], out: &Path, title: &str) -> Result<
 /// The env's reward landscape (its metadata's two-parameter family of states, e.g.
 /// CartPole's pole angle by cart position): the score drawn as a heat map and as the mean
 /// over the y axis, like VLM-RMs' figure.
-fn landscape(env_id: &str, pipeline: &RewardPipeline, out: &Path, goal: &str) -> Result<()> {
+fn landscape(env_id: &str, pipeline: &RewardPipeline, renderer: RendererKind, out: &Path, goal: &str) -> Result<()> {
     let spec = vlmgym_envs::registry::spec(env_id)?;
     let land = spec.metadata.require_landscape(env_id, "`reward-check --landscape`")?;
     let ((x0, x1), (y0, y1)) = (land.x_range, land.y_range);
@@ -380,7 +430,7 @@ fn landscape(env_id: &str, pipeline: &RewardPipeline, out: &Path, goal: &str) ->
     let xs: Vec<f64> = (0..=ny).map(|i| y0 + (y1 - y0) * i as f64 / ny as f64).collect();
     let scenes: Vec<_> = xs.iter().flat_map(|&y| angles.iter().map(move |&a| (land.scene)(a, y))).collect();
     let (size, camera) = (pipeline.size(), Some(pipeline.camera().to_string()));
-    let mut r = BatchRenderer::new(angles.len(), RenderConfig { width: size, height: size, camera })?;
+    let mut r = make_renderer(renderer, angles.len(), RenderConfig { width: size, height: size, camera })?;
     let mut grid = Vec::new();
     for row in scenes.chunks(angles.len()) {
         let f = r.render(row)?;

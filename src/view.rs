@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use vlmgym_agents::{load_policy_on, ActionKind, Checkpoint, Device, PolicyBundle};
 use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
 use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
-use vlmgym_render::{BatchRenderer, RenderConfig};
+use vlmgym_render::{make_renderer, RenderConfig, SceneRenderer};
 use vlmgym_reward::synthesis::Synthesizer;
 use vlmgym_reward::{Frames, RewardPipeline};
 
@@ -55,7 +55,7 @@ pub fn keyboard_action(env_id: &str, space: &Space, c: Controls) -> Result<Value
 
 /// The language reward of one env, scored step by step through the reward pipeline.
 struct LiveReward {
-    renderer: BatchRenderer,
+    renderer: Box<dyn SceneRenderer>,
     pipeline: RewardPipeline,
     synth: Synthesizer,
     goal: String,
@@ -67,7 +67,7 @@ impl LiveReward {
         let size = pipeline.size();
         let cfg = RenderConfig { width: size, height: size, camera: Some(pipeline.camera().to_string()) };
         Ok(LiveReward {
-            renderer: BatchRenderer::new(1, cfg)?,
+            renderer: make_renderer(settings.frame_renderer()?, 1, cfg)?,
             synth: pipeline.synthesizer(1),
             pipeline,
             goal: settings.goal.clone(),

@@ -167,6 +167,29 @@ fn render_writes_png_and_gif_and_rejects_bad_arguments() {
     let o = vlmgym(&["render", "CartPole-v1", "--steps", "3", "--size", "32x32", "--out", gif.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(&std::fs::read(&gif).unwrap()[..6], b"GIF89a");
+    // The CPU rasteriser draws the same run: a PNG of the size asked, the same bytes again.
+    let raster = |name: &str| {
+        let path = dir.path().join(name);
+        let o = vlmgym(&[
+            "render",
+            "CartPole-v1",
+            "--steps",
+            "5",
+            "--size",
+            "64x48",
+            "--renderer",
+            "raster",
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(&path).unwrap()
+    };
+    let (a, b) = (raster("r1.png"), raster("r2.png"));
+    assert_eq!(&a[16..24], &[0, 0, 0, 64, 0, 0, 0, 48]);
+    assert_eq!(a, b);
+    let o = vlmgym(&["render", "CartPole-v1", "--renderer", "opengl", "--out", "x.png"]);
+    assert!(!o.status.success() && stderr(&o).contains("unknown renderer `opengl`"), "{}", stderr(&o));
     for (args, want) in [
         (vec!["render", "CartPole-v1", "--size", "10", "--out", "x.png"], "--size `10` is not WxH"),
         (vec!["render", "CartPole-v1", "--out", "x.jpg"], "--out must end in .png"),

@@ -49,6 +49,7 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     assert!(samples.iter().any(|s| s["split"] == "test") && samples.iter().any(|s| s["split"] == "train"));
     assert!(samples.iter().all(|s| !s["captions"].as_array().unwrap().is_empty()));
     assert_eq!(meta["cameras"], serde_json::json!({"CartPole-v1": "side"}));
+    assert_eq!(meta["renderer"], "raster", "datasets are drawn by the CPU rasteriser by default");
     // Same seed, same bytes.
     let again = dir.path().join("ds2");
     assert!(vlmgym(&[
@@ -88,6 +89,9 @@ fn dataset_then_reward_model_train_learns_and_reports() {
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(tower.with_extension("json")).unwrap()).unwrap();
     assert_eq!(written["cameras"], report["cameras"]);
+    // ... and the renderer, so reward frames come from the same one.
+    assert_eq!(report["renderer"], "raster");
+    assert_eq!(written["renderer"], "raster");
 
     // Errors name the problem.
     let o =
@@ -377,4 +381,77 @@ fn cameras_are_chosen_per_env_and_follow_the_reward_model() {
         "{}",
         stderr(&o)
     );
+}
+
+/// Writes a tower whose report says its frames came from `renderer` (None: no report, as
+/// towers trained before the CPU rasteriser, which were all trained on bevy frames).
+fn tower_from(dir: &Path, name: &str, renderer: Option<&str>) -> PathBuf {
+    let tower = dir.join(format!("{name}.safetensors"));
+    ImageTower::init(&TowerConfig::with_input_size(36), 7).unwrap().save(&tower).unwrap();
+    if let Some(r) = renderer {
+        std::fs::write(tower.with_extension("json"), serde_json::json!({ "steps": 0, "renderer": r }).to_string())
+            .unwrap();
+    }
+    tower
+}
+
+#[test]
+fn reward_frames_come_from_the_towers_renderer_and_another_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rc");
+    let check = |tower: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "reward-check",
+            "CartPole-v1",
+            "--goal",
+            "the pole is upright",
+            "--negative",
+            "the pole has fallen",
+            "--samples",
+            "3",
+            "--tower",
+            tower.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        vlmgym(&args)
+    };
+    let raster = tower_from(dir.path(), "raster", Some("raster"));
+    let legacy = tower_from(dir.path(), "legacy", None);
+    assert_eq!(json(&check(&raster, &[]))["renderer"], "raster");
+    assert_eq!(json(&check(&raster, &["--renderer", "raster"]))["renderer"], "raster");
+    assert_eq!(json(&check(&legacy, &[]))["renderer"], "bevy", "a tower without a report was trained on bevy frames");
+    for (tower, asked, trained) in [(&raster, "bevy", "raster"), (&legacy, "raster", "bevy")] {
+        let o = check(tower, &["--renderer", asked]);
+        let e = stderr(&o);
+        assert!(
+            !o.status.success()
+                && e.contains(&format!("was trained on {trained} frames, but --renderer asks for {asked} frames"))
+                && e.contains("--force-renderer"),
+            "{e}"
+        );
+        assert_eq!(json(&check(tower, &["--renderer", asked, "--force-renderer"]))["renderer"], asked);
+    }
+    // Training from a text goal refuses the mismatch before it writes anything.
+    let run = dir.path().join("run");
+    let o = vlmgym(&[
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--reward",
+        "clg",
+        "--goal",
+        "the pole is upright",
+        "--negative",
+        "the pole has fallen",
+        "--tower",
+        raster.to_str().unwrap(),
+        "--renderer",
+        "bevy",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("trained on raster frames"), "{}", stderr(&o));
+    assert!(!run.exists());
 }

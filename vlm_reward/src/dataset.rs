@@ -148,6 +148,10 @@ pub struct DatasetMeta {
     /// recorded (older datasets).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cameras: BTreeMap<String, String>,
+    /// The renderer the frames came from (`raster` or `bevy`); None when not recorded
+    /// (datasets from before the CPU rasteriser, all drawn by bevy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<String>,
     /// One sample per frame, in frame order.
     pub samples: Vec<Sample>,
 }
@@ -161,6 +165,7 @@ pub struct DatasetWriter {
     frames: Vec<u8>,
     samples: Vec<Sample>,
     cameras: BTreeMap<String, String>,
+    renderer: Option<String>,
 }
 
 impl DatasetWriter {
@@ -168,7 +173,15 @@ impl DatasetWriter {
     /// [`finish`](Self::finish) if missing). Errors when a dimension is 0.
     pub fn new(dir: impl Into<PathBuf>, width: usize, height: usize) -> Result<Self> {
         ensure!(width > 0 && height > 0, "dataset: frame size {width}x{height} has a zero dimension");
-        Ok(Self { dir: dir.into(), width, height, frames: Vec::new(), samples: Vec::new(), cameras: BTreeMap::new() })
+        Ok(Self {
+            dir: dir.into(),
+            width,
+            height,
+            frames: Vec::new(),
+            samples: Vec::new(),
+            cameras: BTreeMap::new(),
+            renderer: None,
+        })
     }
 
     /// Appends one frame (`height * width * 3` RGB bytes, row-major) and what is known about
@@ -192,6 +205,11 @@ impl DatasetWriter {
     /// Records the scene camera each env was rendered from (env id to camera name).
     pub fn set_cameras(&mut self, cameras: BTreeMap<String, String>) {
         self.cameras = cameras;
+    }
+
+    /// Records the renderer the frames came from (`raster` or `bevy`).
+    pub fn set_renderer(&mut self, renderer: impl Into<String>) {
+        self.renderer = Some(renderer.into());
     }
 
     /// Number of frames pushed so far.
@@ -219,6 +237,7 @@ impl DatasetWriter {
             width: self.width,
             height: self.height,
             cameras: self.cameras,
+            renderer: self.renderer,
             samples: self.samples,
         };
         let json = serde_json::to_vec(&meta).context("dataset: cannot serialise meta.json")?;
@@ -238,7 +257,8 @@ impl Dataset {
     /// Builds a dataset in memory from `width x height` frames (concatenated) and their
     /// samples, with the same checks as [`load`](Self::load).
     pub fn from_parts(width: usize, height: usize, frames: Vec<u8>, samples: Vec<Sample>) -> Result<Self> {
-        let meta = DatasetMeta { version: DATASET_VERSION, width, height, cameras: BTreeMap::new(), samples };
+        let meta =
+            DatasetMeta { version: DATASET_VERSION, width, height, cameras: BTreeMap::new(), renderer: None, samples };
         Self::check(meta, frames, Path::new("<memory>"))
     }
 
@@ -350,6 +370,11 @@ impl Dataset {
         &self.meta.cameras
     }
 
+    /// The renderer the frames came from, when the dataset recorded it.
+    pub fn renderer(&self) -> Option<&str> {
+        self.meta.renderer.as_deref()
+    }
+
     /// The metadata.
     pub fn meta(&self) -> &DatasetMeta {
         &self.meta
@@ -459,6 +484,7 @@ mod tests {
         w.push(&[1; 24], sample("A", 1, &["a", "b"])).unwrap();
         w.push(&[2; 24], sample("B", 9, &["c"])).unwrap();
         w.set_cameras(BTreeMap::from([("A".to_string(), "bev".to_string())]));
+        w.set_renderer("raster");
         let mut bad = sample("A", 1, &["a"]);
         bad.reward = f64::NAN;
         assert!(w.push(&[0; 24], bad).unwrap_err().to_string().contains("frame 2"));
@@ -471,6 +497,7 @@ mod tests {
         assert_eq!(ds.indices(Split::Train), vec![0]);
         assert_eq!(ds.envs(), vec!["A", "B"]);
         assert_eq!(ds.cameras(), &BTreeMap::from([("A".to_string(), "bev".to_string())]));
+        assert_eq!(ds.renderer(), Some("raster"));
         let facts = ds.facts();
         assert_eq!(facts[0].facts.len(), 2);
         assert_eq!(facts[0].facts[0].phrasings, vec!["a one", "a two"]);
@@ -483,9 +510,11 @@ mod tests {
         // A meta.json written before cameras were recorded still loads, with no cameras.
         let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
         old.as_object_mut().unwrap().remove("cameras");
+        old.as_object_mut().unwrap().remove("renderer");
         std::fs::write(out.join(META_FILE), old.to_string()).unwrap();
         let ds = Dataset::load(&out).unwrap();
         assert!(ds.cameras().is_empty());
+        assert_eq!(ds.renderer(), None);
         assert_eq!(ds.len(), 2);
     }
 

@@ -225,6 +225,11 @@ pub struct TrainReport {
     /// did not record them): the camera a reward model built on this tower should see.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cameras: BTreeMap<String, String>,
+    /// The renderer the training frames came from (the dataset's; None when it did not
+    /// record one: bevy, the only renderer before the CPU rasteriser). A reward model scores
+    /// frames of this renderer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<String>,
 }
 
 /// A text backend paired with an image tower (for evaluation before a [`crate::SimlitBackend`]
@@ -556,6 +561,7 @@ pub fn train_tower_on(
         test_after,
         seconds: start.elapsed().as_secs_f64(),
         cameras: dataset.cameras().clone(),
+        renderer: dataset.renderer().map(str::to_string),
     })
 }
 
