@@ -356,30 +356,75 @@ pub fn render(
 /// squashed as CLIP's preprocessing does), on this CPU.
 pub fn reward(
     tower: &std::path::Path,
-    repeats: usize,
+    seconds: f64,
     device: &vlmgym_agents::Device,
-) -> anyhow::Result<Vec<vlmgym_reward::backend::ImageBench>> {
+) -> anyhow::Result<Vec<RewardMeasurement>> {
     use vlmgym_reward::backend::bench_embed_images;
     use vlmgym_reward::clip::{ClipBackend, ClipConfig};
+    use vlmgym_reward::tower_cpu::Kernel;
     let tower = vlmgym_reward::tower::ImageTower::load_on(tower, device)?;
+    let mut out = Vec::new();
+    match tower.cpu_kernel()? {
+        Some(best) => {
+            // Every kernel this CPU runs, the one `embed` picks first.
+            let mut kernels = vec![best];
+            kernels.extend(
+                [Kernel::AmxBf16, Kernel::F32Gemm]
+                    .into_iter()
+                    .filter(|k| *k != best && Kernel::best() == Kernel::AmxBf16),
+            );
+            for kernel in kernels {
+                tower.set_cpu_kernel(kernel)?;
+                out.push(RewardMeasurement {
+                    model: "simlit tower".into(),
+                    kernel: Some(kernel),
+                    bench: tower_bench(&tower, seconds)?,
+                });
+            }
+        }
+        None => out.push(RewardMeasurement {
+            model: "simlit tower".into(),
+            kernel: None,
+            bench: tower_bench(&tower, seconds)?,
+        }),
+    }
     let clip = ClipBackend::random_on(ClipConfig::named("ViT-B-32")?, 0, None, device)?;
-    Ok(vec![tower_bench(tower, repeats)?, bench_embed_images(&clip, 64, repeats.min(3), 224, 224)?])
+    out.push(RewardMeasurement {
+        model: "CLIP ViT-B/32 (random weights)".into(),
+        kernel: None,
+        bench: bench_embed_images(&clip, 64, 3, 224, 224)?,
+    });
+    Ok(out)
+}
+
+/// One model's line in `vlmgym bench reward`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RewardMeasurement {
+    /// What was measured.
+    pub model: String,
+    /// The tower's CPU kernel (None: candle's own, e.g. on a GPU).
+    pub kernel: Option<vlmgym_reward::tower_cpu::Kernel>,
+    /// The timing.
+    #[serde(flatten)]
+    pub bench: vlmgym_reward::backend::ImageBench,
 }
 
 /// Frames/s of an image tower at batch 64, fed frames at its own input size (as `train`,
-/// `view` and `reward-check` render them).
+/// `view` and `reward-check` render them), for about `seconds`.
 fn tower_bench(
-    tower: vlmgym_reward::tower::ImageTower,
-    repeats: usize,
+    tower: &vlmgym_reward::tower::ImageTower,
+    seconds: f64,
 ) -> anyhow::Result<vlmgym_reward::backend::ImageBench> {
     let size = tower.input_size();
+    let probe = vlmgym_reward::backend::bench_embed_images(&TowerOnly(tower), 64, 1, size, size)?;
+    let repeats = ((seconds * 1000.0 / probe.ms_per_batch).ceil() as usize).clamp(3, 100_000);
     vlmgym_reward::backend::bench_embed_images(&TowerOnly(tower), 64, repeats, size, size)
 }
 
 /// An image tower alone as a backend (benchmarks need no text encoder).
-struct TowerOnly(vlmgym_reward::tower::ImageTower);
+struct TowerOnly<'a>(&'a vlmgym_reward::tower::ImageTower);
 
-impl vlmgym_reward::Backend for TowerOnly {
+impl vlmgym_reward::Backend for TowerOnly<'_> {
     fn embed_texts(&self, _: &[String]) -> anyhow::Result<vlmgym_reward::Embeddings> {
         anyhow::bail!("the benchmark tower embeds no text")
     }
@@ -500,8 +545,8 @@ mod tests {
     fn the_tower_is_timed_on_frames_of_its_own_input_size() {
         for size in [36, 48] {
             let tower = ImageTower::init(&TowerConfig::with_input_size(size), 0).unwrap();
-            let b = tower_bench(tower, 1).unwrap();
-            assert_eq!((b.batch, b.repeats, b.frame_size), (64, 1, (size, size)));
+            let b = tower_bench(&tower, 0.0).unwrap();
+            assert_eq!((b.batch, b.repeats, b.frame_size), (64, 3, (size, size)));
             assert!(b.frames_per_second > 0.0 && b.ms_per_batch > 0.0);
         }
     }

@@ -684,8 +684,7 @@ fn run() -> Result<()> {
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
                 BenchSuite::Reward => {
-                    let repeats = (seconds.ceil() as usize).max(1);
-                    let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), repeats, &device)?;
+                    let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), seconds, &device)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "suite": "reward", "results": results }))?

@@ -34,6 +34,8 @@ pub mod simlit;
 pub mod synthesis;
 #[cfg(feature = "models")]
 pub mod tower;
+#[cfg(all(feature = "models", target_arch = "x86_64", target_os = "linux"))]
+mod tower_amx;
 #[cfg(feature = "models")]
 pub mod tower_cpu;
 #[cfg(feature = "models")]

@@ -1,11 +1,12 @@
 //! The image tower's inference laid out for the CPU ([`CpuTower`]): activations stay
 //! channels-last (NHWC) in plain buffers, each convolution is an im2col built from
-//! contiguous row copies (a `k x k` window of an NHWC map is `k` runs of `k * c_in` floats)
+//! contiguous row copies (a `k x k` window of an NHWC map is `k` runs of `k * c_in` values)
 //! followed by one matrix product for the whole batch, and bias + ReLU are fused into one
-//! pass. Matrix products use the `gemm` crate (candle's CPU matmul kernels) on rayon.
-//! It computes the same function as [`crate::tower::ImageTower::forward_inference`] (a
-//! test checks they agree to 1e-4) in about a third of the time on a 2-core AVX-512 CPU
-//! (`vlmgym bench reward`).
+//! pass. Two kernels ([`Kernel`]): on CPUs with Intel AMX (bf16 tiles) the products run on
+//! the tiles with bf16 activations and weights and f32 accumulation; elsewhere in f32 with
+//! the `gemm` crate (candle's CPU matmul kernels) on rayon. Both compute the function of
+//! [`crate::tower::ImageTower::forward_inference`] (tests check the f32 kernel agrees to
+//! 1e-4 and the bf16 one to bf16 precision); `vlmgym bench reward` measures them.
 
 use std::sync::Mutex;
 
@@ -37,6 +38,50 @@ struct Dense {
     n_out: usize,
 }
 
+/// How [`CpuTower`] multiplies matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernel {
+    /// f32 throughout, `gemm` on rayon: every x86-64 and ARM CPU.
+    F32Gemm,
+    /// bf16 activations and weights, f32 accumulation, on Intel AMX tiles.
+    AmxBf16,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs: AMX where the CPU has it and the OS grants it.
+    pub fn best() -> Kernel {
+        if amx_available() {
+            Kernel::AmxBf16
+        } else {
+            Kernel::F32Gemm
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn amx_available() -> bool {
+    crate::tower_amx::available()
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn amx_available() -> bool {
+    false
+}
+
+/// The weights packed for the AMX tiles.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[derive(Debug)]
+struct AmxWeights {
+    convs: Vec<crate::tower_amx::Packed>,
+    fc1: crate::tower_amx::Packed,
+    fc2: crate::tower_amx::Packed,
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[derive(Debug)]
+struct AmxWeights;
+
 /// The tower's weights rearranged for [`CpuTower::forward`].
 #[derive(Debug)]
 pub struct CpuTower {
@@ -47,6 +92,8 @@ pub struct CpuTower {
     /// Buffers kept between calls (im2col columns, two activation maps): fresh ones of
     /// tens of megabytes cost page faults on every call.
     scratch: Mutex<[Vec<f32>; 3]>,
+    /// Present when the kernel is [`Kernel::AmxBf16`].
+    amx: Option<AmxWeights>,
 }
 
 /// `dst (m x n) = a (m x k) * b (k x n)`, all row-major, on rayon.
@@ -96,8 +143,20 @@ fn bias_act(x: &mut [f32], bias: &[f32], relu: bool) {
 
 impl CpuTower {
     /// Rearranges the weights of a tower of `config`, given as `(name, values)` in
-    /// [`TowerConfig::param_shapes`] order and PyTorch layouts.
+    /// [`TowerConfig::param_shapes`] order and PyTorch layouts, for the fastest kernel this
+    /// CPU runs ([`Kernel::best`]).
     pub fn new(config: &TowerConfig, params: &[(String, Vec<f32>)]) -> Result<Self> {
+        let widths = config.convs.iter().map(|c| c.out_channels).chain([config.hidden, config.dim]);
+        let fits = widths.into_iter().all(|n| n % 16 == 0);
+        Self::with_kernel(config, params, if fits { Kernel::best() } else { Kernel::F32Gemm })
+    }
+
+    /// As [`CpuTower::new`], for `kernel` (an error where this CPU cannot run it).
+    pub fn with_kernel(config: &TowerConfig, params: &[(String, Vec<f32>)], kernel: Kernel) -> Result<Self> {
+        ensure!(
+            kernel == Kernel::F32Gemm || amx_available(),
+            "cpu tower: this CPU (or OS) has no AMX bf16 tiles; use the f32 kernel"
+        );
         let shapes = config.param_shapes()?;
         ensure!(params.len() == shapes.len(), "cpu tower: {} tensors, the config has {}", params.len(), shapes.len());
         for ((name, values), (want, shape)) in params.iter().zip(&shapes) {
@@ -145,13 +204,46 @@ impl CpuTower {
         };
         let k = 2 * config.convs.len();
         let flat = side * side * c_in;
-        Ok(CpuTower {
+        let mut tower = CpuTower {
             convs,
             fc1: dense(k, flat, config.hidden),
             fc2: dense(k + 2, config.hidden, config.dim),
             input_size: config.input_size,
             scratch: Mutex::default(),
+            amx: None,
+        };
+        if kernel == Kernel::AmxBf16 {
+            tower.amx = Some(tower.pack_amx()?);
+        }
+        Ok(tower)
+    }
+
+    /// The kernel [`CpuTower::forward`] runs.
+    pub fn kernel(&self) -> Kernel {
+        if self.amx.is_some() {
+            Kernel::AmxBf16
+        } else {
+            Kernel::F32Gemm
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn pack_amx(&self) -> Result<AmxWeights> {
+        use crate::tower_amx::Packed;
+        let widths = self.convs.iter().map(|c| c.c_out).chain([self.fc1.n_out, self.fc2.n_out]);
+        for n in widths {
+            ensure!(n % 16 == 0, "cpu tower: the AMX kernel needs layer widths in multiples of 16, not {n}");
+        }
+        Ok(AmxWeights {
+            convs: self.convs.iter().map(|c| Packed::new(&c.weight, c.kernel * c.kernel * c.c_in, c.c_out)).collect(),
+            fc1: Packed::new(&self.fc1.weight, self.fc1.n_in, self.fc1.n_out),
+            fc2: Packed::new(&self.fc2.weight, self.fc2.n_in, self.fc2.n_out),
         })
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    fn pack_amx(&self) -> Result<AmxWeights> {
+        anyhow::bail!("cpu tower: AMX needs x86-64 Linux")
     }
 
     /// Unit-length embeddings (`b x dim`, row-major) of `b` inputs of `S x S x 3` values in
@@ -159,6 +251,10 @@ impl CpuTower {
     pub fn forward(&self, input: &[f32], b: usize) -> Result<Vec<f32>> {
         let s = self.input_size;
         ensure!(input.len() == b * s * s * 3, "cpu tower: {} values for {b} inputs of {s}x{s}x3", input.len());
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(amx) = &self.amx {
+            return Ok(self.forward_amx(amx, input, b));
+        }
         let mut guard = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         let [cols, x, y] = &mut *guard;
         x.clear();
@@ -191,10 +287,130 @@ impl CpuTower {
         let mut out = vec![0.0; b * self.fc2.n_out];
         matmul(&mut out, &h, &self.fc2.weight, b, self.fc2.n_in, self.fc2.n_out);
         bias_act(&mut out, &self.fc2.bias, false);
-        for row in out.chunks_exact_mut(self.fc2.n_out) {
-            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
+        normalize_rows(&mut out, self.fc2.n_out);
         Ok(out)
+    }
+
+    /// [`CpuTower::forward`] on the AMX tiles, bf16 activations between layers: the
+    /// convolutions run a few frames per rayon task (so each task's im2col columns stay in
+    /// its core's cache), the dense layers on the whole batch.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn forward_amx(&self, amx: &AmxWeights, input: &[f32], b: usize) -> Vec<f32> {
+        use crate::tower_amx::{bf16, matmul, matmul_on, round_up, Out, Tiles, BLOCK_ROWS};
+        use std::cell::RefCell;
+        thread_local! {
+            /// im2col columns and two activation maps (bf16 bits) of this thread's frames.
+            static SCRATCH: RefCell<[Vec<u16>; 3]> = RefCell::default();
+        }
+        let s = self.input_size;
+        let frame = s * s * 3;
+        let (flat, kp1) = (self.fc1.n_in, amx.fc1.k_pad());
+        let threads = rayon::current_num_threads().max(1);
+        let per_task = b.div_ceil(2 * threads).clamp(1, 4);
+        let mut feats = vec![0u16; round_up(b, BLOCK_ROWS) * kp1];
+        feats[..b * kp1].par_chunks_mut(per_task * kp1).zip(input.par_chunks(per_task * frame)).for_each(
+            |(dst, src)| {
+                let n = src.len() / frame;
+                SCRATCH.with(|cell| {
+                    let mut guard = cell.borrow_mut();
+                    let [cols, x, y] = &mut *guard;
+                    let tiles = Tiles::load();
+                    x.clear();
+                    x.extend(src.iter().map(|&v| bf16(v)));
+                    for (conv, packed) in self.convs.iter().zip(&amx.convs) {
+                        let (k, st, ci, si, so) = (conv.kernel, conv.stride, conv.c_in, conv.side_in, conv.side_out);
+                        let (row, run, kp) = (k * k * ci, k * ci, packed.k_pad());
+                        let m = n * so * so;
+                        cols.resize(round_up(m, BLOCK_ROWS) * kp, 0);
+                        for (dst, src) in
+                            cols[..m * kp].chunks_exact_mut(so * so * kp).zip(x.chunks_exact(si * si * ci))
+                        {
+                            for oy in 0..so {
+                                for ox in 0..so {
+                                    let d = &mut dst[(oy * so + ox) * kp..][..kp];
+                                    for ky in 0..k {
+                                        let from = ((oy * st + ky) * si + ox * st) * ci;
+                                        d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
+                                    }
+                                    d[row..].fill(0);
+                                }
+                            }
+                        }
+                        y.resize(m * conv.c_out, 0);
+                        matmul_on(&tiles, cols, m, packed, &conv.bias, true, Out::Bf16(y));
+                        std::mem::swap(x, y);
+                    }
+                    for (d, f) in dst.chunks_exact_mut(kp1).zip(x.chunks_exact(flat)) {
+                        d[..flat].copy_from_slice(f);
+                    }
+                });
+            },
+        );
+        let kp2 = amx.fc2.k_pad();
+        let mut h = vec![0u16; round_up(b, BLOCK_ROWS) * kp2];
+        if kp2 == self.fc2.n_in {
+            matmul(&feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut h));
+        } else {
+            let mut hidden = vec![0u16; b * self.fc1.n_out];
+            matmul(&feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut hidden));
+            for (d, r) in h.chunks_exact_mut(kp2).zip(hidden.chunks_exact(self.fc1.n_out)) {
+                d[..r.len()].copy_from_slice(r);
+            }
+        }
+        let mut out = vec![0.0; b * self.fc2.n_out];
+        matmul(&h, b, &amx.fc2, &self.fc2.bias, false, Out::F32(&mut out));
+        normalize_rows(&mut out, self.fc2.n_out);
+        out
+    }
+}
+
+/// Scales each row of `n` values of `x` to unit length.
+fn normalize_rows(x: &mut [f32], n: usize) {
+    for row in x.chunks_exact_mut(n) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        row.iter_mut().for_each(|v| *v /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tower::ImageTower;
+
+    /// The bf16 tiles give the f32 kernel's embeddings to bf16 precision (cosine > 0.999
+    /// for every frame), deterministically.
+    #[test]
+    fn amx_kernel_agrees_with_f32() {
+        let config = TowerConfig::with_input_size(40);
+        let tower = ImageTower::init(&config, 9).unwrap();
+        let params: Vec<(String, Vec<f32>)> = tower
+            .named_tensors()
+            .into_iter()
+            .map(|(n, t)| (n, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+            .collect();
+        let f32k = CpuTower::with_kernel(&config, &params, Kernel::F32Gemm).unwrap();
+        assert_eq!(f32k.kernel(), Kernel::F32Gemm);
+        if !amx_available() {
+            let err = CpuTower::with_kernel(&config, &params, Kernel::AmxBf16).unwrap_err();
+            assert!(err.to_string().contains("no AMX"), "{err}");
+            assert_eq!(CpuTower::new(&config, &params).unwrap().kernel(), Kernel::F32Gemm);
+            return;
+        }
+        let amx = CpuTower::with_kernel(&config, &params, Kernel::AmxBf16).unwrap();
+        assert_eq!(CpuTower::new(&config, &params).unwrap().kernel(), Kernel::AmxBf16, "best kernel");
+        // 37 frames: not a multiple of the 32-row blocks.
+        let b = 37;
+        let input: Vec<f32> = (0..b * 40 * 40 * 3).map(|i| ((i * 29 + i / 11) % 255) as f32 / 127.5 - 1.0).collect();
+        let want = f32k.forward(&input, b).unwrap();
+        let got = amx.forward(&input, b).unwrap();
+        let dim = config.dim;
+        for (g, w) in got.chunks_exact(dim).zip(want.chunks_exact(dim)) {
+            let cos: f32 = g.iter().zip(w).map(|(a, b)| a * b).sum();
+            assert!(cos > 0.999, "cosine {cos}");
+        }
+        assert_eq!(amx.forward(&input, b).unwrap(), got, "deterministic");
+        // A smaller batch after a larger one reuses the scratch buffers.
+        let one = amx.forward(&input[..40 * 40 * 3], 1).unwrap();
+        assert_eq!(one, got[..dim].to_vec(), "a frame's embedding does not depend on its batch");
     }
 }
