@@ -111,6 +111,16 @@ for tool in cargo rustc; do
     command -v "$tool" >/dev/null 2>&1 ||
         die "'$tool' not found on PATH (nor in ~/.cargo/bin). The Rust toolchain must be preinstalled on this machine; this script cannot download it."
 done
+# CI runs `cargo fmt --check` and `cargo clippy`: add the components where rustup can.
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        if command -v rustup >/dev/null 2>&1; then
+            rustup component add "$component" || warn "could not add the $component component"
+        else
+            warn "cargo ${component/rustfmt/fmt} is missing and there is no rustup to add it"
+        fi
+    fi
+done
 CARGO_VERSION=$(cargo --version)
 RUSTC_VERSION=$(rustc --version)
 log "toolchain: $RUSTC_VERSION; $CARGO_VERSION"

@@ -252,16 +252,16 @@ pub struct RenderMeasurement {
 
 /// A renderer under measurement, with its own stage timings.
 enum Timed {
-    Raster(vlmgym_render::RasterRenderer),
-    Bevy(vlmgym_render::BatchRenderer),
+    Raster(Box<vlmgym_render::RasterRenderer>),
+    Bevy(Box<vlmgym_render::BatchRenderer>),
 }
 
 impl Timed {
     fn new(kind: vlmgym_render::RendererKind, n: usize, cfg: vlmgym_render::RenderConfig) -> anyhow::Result<Self> {
         use vlmgym_render::RendererKind;
         Ok(match kind {
-            RendererKind::Raster => Timed::Raster(vlmgym_render::RasterRenderer::new(n, cfg)?),
-            RendererKind::Bevy => Timed::Bevy(vlmgym_render::BatchRenderer::new(n, cfg)?),
+            RendererKind::Raster => Timed::Raster(Box::new(vlmgym_render::RasterRenderer::new(n, cfg)?)),
+            RendererKind::Bevy => Timed::Bevy(Box::new(vlmgym_render::BatchRenderer::new(n, cfg)?)),
         })
     }
 

@@ -217,7 +217,7 @@ impl Queue {
             }
             let frames = self.renderer.render(&scenes)?;
             for (i, (_, sample)) in chunk.into_iter().enumerate() {
-                sink(frames.frame(i), sample)?;
+                sink(frames.frame(i).expect("a frame per scene"), sample)?;
                 bar.inc(1);
             }
         }

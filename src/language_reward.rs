@@ -256,17 +256,17 @@ impl VectorEnv for RecordingVecEnv {
         let timings = self.inner.render_seconds_last_step();
         rec.render_seconds += timings;
         rec.env_seconds += elapsed - timings;
-        rec.width = frames.width as usize;
-        rec.height = frames.height as usize;
+        rec.width = frames.width();
+        rec.height = frames.height();
         rec.resets.push(self.pending_reset.take());
-        for i in 0..frames.n {
+        for i in 0..frames.len() {
             match (&self.inner.final_frames()[i], &step.final_info[i]) {
                 (Some(f), Some(info)) => {
                     rec.frames.extend_from_slice(f);
                     rec.infos.push(info.clone());
                 }
                 _ => {
-                    rec.frames.extend_from_slice(frames.frame(i));
+                    rec.frames.extend_from_slice(frames.frame(i).expect("a frame per env"));
                     rec.infos.push(step.infos[i].clone());
                 }
             }

@@ -59,7 +59,7 @@ pub fn render(args: RenderArgs) -> Result<PathBuf> {
     for step in 0..=args.steps {
         if gif || step == args.steps {
             let scene = env.scene().context("the env stopped describing its scene")?;
-            frames.push(renderer.render(&[scene])?.image(0));
+            frames.push(vlmgym_render::frames::image(&renderer.render(&[scene])?, 0));
         }
         if step == args.steps {
             break;

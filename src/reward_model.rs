@@ -433,9 +433,7 @@ fn landscape(env_id: &str, pipeline: &RewardPipeline, renderer: RendererKind, ou
     let mut r = make_renderer(renderer, angles.len(), RenderConfig { width: size, height: size, camera })?;
     let mut grid = Vec::new();
     for row in scenes.chunks(angles.len()) {
-        let f = r.render(row)?;
-        let frames = Frames::new(f.data, f.n, f.height as usize, f.width as usize)?;
-        grid.push(pipeline.score_frames(&frames)?);
+        grid.push(pipeline.score_frames(&r.render(row)?)?);
     }
     vlmgym_agents::metrics::register_font();
     let (lo, hi) = grid.iter().flatten().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));

@@ -12,7 +12,7 @@ use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
 use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
 use vlmgym_render::{make_renderer, RenderConfig, SceneRenderer};
 use vlmgym_reward::synthesis::Synthesizer;
-use vlmgym_reward::{Frames, RewardPipeline};
+use vlmgym_reward::RewardPipeline;
 
 use crate::language_reward::RewardSettings;
 use crate::train::checkpoint_file;
@@ -83,7 +83,6 @@ impl LiveReward {
         truncated: bool,
     ) -> Result<(f64, Vec<(String, f64)>)> {
         let frames = self.renderer.render(&[scene])?;
-        let frames = Frames::new(frames.data, 1, frames.height as usize, frames.width as usize)?;
         let step = self.pipeline.score_step(&mut self.synth, &frames, info, terminated, truncated)?;
         let ev = step.evaluation;
         let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), step.semantic)];

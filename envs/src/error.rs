@@ -34,6 +34,9 @@ pub enum EnvError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A batch of frames whose bytes do not match its shape (see [`crate::Frames`]).
+    #[error("frames: {0}")]
+    BadFrames(String),
     /// `step` was called before the first `reset`.
     #[error("cannot call step() before reset(): call reset() first")]
     ResetNeeded,

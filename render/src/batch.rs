@@ -324,7 +324,7 @@ impl BatchRenderer {
             bail!("the GPU readback did not arrive after 20 updates");
         }
         let t3 = std::time::Instant::now();
-        let frames = Frames::from_padded_rgba(&data, self.config.width, self.config.height)?;
+        let frames = crate::frames::from_padded_rgba(&data, self.config.width, self.config.height)?;
         let t4 = std::time::Instant::now();
         let secs = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64();
         self.timings =

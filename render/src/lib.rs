@@ -19,7 +19,7 @@
 mod backend;
 #[cfg(feature = "bevy")]
 mod batch;
-mod frames;
+pub mod frames;
 pub mod raster;
 pub mod textures;
 pub mod vector;

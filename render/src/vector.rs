@@ -105,7 +105,9 @@ impl RenderedVecEnv {
     /// The observation batch for the current frames (Pixels mode) or `state` (State mode).
     fn observe(&self, state: Vec<f32>) -> Vec<f32> {
         match (self.mode, &self.frames) {
-            (ObsMode::Pixels, Some(f)) => (0..f.n).flat_map(|i| chw(f.frame(i), f.width, f.height)).collect(),
+            (ObsMode::Pixels, Some(f)) => (0..f.len())
+                .flat_map(|i| chw(f.frame(i).expect("frame"), f.width() as u32, f.height() as u32))
+                .collect(),
             _ => state,
         }
     }
@@ -159,9 +161,10 @@ impl VectorEnv for RenderedVecEnv {
             let last = self.renderer.render(&scenes).map_err(render_error)?;
             for (i, fin) in step.final_scene.iter().enumerate() {
                 if fin.is_some() {
-                    self.final_frames[i] = Some(last.frame(i).to_vec());
+                    self.final_frames[i] = Some(last.frame(i).expect("frame").to_vec());
                     if self.mode == ObsMode::Pixels {
-                        step.final_obs[i] = Some(chw(last.frame(i), last.width, last.height));
+                        step.final_obs[i] =
+                            Some(chw(last.frame(i).expect("frame"), last.width() as u32, last.height() as u32));
                     }
                 }
             }

@@ -31,7 +31,7 @@ fn render(kind: RendererKind, scenes: &[Scene], camera: &str) -> Frames {
 
 /// Magenta pixels of frame `i`.
 fn mask(f: &Frames, i: usize) -> Vec<bool> {
-    f.frame(i).chunks_exact(3).map(|p| p[0] > 150 && p[1] < 90 && p[2] > 150).collect()
+    f.frame(i).unwrap().chunks_exact(3).map(|p| p[0] > 150 && p[1] < 90 && p[2] > 150).collect()
 }
 
 fn iou(a: &[bool], b: &[bool]) -> (f64, usize) {
@@ -47,7 +47,7 @@ fn save_pair(bevy: &Frames, raster: &Frames, i: usize, name: &str) {
     let (w, h) = (SIZE, SIZE);
     let mut img = image::RgbImage::new(2 * w + 4, h);
     for (k, f) in [bevy, raster].into_iter().enumerate() {
-        let src = f.image(i);
+        let src = vlmgym_render::frames::image(f, i);
         for y in 0..h {
             for x in 0..w {
                 img.put_pixel(k as u32 * (w + 4) + x, y, *src.get_pixel(x, y));

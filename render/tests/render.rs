@@ -8,8 +8,8 @@ use vlmgym_render::{BatchRenderer, Frames, RenderConfig};
 
 /// Columns of frame `i` holding the pole's orange (r high, g mid, b low), averaged.
 fn pole_column(frames: &Frames, i: usize) -> Option<f32> {
-    let (w, h) = (frames.width as usize, frames.height as usize);
-    let f = frames.frame(i);
+    let (w, h) = (frames.width(), frames.height());
+    let f = frames.frame(i).unwrap();
     let (mut sum, mut count) = (0.0, 0.0);
     for y in 0..h {
         for x in 0..w {
@@ -45,7 +45,10 @@ fn cartpole_frames_show_the_pole_where_the_state_says_and_repeat_exactly() {
     let states = [[-1.2, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [1.2, 0.0, 0.0, 0.0]];
     let scenes: Vec<_> = states.iter().map(|s| cartpole_scene(*s)).collect();
     let frames = r.render(&scenes).unwrap();
-    assert_eq!((frames.n, frames.width, frames.height, frames.data.len()), (3, 160, 160, 3 * 160 * 160 * 3));
+    assert_eq!(
+        (frames.len(), frames.width(), frames.height(), frames.as_slice().len()),
+        (3, 160, 160, 3 * 160 * 160 * 3)
+    );
     for (i, s) in states.iter().enumerate() {
         let col = pole_column(&frames, i).unwrap_or_else(|| panic!("no pole in frame {i}"));
         // The pole's middle is 0.95 m up.

@@ -25,10 +25,10 @@ fn pixel_observations_are_the_rendered_frames_in_chw_and_repeat_under_a_seed() {
     let (obs, _) = env.reset(Some(7), &Options::new()).unwrap();
     assert_eq!(obs.len(), 2 * 3 * 36 * 36);
     let f = env.frames().unwrap();
-    assert_eq!(&obs[..3 * 36 * 36], chw(f.frame(0), 36, 36).as_slice());
+    assert_eq!(&obs[..3 * 36 * 36], chw(f.frame(0).unwrap(), 36, 36).as_slice());
     // Channel planes: the first pixel's red, green and blue are 36*36 apart.
-    assert_eq!(obs[0], f32::from(f.frame(0)[0]));
-    assert_eq!(obs[36 * 36], f32::from(f.frame(0)[1]));
+    assert_eq!(obs[0], f32::from(f.frame(0).unwrap()[0]));
+    assert_eq!(obs[36 * 36], f32::from(f.frame(0).unwrap()[1]));
     let run = |env: &mut RenderedVecEnv| {
         env.reset(Some(3), &Options::new()).unwrap();
         let mut all = Vec::new();
@@ -58,7 +58,7 @@ fn ended_episodes_keep_their_last_frame() {
         }
         if let Some(i) = ended.iter().position(|e| *e) {
             let last = env.final_frames()[i].clone().unwrap();
-            let now = env.frames().unwrap().frame(i).to_vec();
+            let now = env.frames().unwrap().frame(i).unwrap().to_vec();
             assert_ne!(last, now, "the last frame shows the fallen pole, not the new episode");
             // The final frame is the fallen state: re-render it alone and compare.
             let theta = s.final_obs[i].as_ref().unwrap()[2];
@@ -102,7 +102,7 @@ fn driving_frames_show_the_car_on_the_road() {
     let px_per_m = size as f32 / 40.0; // bev: orthographic, 40 m tall
     let c = size as f32 / 2.0;
     for i in 0..2 {
-        let f = frames.frame(i);
+        let f = frames.frame(i).unwrap();
         // The ego car (red) is at the image centre.
         let p = &f[(size / 2 * size + size / 2) * 3..(size / 2 * size + size / 2) * 3 + 3];
         assert!(

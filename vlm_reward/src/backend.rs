@@ -108,60 +108,7 @@ impl Embeddings {
     }
 }
 
-/// A batch of RGB frames, `N x H x W x 3`, u8, row-major (frame, row, column, channel).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frames {
-    data: Vec<u8>,
-    n: usize,
-    height: usize,
-    width: usize,
-}
-
-impl Frames {
-    /// Wraps `n` frames of `height x width` RGB pixels; errors when a dimension is 0 or the
-    /// byte count is not `n * height * width * 3`.
-    pub fn new(data: Vec<u8>, n: usize, height: usize, width: usize) -> Result<Self> {
-        ensure!(n > 0 && height > 0 && width > 0, "frames: shape {n} x {height} x {width} x 3 has a zero dimension");
-        let expected = n.checked_mul(height).and_then(|v| v.checked_mul(width)).and_then(|v| v.checked_mul(3));
-        ensure!(
-            expected == Some(data.len()),
-            "frames: {} bytes do not form {n} x {height} x {width} x 3 RGB frames",
-            data.len()
-        );
-        Ok(Self { data, n, height, width })
-    }
-
-    /// Number of frames `N`.
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    /// Always false: a `Frames` holds at least one frame.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-
-    /// Frame height `H` in pixels.
-    pub fn height(&self) -> usize {
-        self.height
-    }
-
-    /// Frame width `W` in pixels.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
-    /// The bytes of frame `i` (`H * W * 3`), or `None` when out of range.
-    pub fn frame(&self, i: usize) -> Option<&[u8]> {
-        let size = self.height * self.width * 3;
-        (i < self.n).then(|| &self.data[i * size..(i + 1) * size])
-    }
-
-    /// All bytes, `N * H * W * 3`.
-    pub fn as_slice(&self) -> &[u8] {
-        &self.data
-    }
-}
+pub use vlmgym_envs::Frames;
 
 /// A vision-language backend: texts and frames into one space of unit-length embeddings.
 pub trait Backend {

@@ -395,7 +395,7 @@ impl Dataset {
             let Some(f) = self.frame(i) else { bail!("dataset: frame index {i} out of range (0..{})", self.len()) };
             data.extend_from_slice(f);
         }
-        Frames::new(data, indices.len(), self.meta.height, self.meta.width)
+        Ok(Frames::new(data, indices.len(), self.meta.height, self.meta.width)?)
     }
 
     /// Indices of the samples in `split`, in order.

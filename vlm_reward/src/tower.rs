@@ -166,7 +166,7 @@ pub fn frames_to_input(frames: &Frames, size: usize) -> Result<Vec<f32>> {
             resized = image::imageops::resize(&img, size as u32, size as u32, FilterType::Triangle).into_raw();
             &resized
         };
-        out.extend(pixels.iter().map(|&v| v as f32 / 127.5 - 1.0));
+        out.extend(pixels.iter().map(|&v| crate::tower_cpu::byte_to_input(v)));
     }
     Ok(out)
 }
@@ -383,8 +383,18 @@ impl ImageTower {
     /// Embeds frames (any size) into unit-length rows, in chunks of 64 frames.
     pub fn embed(&self, frames: &Frames) -> Result<Embeddings> {
         let s = self.config.input_size;
-        let input = frames_to_input(frames, s)?;
         let per = 3 * s * s;
+        if let Some(cpu) = self.cpu_tower()? {
+            if frames.height() == s && frames.width() == s {
+                let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
+                for chunk in frames.as_slice().chunks(CPU_CHUNK * per) {
+                    rows.extend(cpu.forward_bytes(chunk, chunk.len() / per)?);
+                }
+                return Embeddings::from_rows(rows, frames.len(), self.config.dim)
+                    .context("tower: bad output (weights not finite?)");
+            }
+        }
+        let input = frames_to_input(frames, s)?;
         if let Some(cpu) = self.cpu_tower()? {
             let mut rows = Vec::with_capacity(frames.len() * self.config.dim);
             for chunk in input.chunks(CPU_CHUNK * per) {

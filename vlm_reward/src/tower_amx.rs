@@ -64,7 +64,7 @@ pub(crate) struct Packed {
 impl Packed {
     /// Packs `b` (`k x n`, row-major f32); `n` must be a multiple of 16.
     pub(crate) fn new(b: &[f32], k: usize, n: usize) -> Self {
-        assert!(n % TILE_N == 0 && b.len() == k * n, "packed: {k}x{n} from {} values", b.len());
+        assert!(n.is_multiple_of(TILE_N) && b.len() == k * n, "packed: {k}x{n} from {} values", b.len());
         let k_pad = round_up(k, TILE_K);
         let (kb, nb) = (k_pad / TILE_K, n / TILE_N);
         let mut data = vec![0u16; k_pad * n];

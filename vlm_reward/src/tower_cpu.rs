@@ -147,7 +147,7 @@ impl CpuTower {
     /// CPU runs ([`Kernel::best`]).
     pub fn new(config: &TowerConfig, params: &[(String, Vec<f32>)]) -> Result<Self> {
         let widths = config.convs.iter().map(|c| c.out_channels).chain([config.hidden, config.dim]);
-        let fits = widths.into_iter().all(|n| n % 16 == 0);
+        let fits = widths.into_iter().all(|n| n.is_multiple_of(16));
         Self::with_kernel(config, params, if fits { Kernel::best() } else { Kernel::F32Gemm })
     }
 
@@ -232,7 +232,7 @@ impl CpuTower {
         use crate::tower_amx::Packed;
         let widths = self.convs.iter().map(|c| c.c_out).chain([self.fc1.n_out, self.fc2.n_out]);
         for n in widths {
-            ensure!(n % 16 == 0, "cpu tower: the AMX kernel needs layer widths in multiples of 16, not {n}");
+            ensure!(n.is_multiple_of(16), "cpu tower: the AMX kernel needs layer widths in multiples of 16, not {n}");
         }
         Ok(AmxWeights {
             convs: self.convs.iter().map(|c| Packed::new(&c.weight, c.kernel * c.kernel * c.c_in, c.c_out)).collect(),
@@ -253,8 +253,25 @@ impl CpuTower {
         ensure!(input.len() == b * s * s * 3, "cpu tower: {} values for {b} inputs of {s}x{s}x3", input.len());
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
         if let Some(amx) = &self.amx {
-            return Ok(self.forward_amx(amx, input, b));
+            return Ok(self.forward_amx(amx, Pixels::Input(input), b));
         }
+        self.forward_f32(input, b)
+    }
+
+    /// [`CpuTower::forward`] of `b` RGB frames of `S x S x 3` bytes (mapped to [-1, 1] as
+    /// [`crate::tower::frames_to_input`] does, without the intermediate buffer).
+    pub fn forward_bytes(&self, pixels: &[u8], b: usize) -> Result<Vec<f32>> {
+        let s = self.input_size;
+        ensure!(pixels.len() == b * s * s * 3, "cpu tower: {} bytes for {b} frames of {s}x{s}x3", pixels.len());
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(amx) = &self.amx {
+            return Ok(self.forward_amx(amx, Pixels::Bytes(pixels), b));
+        }
+        let input: Vec<f32> = pixels.iter().map(|&v| byte_to_input(v)).collect();
+        self.forward_f32(&input, b)
+    }
+
+    fn forward_f32(&self, input: &[f32], b: usize) -> Result<Vec<f32>> {
         let mut guard = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
         let [cols, x, y] = &mut *guard;
         x.clear();
@@ -295,7 +312,7 @@ impl CpuTower {
     /// convolutions run a few frames per rayon task (so each task's im2col columns stay in
     /// its core's cache), the dense layers on the whole batch.
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    fn forward_amx(&self, amx: &AmxWeights, input: &[f32], b: usize) -> Vec<f32> {
+    fn forward_amx(&self, amx: &AmxWeights, input: Pixels, b: usize) -> Vec<f32> {
         use crate::tower_amx::{bf16, matmul, matmul_on, round_up, Out, Tiles, BLOCK_ROWS};
         use std::cell::RefCell;
         thread_local! {
@@ -308,44 +325,44 @@ impl CpuTower {
         let threads = rayon::current_num_threads().max(1);
         let per_task = b.div_ceil(2 * threads).clamp(1, 4);
         let mut feats = vec![0u16; round_up(b, BLOCK_ROWS) * kp1];
-        feats[..b * kp1].par_chunks_mut(per_task * kp1).zip(input.par_chunks(per_task * frame)).for_each(
-            |(dst, src)| {
-                let n = src.len() / frame;
-                SCRATCH.with(|cell| {
-                    let mut guard = cell.borrow_mut();
-                    let [cols, x, y] = &mut *guard;
-                    let tiles = Tiles::load();
-                    x.clear();
-                    x.extend(src.iter().map(|&v| bf16(v)));
-                    for (conv, packed) in self.convs.iter().zip(&amx.convs) {
-                        let (k, st, ci, si, so) = (conv.kernel, conv.stride, conv.c_in, conv.side_in, conv.side_out);
-                        let (row, run, kp) = (k * k * ci, k * ci, packed.k_pad());
-                        let m = n * so * so;
-                        cols.resize(round_up(m, BLOCK_ROWS) * kp, 0);
-                        for (dst, src) in
-                            cols[..m * kp].chunks_exact_mut(so * so * kp).zip(x.chunks_exact(si * si * ci))
-                        {
-                            for oy in 0..so {
-                                for ox in 0..so {
-                                    let d = &mut dst[(oy * so + ox) * kp..][..kp];
-                                    for ky in 0..k {
-                                        let from = ((oy * st + ky) * si + ox * st) * ci;
-                                        d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
-                                    }
-                                    d[row..].fill(0);
+        feats[..b * kp1].par_chunks_mut(per_task * kp1).enumerate().for_each(|(task, dst)| {
+            let n = dst.len() / kp1;
+            let range = task * per_task * frame..(task * per_task + n) * frame;
+            SCRATCH.with(|cell| {
+                let mut guard = cell.borrow_mut();
+                let [cols, x, y] = &mut *guard;
+                let tiles = Tiles::load();
+                x.clear();
+                match input {
+                    Pixels::Input(v) => x.extend(v[range].iter().map(|&v| bf16(v))),
+                    Pixels::Bytes(v) => x.extend(v[range].iter().map(|&v| bf16(byte_to_input(v)))),
+                }
+                for (conv, packed) in self.convs.iter().zip(&amx.convs) {
+                    let (k, st, ci, si, so) = (conv.kernel, conv.stride, conv.c_in, conv.side_in, conv.side_out);
+                    let (row, run, kp) = (k * k * ci, k * ci, packed.k_pad());
+                    let m = n * so * so;
+                    cols.resize(round_up(m, BLOCK_ROWS) * kp, 0);
+                    for (dst, src) in cols[..m * kp].chunks_exact_mut(so * so * kp).zip(x.chunks_exact(si * si * ci)) {
+                        for oy in 0..so {
+                            for ox in 0..so {
+                                let d = &mut dst[(oy * so + ox) * kp..][..kp];
+                                for ky in 0..k {
+                                    let from = ((oy * st + ky) * si + ox * st) * ci;
+                                    d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
                                 }
+                                d[row..].fill(0);
                             }
                         }
-                        y.resize(m * conv.c_out, 0);
-                        matmul_on(&tiles, cols, m, packed, &conv.bias, true, Out::Bf16(y));
-                        std::mem::swap(x, y);
                     }
-                    for (d, f) in dst.chunks_exact_mut(kp1).zip(x.chunks_exact(flat)) {
-                        d[..flat].copy_from_slice(f);
-                    }
-                });
-            },
-        );
+                    y.resize(m * conv.c_out, 0);
+                    matmul_on(&tiles, cols, m, packed, &conv.bias, true, Out::Bf16(y));
+                    std::mem::swap(x, y);
+                }
+                for (d, f) in dst.chunks_exact_mut(kp1).zip(x.chunks_exact(flat)) {
+                    d[..flat].copy_from_slice(f);
+                }
+            });
+        });
         let kp2 = amx.fc2.k_pad();
         let mut h = vec![0u16; round_up(b, BLOCK_ROWS) * kp2];
         if kp2 == self.fc2.n_in {
@@ -362,6 +379,20 @@ impl CpuTower {
         normalize_rows(&mut out, self.fc2.n_out);
         out
     }
+}
+
+/// The input of [`CpuTower::forward_amx`]: values in [-1, 1], or the frames' bytes.
+#[derive(Clone, Copy)]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+enum Pixels<'a> {
+    Input(&'a [f32]),
+    Bytes(&'a [u8]),
+}
+
+/// A pixel byte as the tower's input value in [-1, 1] ([`crate::tower::frames_to_input`]).
+#[inline(always)]
+pub(crate) fn byte_to_input(v: u8) -> f32 {
+    v as f32 / 127.5 - 1.0
 }
 
 /// Scales each row of `n` values of `x` to unit length.
@@ -412,5 +443,11 @@ mod tests {
         // A smaller batch after a larger one reuses the scratch buffers.
         let one = amx.forward(&input[..40 * 40 * 3], 1).unwrap();
         assert_eq!(one, got[..dim].to_vec(), "a frame's embedding does not depend on its batch");
+        // Frames as bytes: the same as their [-1, 1] values, on both kernels.
+        let bytes: Vec<u8> = (0..b * 40 * 40 * 3).map(|i| (i * 13 % 256) as u8).collect();
+        let values: Vec<f32> = bytes.iter().map(|&v| byte_to_input(v)).collect();
+        for t in [&amx, &f32k] {
+            assert_eq!(t.forward_bytes(&bytes, b).unwrap(), t.forward(&values, b).unwrap());
+        }
     }
 }

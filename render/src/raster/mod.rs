@@ -188,8 +188,7 @@ impl RasterRenderer {
     /// call's scenes; a later scene with another number of objects prepares its env again.
     pub fn render(&mut self, scenes: &[Scene]) -> Result<Frames> {
         let (w, h) = (self.config.width, self.config.height);
-        let mut frames =
-            Frames { n: self.num_envs, height: h, width: w, data: vec![0; self.frame_len() * self.num_envs] };
+        let mut frames = Frames::zeroed(self.num_envs, h as usize, w as usize);
         self.render_into(scenes, &mut frames)?;
         Ok(frames)
     }
@@ -212,15 +211,19 @@ impl RasterRenderer {
         }
         // A scene with another number of objects is another scene (e.g. a new episode with
         // other traffic): its env is prepared again.
-        for i in 0..n {
-            if scenes[i].objects.len() != self.slots[i].count {
-                self.slots[i] = self.prepare_slot(&scenes[i]).with_context(|| format!("env {i}"))?;
+        for (i, scene) in scenes.iter().enumerate() {
+            if scene.objects.len() != self.slots[i].count {
+                self.slots[i] = self.prepare_slot(scene).with_context(|| format!("env {i}"))?;
             }
         }
         let (w, h) = (self.config.width, self.config.height);
         let len = self.frame_len();
-        if frames.n != n || frames.width != w || frames.height != h || frames.data.len() != n * len {
-            *frames = Frames { n, height: h, width: w, data: vec![0; n * len] };
+        if frames.len() != n
+            || frames.width() != w as usize
+            || frames.height() != h as usize
+            || frames.as_slice().len() != n * len
+        {
+            *frames = Frames::zeroed(n, h as usize, w as usize);
         }
         // Top-down maps (and sky gradients) before drawing, so frames only read them.
         for (slot, (scene, cam)) in self.slots.iter_mut().zip(scenes.iter().zip(&cameras)) {
@@ -240,7 +243,7 @@ impl RasterRenderer {
         let t1 = Instant::now();
         let (options, config) = (self.options, &self.config);
         frames
-            .data
+            .as_mut_slice()
             .par_chunks_mut(len)
             .zip(self.slots.par_iter_mut())
             .zip(scenes.par_iter().zip(cameras.par_iter()))
