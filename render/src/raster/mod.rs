@@ -49,7 +49,8 @@ use world::{place, StaticWorld, TopMap};
 /// uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RasterOptions {
-    /// Bilinear texel filtering (within the chosen mip level) instead of nearest.
+    /// Bilinear texel filtering (within the chosen mip level) instead of nearest, for what
+    /// is drawn per frame (top-down maps, made once, are always filtered).
     pub bilinear: bool,
     /// Reuse an env's static layer (colour + depth) while its camera does not move.
     pub cache_static_layer: bool,

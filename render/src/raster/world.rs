@@ -21,6 +21,10 @@ const MAX_CELLS: usize = 256;
 /// drawn instead.
 const MAX_MAP_PIXELS: usize = 16 << 20;
 
+/// Samples per map pixel along each axis: a map pixel is the mean of `MAP_SUPERSAMPLE^2`
+/// samples of the static world (anti-aliased lane lines and edges, less texture speckle).
+const MAP_SUPERSAMPLE: usize = 2;
+
 /// A triangle of the static world.
 #[derive(Clone, Debug)]
 pub(crate) struct StaticTri {
@@ -328,29 +332,46 @@ impl TopMap {
             fov_y_deg: 45.0,
             ortho_height: Some(h as f32 * s),
         };
-        let view = View::new(&cam, w as u32, h as u32);
+        // Drawn at MAP_SUPERSAMPLE times the resolution, then each block of samples averaged.
+        let k = MAP_SUPERSAMPLE;
+        let (sw, sh) = (w * k, h * k);
+        let view = View::new(&cam, sw as u32, sh as u32);
         let ctx = Ctx::new(view, bilinear);
-        let mut color = vec![0u8; w * h * 3];
-        let mut height = vec![f32::NEG_INFINITY; w * h];
-        color.par_chunks_mut(w * 3 * MAP_BAND).zip(height.par_chunks_mut(w * MAP_BAND)).enumerate().for_each(
+        let mut color = vec![0u8; sw * sh * 3];
+        let mut depth = vec![f32::NEG_INFINITY; sw * sh];
+        color.par_chunks_mut(sw * 3 * MAP_BAND).zip(depth.par_chunks_mut(sw * MAP_BAND)).enumerate().for_each(
             |(b, (color, depth))| {
-                let rows = depth.len() / w;
-                let mut t = Target { color, depth, width: w, y0: b * MAP_BAND, rows };
+                let rows = depth.len() / sw;
+                let mut t = Target { color, depth, width: sw, y0: b * MAP_BAND, rows };
                 for tri in world.tris.iter().chain(&world.translucent) {
                     draw_triangle(&mut t, &ctx, &tri.v, &world.shaders[tri.shader as usize], tri.two_sided);
                 }
-                // Depth keys are -d: heights are eye_y - d.
-                for d in t.depth.iter_mut() {
-                    *d += eye_y;
-                }
             },
         );
-        let texels = (0..w * h)
-            .map(|k| match height[k] == f32::NEG_INFINITY {
-                true => [background[0], background[1], background[2], 0],
-                false => [color[3 * k], color[3 * k + 1], color[3 * k + 2], 0],
-            })
-            .collect();
+        let mut texels = vec![[0u8; 4]; w * h];
+        let mut height = vec![f32::NEG_INFINITY; w * h];
+        texels.par_chunks_mut(w).zip(height.par_chunks_mut(w)).enumerate().for_each(|(j, (texels, height))| {
+            for (i, (texel, top)) in texels.iter_mut().zip(height.iter_mut()).enumerate() {
+                let mut sum = [0u32; 3];
+                for sy in j * k..(j + 1) * k {
+                    for sx in i * k..(i + 1) * k {
+                        let q = sy * sw + sx;
+                        // Depth keys are -d: heights are eye_y - d; empty samples show the
+                        // background.
+                        let c = if depth[q] == f32::NEG_INFINITY {
+                            background
+                        } else {
+                            *top = top.max(depth[q] + eye_y);
+                            [color[3 * q], color[3 * q + 1], color[3 * q + 2]]
+                        };
+                        sum = [0, 1, 2].map(|c_| sum[c_] + u32::from(c[c_]));
+                    }
+                }
+                let n = (k * k) as u32;
+                let c = sum.map(|v| ((v + n / 2) / n) as u8);
+                *texel = [c[0], c[1], c[2], 0];
+            }
+        });
         TopMap { metres_per_pixel: s, bilinear, background, x0, z0, w, h, texels, height }
     }
 
