@@ -284,6 +284,37 @@ fn the_shipped_tower_separates_upright_from_fallen_poles() {
     assert!(auc > 0.9, "the shipped tower (assets/models) no longer ranks upright above fallen: {report}");
 }
 
+/// `VLMGYM_TOWER_KERNEL` picks the tower's CPU inference: every kernel ranks the same states
+/// alike (AUC within 0.01 of candle's own conv path), and an unknown one is a clear error.
+#[test]
+fn every_tower_kernel_scores_alike_and_an_unknown_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |kernel: &str| {
+        let out = dir.path().join(format!("rc_{kernel}"));
+        Command::new(env!("CARGO_BIN_EXE_vlmgym"))
+            .env("XDG_RUNTIME_DIR", "/tmp")
+            .env("VLMGYM_TOWER_KERNEL", kernel)
+            .args(["reward-check", "CartPole-v1", "--goal", "the pole is balanced upright on the cart"])
+            .args(["--negative", "the pole has fallen over", "--samples", "64", "--renderer", "bevy"])
+            .args(["--out", out.to_str().unwrap()])
+            .output()
+            .expect("run vlmgym")
+    };
+    let candle = json(&check("candle"))["auc"].as_f64().unwrap();
+    for kernel in ["f32", "amx"] {
+        let o = check(kernel);
+        if kernel == "amx" && !o.status.success() {
+            assert!(stderr(&o).contains("no AMX"), "{}", stderr(&o));
+            continue;
+        }
+        let auc = json(&o)["auc"].as_f64().unwrap();
+        assert!((auc - candle).abs() < 0.01, "{kernel}: AUC {auc}, candle {candle}");
+    }
+    let o = check("bogus");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("VLMGYM_TOWER_KERNEL=bogus: use amx, f32 or candle"), "{}", stderr(&o));
+}
+
 /// Writes a tower whose report says it was trained on `cameras` (env id to camera name).
 fn tower_with_cameras(dir: &Path, cameras: serde_json::Value) -> PathBuf {
     let tower = random_tower(dir);

@@ -52,6 +52,11 @@ const CHUNK: usize = 64;
 /// ... and in chunks of this many by the CPU layout (larger matrix products, bounded memory).
 const CPU_CHUNK: usize = 128;
 
+/// Environment variable that picks the tower's CPU inference: `amx` (bf16 tiles), `f32`
+/// (`gemm`) or `candle` (candle's conv path, as in training); unset: the fastest this CPU
+/// runs ([`Kernel::best`]).
+pub const KERNEL_VAR: &str = "VLMGYM_TOWER_KERNEL";
+
 /// One convolution layer: output channels, square kernel size and stride (no padding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConvSpec {
@@ -315,12 +320,25 @@ impl ImageTower {
             CpuCache::Off => Ok(None),
             CpuCache::Ready(t) => Ok(Some(t.clone())),
             CpuCache::Empty => {
+                let kernel = match std::env::var(KERNEL_VAR).ok().as_deref() {
+                    None | Some("") => None,
+                    Some("candle") => {
+                        *cache = CpuCache::Off;
+                        return Ok(None);
+                    }
+                    Some("f32") => Some(Kernel::F32Gemm),
+                    Some("amx") => Some(Kernel::AmxBf16),
+                    Some(other) => anyhow::bail!("{KERNEL_VAR}={other}: use amx, f32 or candle (or leave it unset)"),
+                };
                 let params = self
                     .named_tensors()
                     .into_iter()
                     .map(|(n, t)| Ok((n, t.flatten_all()?.to_vec1::<f32>()?)))
                     .collect::<Result<Vec<_>>>()?;
-                let t = Arc::new(CpuTower::new(&self.config, &params)?);
+                let t = Arc::new(match kernel {
+                    Some(k) => CpuTower::with_kernel(&self.config, &params, k)?,
+                    None => CpuTower::new(&self.config, &params)?,
+                });
                 *cache = CpuCache::Ready(t.clone());
                 Ok(Some(t))
             }
