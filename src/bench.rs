@@ -367,12 +367,7 @@ pub fn reward(
     match tower.cpu_kernel()? {
         Some(best) => {
             // Every kernel this CPU runs, the one `embed` picks first.
-            let mut kernels = vec![best];
-            kernels.extend(
-                [Kernel::AmxBf16, Kernel::F32Gemm]
-                    .into_iter()
-                    .filter(|k| *k != best && Kernel::best() == Kernel::AmxBf16),
-            );
+            let kernels = if best == Kernel::AmxBf16 { vec![best, Kernel::F32Gemm] } else { vec![best] };
             for kernel in kernels {
                 tower.set_cpu_kernel(kernel)?;
                 out.push(RewardMeasurement {

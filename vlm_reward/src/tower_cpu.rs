@@ -29,6 +29,26 @@ struct Conv {
     side_out: usize,
 }
 
+impl Conv {
+    /// im2col of one frame: `dst` gets a row of `width` (>= k * k * c_in, the rest zero)
+    /// per output position, each the `k` runs of `k * c_in` contiguous values of its window
+    /// in the NHWC map `src`.
+    fn im2col<T: Copy>(&self, dst: &mut [T], src: &[T], width: usize, zero: T) {
+        let (k, st, ci, si, so) = (self.kernel, self.stride, self.c_in, self.side_in, self.side_out);
+        let (row, run) = (k * k * ci, k * ci);
+        for oy in 0..so {
+            for ox in 0..so {
+                let d = &mut dst[(oy * so + ox) * width..][..width];
+                for ky in 0..k {
+                    let from = ((oy * st + ky) * si + ox * st) * ci;
+                    d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
+                }
+                d[row..].fill(zero);
+            }
+        }
+    }
+}
+
 /// A fully connected layer: the weight as an `[in, out]` matrix, and the bias.
 #[derive(Debug, Clone)]
 struct Dense {
@@ -277,22 +297,13 @@ impl CpuTower {
         x.clear();
         x.extend_from_slice(input);
         for conv in &self.convs {
-            let (k, st, ci, si, so) = (conv.kernel, conv.stride, conv.c_in, conv.side_in, conv.side_out);
-            let row = k * k * ci;
-            let run = k * ci;
+            let (ci, si, so) = (conv.c_in, conv.side_in, conv.side_out);
+            let row = conv.kernel * conv.kernel * ci;
             cols.resize(b * so * so * row, 0.0);
             // im2col: one output position's window is k runs of k * c_in contiguous floats.
-            cols.par_chunks_mut(so * so * row).zip(x.par_chunks(si * si * ci)).for_each(|(dst, src)| {
-                for oy in 0..so {
-                    for ox in 0..so {
-                        let d = &mut dst[(oy * so + ox) * row..][..row];
-                        for ky in 0..k {
-                            let from = ((oy * st + ky) * si + ox * st) * ci;
-                            d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
-                        }
-                    }
-                }
-            });
+            cols.par_chunks_mut(so * so * row)
+                .zip(x.par_chunks(si * si * ci))
+                .for_each(|(dst, src)| conv.im2col(dst, src, row, 0.0));
             y.resize(b * so * so * conv.c_out, 0.0);
             matmul(y, cols, &conv.weight, b * so * so, row, conv.c_out);
             bias_act(y, &conv.bias, true);
@@ -338,21 +349,11 @@ impl CpuTower {
                     Pixels::Bytes(v) => x.extend(v[range].iter().map(|&v| bf16(byte_to_input(v)))),
                 }
                 for (conv, packed) in self.convs.iter().zip(&amx.convs) {
-                    let (k, st, ci, si, so) = (conv.kernel, conv.stride, conv.c_in, conv.side_in, conv.side_out);
-                    let (row, run, kp) = (k * k * ci, k * ci, packed.k_pad());
+                    let (ci, si, so, kp) = (conv.c_in, conv.side_in, conv.side_out, packed.k_pad());
                     let m = n * so * so;
                     cols.resize(round_up(m, BLOCK_ROWS) * kp, 0);
                     for (dst, src) in cols[..m * kp].chunks_exact_mut(so * so * kp).zip(x.chunks_exact(si * si * ci)) {
-                        for oy in 0..so {
-                            for ox in 0..so {
-                                let d = &mut dst[(oy * so + ox) * kp..][..kp];
-                                for ky in 0..k {
-                                    let from = ((oy * st + ky) * si + ox * st) * ci;
-                                    d[ky * run..(ky + 1) * run].copy_from_slice(&src[from..from + run]);
-                                }
-                                d[row..].fill(0);
-                            }
-                        }
+                        conv.im2col(dst, src, kp, 0);
                     }
                     y.resize(m * conv.c_out, 0);
                     matmul_on(&tiles, cols, m, packed, &conv.bias, true, Out::Bf16(y));
