@@ -250,9 +250,10 @@ pub struct RenderMeasurement {
     pub stages: serde_json::Value,
 }
 
-/// A renderer under measurement, with its own stage timings.
+/// A renderer under measurement, with its own stage timings. The raster one draws into one
+/// reused batch, as the rendered vector env does.
 enum Timed {
-    Raster(Box<vlmgym_render::RasterRenderer>),
+    Raster(Box<vlmgym_render::RasterRenderer>, Option<vlmgym_render::Frames>),
     Bevy(Box<vlmgym_render::BatchRenderer>),
 }
 
@@ -260,7 +261,7 @@ impl Timed {
     fn new(kind: vlmgym_render::RendererKind, n: usize, cfg: vlmgym_render::RenderConfig) -> anyhow::Result<Self> {
         use vlmgym_render::RendererKind;
         Ok(match kind {
-            RendererKind::Raster => Timed::Raster(Box::new(vlmgym_render::RasterRenderer::new(n, cfg)?)),
+            RendererKind::Raster => Timed::Raster(Box::new(vlmgym_render::RasterRenderer::new(n, cfg)?), None),
             RendererKind::Bevy => Timed::Bevy(Box::new(vlmgym_render::BatchRenderer::new(n, cfg)?)),
         })
     }
@@ -268,8 +269,11 @@ impl Timed {
     /// Renders `scenes`; returns the stage timings of the call.
     fn render(&mut self, scenes: &[vlmgym_envs::Scene]) -> anyhow::Result<Vec<(&'static str, f64)>> {
         Ok(match self {
-            Timed::Raster(r) => {
-                r.render(scenes)?;
+            Timed::Raster(r, frames) => {
+                match frames {
+                    Some(f) => r.render_into(scenes, f)?,
+                    None => *frames = Some(r.render(scenes)?),
+                }
                 let t = r.timings();
                 vec![("prepare", t.prepare), ("draw", t.draw)]
             }

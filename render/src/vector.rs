@@ -97,7 +97,10 @@ impl RenderedVecEnv {
     fn draw(&mut self) -> Result<()> {
         let t = std::time::Instant::now();
         let scenes = self.scenes()?;
-        self.frames = Some(self.renderer.render(&scenes)?);
+        match &mut self.frames {
+            Some(frames) => self.renderer.render_into(&scenes, frames)?,
+            None => self.frames = Some(self.renderer.render(&scenes)?),
+        }
         self.render_seconds += t.elapsed().as_secs_f64();
         Ok(())
     }
