@@ -173,7 +173,27 @@ impl Checkpoint {
     }
 }
 
-fn corrupt(path: &Path, why: impl std::fmt::Display) -> anyhow::Error {
+/// The format tag (`vlmgym-ppo-1`, `vlmgym-sac-1`, ...) of a checkpoint file: a missing or
+/// foreign file is an error that says so.
+pub fn format_of(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    format_of_bytes(path, &bytes)
+}
+
+/// [`format_of`] for a file already read.
+pub(crate) fn format_of_bytes(path: &Path, bytes: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Tag {
+        format: String,
+    }
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| corrupt(path, e))?;
+    let json =
+        header.metadata().as_ref().and_then(|m| m.get("vlmgym")).ok_or_else(|| corrupt(path, "no vlmgym metadata"))?;
+    let tag: Tag = serde_json::from_str(json).map_err(|e| corrupt(path, e))?;
+    Ok(tag.format)
+}
+
+pub(crate) fn corrupt(path: &Path, why: impl std::fmt::Display) -> anyhow::Error {
     anyhow::anyhow!("checkpoint {} is corrupt or not a vlmgym checkpoint: {why}", path.display())
 }
 

@@ -1,4 +1,4 @@
-//! vlmgym-agents: PPO on candle with CleanRL's defaults and details, trained on any
+//! vlmgym-agents: PPO and SAC on candle with CleanRL's defaults and details, trained on any
 //! registered env through the threaded vector env, with a hook that replaces a rollout's
 //! rewards before advantages are computed (where the language reward plugs in),
 //! checkpoints that resume bit-identically, and metrics and plots.
@@ -15,6 +15,8 @@ pub mod normalize;
 pub mod policy;
 pub mod ppo;
 pub mod rollout;
+pub mod sac;
+pub mod sac_config;
 
 /// The candle device type, re-exported so callers need not depend on candle.
 pub use candle_core::Device;
@@ -23,3 +25,5 @@ pub use config::PpoConfig;
 pub use policy::{ActionKind, ActorCritic, Arch};
 pub use ppo::{EpisodeRecord, IterationStats, Ppo, RunSpec};
 pub use rollout::{RewardHook, Rollout};
+pub use sac::{Sac, SacSpec, SacStats};
+pub use sac_config::SacConfig;

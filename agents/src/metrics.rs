@@ -28,22 +28,21 @@ pub const COLUMNS: [&str; 13] = [
 
 /// Appends rows to `metrics.csv`, flushing each one.
 pub struct MetricsWriter {
-    file: File,
+    csv: CsvWriter,
     extra: Vec<String>,
 }
 
-impl MetricsWriter {
-    /// Creates the file with its header, or (when `keep_until` is given) keeps the rows of
-    /// an existing file up to that global step and appends after them, so a resumed run's
-    /// file has no rows from the interrupted future.
-    pub fn open(path: &Path, keep_until: Option<u64>) -> Result<Self> {
-        Self::open_with_extra(path, keep_until, &[])
-    }
+/// A CSV file whose first column is the global step, appended one flushed row at a time
+/// (PPO's and SAC's `metrics.csv`, SAC's `episodes.csv`).
+pub struct CsvWriter {
+    file: File,
+}
 
-    /// As [`MetricsWriter::open`], with `extra` columns after [`COLUMNS`] (e.g. one per
-    /// reward term); each row fills them from [`IterationStats::extra`] by name.
-    pub fn open_with_extra(path: &Path, keep_until: Option<u64>, extra: &[String]) -> Result<Self> {
-        let header: Vec<&str> = COLUMNS.iter().copied().chain(extra.iter().map(String::as_str)).collect();
+impl CsvWriter {
+    /// Creates the file with `header`, or (when `keep_until` is given) keeps the rows of an
+    /// existing file up to that global step and appends after them, so a resumed run's file
+    /// has no rows from the interrupted future.
+    pub fn open(path: &Path, keep_until: Option<u64>, header: &[String]) -> Result<Self> {
         let mut lines = vec![header.join(",")];
         if let (Some(limit), Ok(f)) = (keep_until, File::open(path)) {
             for line in BufReader::new(f).lines().skip(1) {
@@ -61,7 +60,30 @@ impl MetricsWriter {
             .append(true)
             .open(path)
             .with_context(|| format!("cannot append to {}", path.display()))?;
-        Ok(MetricsWriter { file, extra: extra.to_vec() })
+        Ok(CsvWriter { file })
+    }
+
+    /// Appends one row and flushes it.
+    pub fn write_row(&mut self, cells: &[String]) -> Result<()> {
+        writeln!(self.file, "{}", cells.join(","))?;
+        self.file.flush()?;
+        Ok(())
+    }
+}
+
+impl MetricsWriter {
+    /// Creates the file with its header, or (when `keep_until` is given) keeps the rows of
+    /// an existing file up to that global step and appends after them, so a resumed run's
+    /// file has no rows from the interrupted future.
+    pub fn open(path: &Path, keep_until: Option<u64>) -> Result<Self> {
+        Self::open_with_extra(path, keep_until, &[])
+    }
+
+    /// As [`MetricsWriter::open`], with `extra` columns after [`COLUMNS`] (e.g. one per
+    /// reward term); each row fills them from [`IterationStats::extra`] by name.
+    pub fn open_with_extra(path: &Path, keep_until: Option<u64>, extra: &[String]) -> Result<Self> {
+        let header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).chain(extra.iter().cloned()).collect();
+        Ok(MetricsWriter { csv: CsvWriter::open(path, keep_until, &header)?, extra: extra.to_vec() })
     }
 
     /// Writes one update's row.
@@ -94,9 +116,7 @@ impl MetricsWriter {
             .iter()
             .map(|name| s.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_string()).unwrap_or_default());
         let row: Vec<String> = row.into_iter().chain(extra).collect();
-        writeln!(self.file, "{}", row.join(","))?;
-        self.file.flush()?;
-        Ok(())
+        self.csv.write_row(&row)
     }
 }
 
@@ -136,7 +156,6 @@ pub fn register_font() {
 /// Draws `curves.png`: episodic return, the losses, approx KL and explained variance
 /// against global step, from `metrics.csv`.
 pub fn plot_curves(metrics: &Path, out: &Path, title: &str) -> Result<()> {
-    register_font();
     let panels = [
         ("episodic_return", "episodic return"),
         ("policy_loss", "policy loss"),
@@ -145,10 +164,17 @@ pub fn plot_curves(metrics: &Path, out: &Path, title: &str) -> Result<()> {
         ("approx_kl", "approx KL"),
         ("explained_variance", "explained variance"),
     ];
+    plot_panels(metrics, out, title, &panels)
+}
+
+/// Draws six `(column, label)` panels of `metrics.csv` against global step, 2 x 3, into a
+/// PNG (PPO's and SAC's `curves.png`).
+pub fn plot_panels(metrics: &Path, out: &Path, title: &str, panels: &[(&str, &str)]) -> Result<()> {
+    register_font();
     let root = BitMapBackend::new(out, (1200, 800)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;
-    for (area, (column, label)) in root.split_evenly((2, 3)).iter().zip(panels) {
+    for (area, &(column, label)) in root.split_evenly((2, 3)).iter().zip(panels) {
         let data = read_column(metrics, column)?;
         let (x0, x1) = data.iter().fold((f64::MAX, f64::MIN), |(a, b), (x, _)| (a.min(*x), b.max(*x)));
         let (y0, y1) = data.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, y)| (a.min(*y), b.max(*y)));
