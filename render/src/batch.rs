@@ -23,8 +23,8 @@ use crate::{textures, Frames, RenderConfig, RenderTimings};
 struct Received(Arc<Mutex<Vec<Option<Vec<u8>>>>>);
 
 struct EnvSlot {
-    /// The dynamic objects: (index in the Scene, entity).
-    objects: Vec<(usize, Entity)>,
+    /// The dynamic objects.
+    objects: DynamicObjects,
     /// How many objects the Scene has.
     count: usize,
     camera: Entity,
@@ -90,8 +90,9 @@ fn strip_mesh(points: &[[f32; 2]], width: f32, closed: bool) -> Mesh {
     let mut indices = Vec::with_capacity(6 * segments);
     for s in 0..segments {
         let (a, b) = (2 * s as u32, 2 * ((s + 1) % n) as u32);
-        // Counter-clockwise seen from above (+Y).
-        indices.extend_from_slice(&[a, a + 1, b, b, a + 1, b + 1]);
+        // Counter-clockwise seen from above (+Y), so the face bevy lights is the top one:
+        // `a` is the left edge's vertex, `a + 1` the right's.
+        indices.extend_from_slice(&[a, b, a + 1, b, b + 1, a + 1]);
     }
     let normals = vec![[0.0, 1.0, 0.0]; positions.len()];
     Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
@@ -241,7 +242,7 @@ impl BatchRenderer {
                     static_worlds.insert(signature, entities);
                 }
             }
-            let objects = self.cache.spawn_dynamic(self.app.world_mut(), scene, i)?;
+            let objects = DynamicObjects::spawn(&mut self.cache, self.app.world_mut(), scene, i)?;
             let count = scene.objects.len();
             self.slots.push(EnvSlot { objects, count, camera, target });
         }
@@ -273,7 +274,7 @@ impl BatchRenderer {
                 self.app.update();
             }
         } else {
-            for (i, (slot, scene)) in self.slots.iter().zip(scenes).enumerate() {
+            for (i, (slot, scene)) in self.slots.iter_mut().zip(scenes).enumerate() {
                 if scene.objects.len() != slot.count {
                     bail!(
                         "env {i}'s scene has {} objects, it had {}; scenes must keep their objects",
@@ -281,8 +282,8 @@ impl BatchRenderer {
                         slot.count
                     );
                 }
+                slot.objects.sync(&mut self.cache, self.app.world_mut(), scene)?;
                 let world = self.app.world_mut();
-                sync_objects(world, &slot.objects, scene);
                 let cam = match &self.config.camera {
                     Some(name) => scene.camera(name),
                     None => scene.cameras.first(),
@@ -404,29 +405,46 @@ impl AssetCache {
     ) -> Result<Vec<(usize, Entity)>> {
         let mut objects = Vec::new();
         for (k, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
-            let mesh = match mesh_key(&obj.shape) {
-                Some(key) => match self.meshes.get(&key) {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape));
-                        self.meshes.insert(key, m.clone());
-                        m
-                    }
-                },
-                None => world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
-            };
-            let texture = match &obj.material.texture {
-                Some(name) => Some(self.texture(world, name)?),
-                None => None,
-            };
-            let uv = bevy::math::Affine2::from_scale(uv_repeats(&obj.shape, obj.material.texture_scale));
-            let material = material(&obj.material, matches!(obj.shape, Shape::Strip { .. }), texture, uv);
-            let mat = world.resource_mut::<Assets<StandardMaterial>>().add(material);
+            let (mesh, mat) = self.dynamic_assets(world, obj)?;
             let e =
                 world.spawn((Mesh3d(mesh), MeshMaterial3d(mat), transform(&obj.pose), RenderLayers::layer(layer))).id();
             objects.push((k, e));
         }
         Ok(objects)
+    }
+
+    /// The mesh (shared between objects of one shape) and material of a dynamic object.
+    fn dynamic_assets(
+        &mut self,
+        world: &mut World,
+        obj: &SceneObject,
+    ) -> Result<(Handle<Mesh>, Handle<StandardMaterial>)> {
+        let mesh = match mesh_key(&obj.shape) {
+            Some(key) => match self.meshes.get(&key) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape));
+                    self.meshes.insert(key, m.clone());
+                    m
+                }
+            },
+            None => world.resource_mut::<Assets<Mesh>>().add(shape_mesh(&obj.shape)),
+        };
+        let texture = match &obj.material.texture {
+            Some(name) => Some(self.texture(world, name)?),
+            None => None,
+        };
+        let uv = bevy::math::Affine2::from_scale(uv_repeats(&obj.shape, obj.material.texture_scale));
+        let material = material(&obj.material, matches!(obj.shape, Shape::Strip { .. }), texture, uv);
+        Ok((mesh, world.resource_mut::<Assets<StandardMaterial>>().add(material)))
+    }
+
+    /// Gives the entity `e` of a dynamic object the mesh and material of `obj` (its shape or
+    /// material changed, e.g. a new episode's traffic in other colours).
+    pub(crate) fn restyle(&mut self, world: &mut World, e: Entity, obj: &SceneObject) -> Result<()> {
+        let (mesh, mat) = self.dynamic_assets(world, obj)?;
+        world.entity_mut(e).insert((Mesh3d(mesh), MeshMaterial3d(mat)));
+        Ok(())
     }
 }
 
@@ -445,11 +463,38 @@ pub(crate) fn spawn_light_and_sky(world: &mut World, scene: &Scene, layers: Rend
 }
 
 /// Moves the entities of a Scene's dynamic objects to the poses it gives.
-pub(crate) fn sync_objects(world: &mut World, objects: &[(usize, Entity)], scene: &Scene) {
-    for (k, e) in objects {
-        if let Some(mut t) = world.get_mut::<Transform>(*e) {
-            *t = transform(&scene.objects[*k].pose);
+/// A Scene's dynamic objects as entities, each with the shape and material it was last
+/// drawn with.
+pub(crate) struct DynamicObjects {
+    items: Vec<(usize, Entity, Shape, SceneMaterial)>,
+}
+
+impl DynamicObjects {
+    /// Spawns `scene`'s dynamic objects on layer `layer`.
+    pub(crate) fn spawn(cache: &mut AssetCache, world: &mut World, scene: &Scene, layer: usize) -> Result<Self> {
+        let items = cache
+            .spawn_dynamic(world, scene, layer)?
+            .into_iter()
+            .map(|(k, e)| (k, e, scene.objects[k].shape.clone(), scene.objects[k].material.clone()))
+            .collect();
+        Ok(DynamicObjects { items })
+    }
+
+    /// Moves the objects to `scene`'s poses. Objects keep their places in the Scene's list,
+    /// but a new episode may dress them differently (other car colours): those get the new
+    /// mesh and material.
+    pub(crate) fn sync(&mut self, cache: &mut AssetCache, world: &mut World, scene: &Scene) -> Result<()> {
+        for (k, e, shape, material) in &mut self.items {
+            let obj = &scene.objects[*k];
+            if obj.shape != *shape || obj.material != *material {
+                cache.restyle(world, *e, obj)?;
+                (*shape, *material) = (obj.shape.clone(), obj.material.clone());
+            }
+            if let Some(mut t) = world.get_mut::<Transform>(*e) {
+                *t = transform(&obj.pose);
+            }
         }
+        Ok(())
     }
 }
 

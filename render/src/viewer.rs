@@ -22,7 +22,7 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::window::{ExitCondition, WindowResolution};
 use vlmgym_envs::scene::Scene;
 
-use crate::batch::{camera_transform, spawn_light_and_sky, sync_objects, to_vec3, AssetCache};
+use crate::batch::{camera_transform, spawn_light_and_sky, to_vec3, AssetCache, DynamicObjects};
 
 /// The arrow keys held this step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -141,7 +141,9 @@ impl Default for ViewerConfig {
 /// The driver and what the window shows of it (kept on the main thread).
 struct Session {
     driver: Box<dyn Driver>,
-    objects: Vec<(usize, Entity)>,
+    objects: DynamicObjects,
+    /// Meshes, materials and textures, for objects whose look changes.
+    cache: AssetCache,
     camera: Entity,
     hud: Entity,
     /// Scene camera names, then "orbit".
@@ -222,7 +224,7 @@ pub fn run(driver: Box<dyn Driver>, config: ViewerConfig) -> Result<String> {
     spawn_light_and_sky(world, &scene, RenderLayers::layer(0));
     let statics: Vec<_> = scene.objects.iter().filter(|o| !o.dynamic).collect();
     cache.spawn_static(world, &statics, 0)?;
-    let objects = cache.spawn_dynamic(world, &scene, 0)?;
+    let objects = DynamicObjects::spawn(&mut cache, world, &scene, 0)?;
     let camera = world
         .spawn((
             Camera3d::default(),
@@ -255,6 +257,7 @@ pub fn run(driver: Box<dyn Driver>, config: ViewerConfig) -> Result<String> {
     let mut session = Session {
         driver,
         objects,
+        cache,
         camera,
         hud,
         camera_names,
@@ -402,7 +405,9 @@ impl Session {
     /// Moves the drawn objects and the camera to the driver's state and updates the HUD.
     fn show(&mut self, world: &mut World) {
         let scene = self.driver.scene();
-        sync_objects(world, &self.objects, &scene);
+        if let Err(e) = self.objects.sync(&mut self.cache, world, &scene) {
+            *self.error.lock().expect("lock") = Some(e);
+        }
         let name = self.camera_names[self.camera_index].clone();
         let transform = match scene.camera(&name) {
             Some(cam) => {

@@ -484,3 +484,33 @@ fn driving_town_draws_buildings_from_every_camera() {
         }
     }
 }
+
+/// A scene with as many objects as the last but other ones (another map with the same count,
+/// a new episode's traffic in other colours) is drawn exactly as a fresh renderer draws it.
+#[test]
+fn a_changed_world_or_restyled_object_is_never_drawn_stale() {
+    let cfg = RenderConfig { width: 64, height: 64, camera: Some("cam".into()) };
+    let box_at = |x: f32, c: [f32; 3], dynamic: bool| {
+        object(
+            "box",
+            Shape::Cuboid { half_extents: [0.5; 3] },
+            Pose::from_translation([x, 0.0, 0.0]),
+            unlit(c),
+            dynamic,
+        )
+    };
+    let first = scene(vec![box_at(-1.0, RED, false), box_at(1.0, RED, true)], front());
+    let changes = [
+        scene(vec![box_at(-1.0, [0.1, 0.8, 0.2], false), box_at(1.0, RED, true)], front()), // static restyled
+        scene(vec![box_at(-1.5, RED, false), box_at(1.0, RED, true)], front()),             // static moved
+        scene(vec![box_at(-1.0, RED, false), box_at(1.0, [0.1, 0.2, 0.9], true)], front()), // dynamic restyled
+    ];
+    for (k, next) in changes.iter().enumerate() {
+        let mut reused = RasterRenderer::new(1, cfg.clone()).unwrap();
+        let old = reused.render(std::slice::from_ref(&first)).unwrap();
+        let new = reused.render(std::slice::from_ref(next)).unwrap();
+        let fresh = RasterRenderer::new(1, cfg.clone()).unwrap().render(std::slice::from_ref(next)).unwrap();
+        assert_ne!(old, fresh, "change {k} shows");
+        assert_eq!(new, fresh, "change {k}: the reused renderer drew a stale world");
+    }
+}

@@ -66,3 +66,21 @@ fn cartpole_frames_show_the_pole_where_the_state_says_and_repeat_exactly() {
     assert_eq!(t.frame(0), t.frame(2), "identical scenes in different envs draw identically");
     assert!(r.render(&scenes[..2]).is_err(), "wrong scene count is an error");
 }
+
+/// A new episode may dress its objects differently with as many of them (other car colours):
+/// a renderer that drew the old look draws the new one exactly as a fresh renderer does.
+#[test]
+fn restyled_dynamic_objects_are_drawn_in_their_new_look() {
+    let cfg = RenderConfig { width: 96, height: 96, camera: Some("side".into()) };
+    let state = [0.0, 0.0, 0.05, 0.0];
+    let mut restyled = cartpole_scene(state);
+    let pole = restyled.objects.iter_mut().find(|o| o.dynamic && o.name == "pole").expect("a dynamic pole");
+    pole.material.color = [0.1, 0.3, 0.9, 1.0];
+    let mut reused = BatchRenderer::new(1, cfg.clone()).unwrap();
+    let before = reused.render(&[cartpole_scene(state)]).unwrap();
+    assert!(pole_column(&before, 0).is_some(), "the orange pole is drawn first");
+    let after = reused.render(std::slice::from_ref(&restyled)).unwrap();
+    let fresh = BatchRenderer::new(1, cfg).unwrap().render(&[restyled]).unwrap();
+    assert!(pole_column(&after, 0).is_none(), "the pole is still orange after its material changed");
+    assert_eq!(after, fresh);
+}

@@ -36,7 +36,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
-use vlmgym_envs::scene::{Camera, Scene, SceneObject, Shape};
+use vlmgym_envs::scene::{Camera, Material, Scene, SceneObject, Shape};
 
 use crate::{Frames, RenderConfig};
 use math::{Affine, View};
@@ -81,6 +81,8 @@ pub struct RasterTimings {
 /// A dynamic object: where it is in the Scene, its mesh and shader.
 struct Dynamic {
     index: usize,
+    /// The shape and material it was prepared from.
+    source: (Shape, Material),
     mesh: Arc<LocalMesh>,
     shader: Shader,
     /// Radius of a sphere about the object's origin that holds its mesh (for culling).
@@ -123,6 +125,26 @@ struct EnvSlot {
     sky: [f32; 3],
     sky_gradient: Vec<[u8; 3]>,
     vert_scratch: Vec<Vert>,
+}
+
+impl EnvSlot {
+    /// Whether this slot was prepared from `scene`'s world: the same static objects (in
+    /// order) and sun, and dynamic objects of the same shapes and materials at the same
+    /// places in the list (only their poses may change). Compared in full each frame (a few
+    /// microseconds; cheaper than building the Scene), so a state of another map or traffic
+    /// is never drawn over a stale world.
+    fn drew(&self, scene: &Scene) -> bool {
+        if scene.objects.len() != self.count || shade::to_sun(scene.sun_direction) != self.to_sun {
+            return false;
+        }
+        let mut statics = scene.objects.iter().filter(|o| !o.dynamic);
+        let same_statics = self.world.source.iter().all(|s| statics.next() == Some(s)) && statics.next().is_none();
+        same_statics
+            && self.dynamic.iter().all(|d| {
+                let o = &scene.objects[d.index];
+                o.dynamic && o.shape == d.source.0 && o.material == d.source.1
+            })
+    }
 }
 
 /// Renders the Scenes of N envs to RGB frames on the CPU (see the module docs); the same
@@ -210,10 +232,10 @@ impl RasterRenderer {
         if self.slots.is_empty() {
             self.slots = scenes.iter().map(|s| self.prepare_slot(s)).collect::<Result<_>>()?;
         }
-        // A scene with another number of objects is another scene (e.g. a new episode with
-        // other traffic): its env is prepared again.
+        // Another scene (a new episode on another map or with other traffic, even with as
+        // many objects) is prepared again.
         for (i, scene) in scenes.iter().enumerate() {
-            if scene.objects.len() != self.slots[i].count {
+            if !self.slots[i].drew(scene) {
                 self.slots[i] = self.prepare_slot(scene).with_context(|| format!("env {i}"))?;
             }
         }
@@ -315,7 +337,7 @@ impl RasterRenderer {
             let textures = &mut self.textures;
             let shader = Shader::new(&obj.material, &mut |n| Self::texture(textures, n))?;
             let radius = mesh.verts.iter().map(|v| math::length(v.p)).fold(0.0f32, f32::max);
-            dynamic.push(Dynamic { index, mesh, shader, radius });
+            dynamic.push(Dynamic { index, source: (obj.shape.clone(), obj.material.clone()), mesh, shader, radius });
         }
         // Translucent objects after the opaque ones (stable: Scene order otherwise).
         dynamic.sort_by_key(|d| d.shader.alpha < 1.0);
