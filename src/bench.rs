@@ -550,3 +550,69 @@ mod tests {
         }
     }
 }
+
+/// The report of `vlmgym bench sac`.
+#[derive(Debug, Serialize)]
+pub struct SacBench {
+    /// Environment id.
+    pub env_id: String,
+    /// Hidden layer sizes of the actor and of each Q network.
+    pub hidden: Vec<usize>,
+    /// Transitions per gradient update.
+    pub batch_size: usize,
+    /// Env steps/s of collection with the actor sampling every action (no updates).
+    pub collect_env_steps_per_sec: f64,
+    /// Gradient updates/s: CleanRL's training-loop body (one critic update; every second
+    /// one also two actor and two alpha updates; the Polyak target update).
+    pub gradient_updates_per_sec: f64,
+    /// Env steps/s of full training after learning starts, one gradient update per env step.
+    pub train_env_steps_per_sec: f64,
+    /// Threads candle may use (all cores).
+    pub threads: usize,
+}
+
+/// `vlmgym bench sac`: SAC with CleanRL's defaults on Pendulum-v1 (one env), each of
+/// collection, updates and full training timed for at least `min_time`.
+pub fn sac(min_time: Duration) -> anyhow::Result<SacBench> {
+    use vlmgym_agents::{Sac, SacConfig, SacSpec};
+    let id = "Pendulum-v1";
+    let cfg = SacConfig { total_timesteps: u64::MAX / 2, ..SacConfig::default() };
+    // Collection with the actor: learning starts at once, but no update is ever due.
+    let mut collect =
+        Sac::new(SacSpec::new(id, 0, SacConfig { learning_starts: 0, train_freq: u64::MAX, ..cfg.clone() }))?;
+    collect.train_chunk()?; // warm up
+    let (start, first) = (Instant::now(), collect.global_step());
+    while start.elapsed() < min_time {
+        collect.train_chunk()?;
+    }
+    let collect_rate = (collect.global_step() - first) as f64 / start.elapsed().as_secs_f64();
+    // Updates, on a buffer of learning_starts random transitions.
+    let mut sac = Sac::new(SacSpec::new(id, 0, cfg.clone()))?;
+    while sac.global_step() < cfg.learning_starts {
+        sac.train_chunk()?;
+    }
+    for _ in 0..20 {
+        sac.gradient_update()?; // warm up
+    }
+    let (start, mut updates) = (Instant::now(), 0u64);
+    while start.elapsed() < min_time {
+        sac.gradient_update()?;
+        updates += 1;
+    }
+    let update_rate = updates as f64 / start.elapsed().as_secs_f64();
+    // Full training: collection and one update per env step.
+    let (start, first) = (Instant::now(), sac.global_step());
+    while start.elapsed() < min_time {
+        sac.train_chunk()?;
+    }
+    let train_rate = (sac.global_step() - first) as f64 / start.elapsed().as_secs_f64();
+    Ok(SacBench {
+        env_id: id.into(),
+        hidden: cfg.hidden.clone(),
+        batch_size: cfg.batch_size,
+        collect_env_steps_per_sec: collect_rate,
+        gradient_updates_per_sec: update_rate,
+        train_env_steps_per_sec: train_rate,
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    })
+}

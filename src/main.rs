@@ -59,6 +59,10 @@ enum Command {
         /// Environment id (see `vlmgym list`); optional with --resume.
         #[arg(long = "env")]
         env_id: Option<String>,
+        /// Learning algorithm of a new run (a resumed run keeps its own): PPO, or SAC for
+        /// continuous (Box) actions.
+        #[arg(long, value_enum, default_value = "ppo")]
+        algo: AlgoArg,
         /// Total env steps (default: 500k for discrete actions, 1M for continuous).
         #[arg(long)]
         steps: Option<u64>,
@@ -68,7 +72,8 @@ enum Command {
         /// Run seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// PPO hyper-parameters in TOML, over the defaults (e.g. assets/configs/ppo/pendulum.toml).
+        /// Hyper-parameters in TOML over the algorithm's defaults (e.g. assets/configs/ppo/pendulum.toml,
+        /// assets/configs/sac/pendulum.toml).
         #[arg(long, value_name = "FILE.toml")]
         config: Option<PathBuf>,
         /// Run directory, e.g. runs/cartpole.
@@ -367,6 +372,14 @@ enum RewardModelCommand {
 enum PolicyArg {
     /// Uniform random actions, seeded by --seed.
     Random,
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgoArg {
+    /// Proximal Policy Optimization (CleanRL's defaults for the action space).
+    Ppo,
+    /// Soft Actor-Critic (CleanRL's `sac_continuous_action.py` defaults; Box actions only).
+    Sac,
+}
+
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -381,6 +394,9 @@ enum BenchSuite {
     /// 224 px for 1, 8, 32 envs (Driving bev and chase, CartPole side), time per stage.
     Render,
     /// Frames scored/s at batch 64: the simlit tower and CLIP ViT-B/32 (random weights).
+    /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
+    /// with the actor, gradient updates/s, and env steps/s of full training at one update a step.
+    Sac,
     Reward,
     /// PPO on Driving-v0 with the CLG language reward, 8 envs, driving.toml's rollout and
     /// update settings: steps/s and time per stage.
@@ -474,6 +490,7 @@ fn run() -> Result<()> {
             num_envs,
             seed,
             config,
+            algo,
             out,
             resume,
             kwargs,
@@ -506,6 +523,10 @@ fn run() -> Result<()> {
                 steps,
                 num_envs,
                 seed,
+                algo: match algo {
+                    AlgoArg::Ppo => vlmgym::train::Algo::Ppo,
+                    AlgoArg::Sac => vlmgym::train::Algo::Sac,
+                },
                 config,
                 out: out.clone(),
                 resume,
@@ -693,6 +714,14 @@ fn run() -> Result<()> {
                 }
                 BenchSuite::E2e => {
                     let updates = (seconds / 30.0).ceil().max(1.0) as usize;
+                BenchSuite::Sac => {
+                    let result = vlmgym::bench::sac(time)?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "sac", "results": result }))?
+                    );
+                    return Ok(());
+                }
                     if renderer.len() > 1 {
                         bail!("bench e2e takes one --renderer");
                     }

@@ -1,7 +1,10 @@
-//! `vlmgym train` and `vlmgym eval`: PPO runs in a run directory.
+//! `vlmgym train` and `vlmgym eval`: PPO and SAC runs in a run directory.
 //!
-//! A run directory holds `config.toml` (env, kwargs, seed, every PPO hyper-parameter),
-//! `metrics.csv`, `checkpoints/iter_NNNNNN.safetensors` (atomic) and `curves.png`.
+//! A run directory holds `config.toml` (env, kwargs, seed, every hyper-parameter),
+//! `metrics.csv`, `checkpoints/iter_NNNNNN.safetensors` (atomic) and `curves.png`. A SAC
+//! run's config says `algo = "sac"`, its checkpoints are named by env step
+//! (`step_NNNNNNNNN.safetensors`) and hold the replay buffer, and it also writes
+//! `episodes.csv` (every training episode's return and length).
 
 use std::path::{Path, PathBuf};
 
@@ -10,15 +13,28 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use vlmgym_agents::checkpoint::{write_atomically, Checkpoint};
-use vlmgym_agents::metrics::{plot_curves, MetricsWriter};
-use vlmgym_agents::{load_policy_on, ActionKind, Device, Ppo, PpoConfig, RewardHook, RunSpec};
+use vlmgym_agents::checkpoint::{format_of, write_atomically, Checkpoint};
+use vlmgym_agents::metrics::{plot_curves, plot_panels, CsvWriter, MetricsWriter};
+use vlmgym_agents::sac::{self, SAC_FORMAT};
+use vlmgym_agents::{load_policy_on, ActionKind, Device, Ppo, PpoConfig, RewardHook, RunSpec, Sac, SacConfig, SacSpec};
 
 use crate::language_reward::{LanguageReward, RewardSettings};
 use vlmgym_envs::{make_with, registry, Options, Space};
 
+/// The learning algorithm of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Algo {
+    /// Proximal Policy Optimization (the default).
+    #[default]
+    Ppo,
+    /// Soft Actor-Critic (continuous actions).
+    Sac,
+}
+
 /// What `vlmgym train` was asked.
 pub struct TrainArgs {
+    /// The algorithm of a new run (a resumed run keeps its own).
+    pub algo: Algo,
     /// Env id (required for a new run; checked against the run on resume).
     pub env_id: Option<String>,
     /// Total env steps (overrides the config).
@@ -27,7 +43,7 @@ pub struct TrainArgs {
     pub num_envs: Option<usize>,
     /// Run seed.
     pub seed: u64,
-    /// PPO config TOML over the defaults.
+    /// Hyper-parameter TOML over the algorithm's defaults.
     pub config: Option<PathBuf>,
     /// Run directory.
     pub out: PathBuf,
@@ -54,7 +70,11 @@ pub fn checkpoint_file(path: &Path) -> Result<PathBuf> {
 
 /// The env id a checkpoint (or a run directory's newest) was trained on.
 pub fn run_env_id(path: &Path) -> Result<String> {
-    Ok(Checkpoint::read(&checkpoint_file(path)?)?.0.spec.env_id)
+    let file = checkpoint_file(path)?;
+    if format_of(&file)? == SAC_FORMAT {
+        return Ok(sac::read_meta(&file)?.spec.env_id);
+    }
+    Ok(Checkpoint::read(&file)?.0.spec.env_id)
 }
 
 /// The newest checkpoint of a run directory.
@@ -93,6 +113,13 @@ pub fn start(spec: &RunSpec, device: &Device) -> Result<(Ppo, Option<LanguageRew
 
 pub fn train(args: TrainArgs) -> Result<PathBuf> {
     let out = &args.out;
+    let resumes_sac = match (args.resume, latest_checkpoint(out)?) {
+        (true, Some(ckpt)) => format_of(&ckpt)? == SAC_FORMAT,
+        _ => false,
+    };
+    if resumes_sac || (!args.resume && args.algo == Algo::Sac) {
+        return train_sac(args);
+    }
     let mut hook: Option<LanguageReward> = None;
     let (mut ppo, metrics) = if args.resume {
         let ckpt = latest_checkpoint(out)?
@@ -243,14 +270,41 @@ pub fn eval(
         bail!("--episodes must be at least 1");
     }
     let file = checkpoint_file(checkpoint)?;
-    let (meta, _) = Checkpoint::read(&file)?;
-    let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
-    let mut env = make_with(&env_id, &meta.spec.kwargs()?)?;
-    let bundle = load_policy_on(&file, env.observation_space(), env.action_space(), device)
-        .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
-    let kind = bundle.policy.kind().clone();
-    let obs_space: Space = env.observation_space().clone();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // The env and a policy closure (flattened observation -> env action) for either algorithm.
+    type Act = Box<dyn FnMut(&[f32], &mut ChaCha8Rng) -> Result<vlmgym_envs::Value>>;
+    let (mut env, trained_on, global_step, mut act): (_, String, u64, Act) = if format_of(&file)? == SAC_FORMAT {
+        let meta = sac::read_meta(&file)?;
+        let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
+        let env = make_with(&env_id, &meta.spec.kwargs()?)?;
+        let (meta, actor) = sac::load_actor_on(&file, env.observation_space(), env.action_space(), device)
+            .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
+        let (low, high) = sac::box_bounds(env.action_space(), &env_id)?;
+        let act: Act = Box::new(move |obs, rng| {
+            let a = actor.act(obs, rng, deterministic)?;
+            Ok(vlmgym_envs::Value::Box(a.iter().enumerate().map(|(i, x)| x.clamp(low[i], high[i])).collect()))
+        });
+        (env, meta.spec.env_id, meta.global_step, act)
+    } else {
+        let (meta, _) = Checkpoint::read(&file)?;
+        let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
+        let env = make_with(&env_id, &meta.spec.kwargs()?)?;
+        let bundle = load_policy_on(&file, env.observation_space(), env.action_space(), device)
+            .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
+        let kind = bundle.policy.kind().clone();
+        let global_step = bundle.global_step;
+        let act: Act = Box::new(move |obs, rng| {
+            let input = match &bundle.obs_norm {
+                Some(n) => n.normalize(obs),
+                None => obs.to_vec(),
+            };
+            let out = bundle.policy.act(&input, rng, deterministic)?;
+            Ok(kind.to_env_action(&out.actions))
+        });
+        (env, meta.spec.env_id, global_step, act)
+    };
+    let env_id = env_override.map(str::to_string).unwrap_or(trained_on);
+    let obs_space: Space = env.observation_space().clone();
     let (mut returns, mut lengths, mut successes) = (Vec::new(), Vec::new(), Vec::new());
     let mut sums: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
     for ep in 0..episodes {
@@ -258,12 +312,8 @@ pub fn eval(
         let mut flat = obs_space.flatten(&obs)?;
         let (mut ret, mut len) = (0.0, 0u64);
         loop {
-            let input = match &bundle.obs_norm {
-                Some(n) => n.normalize(&flat),
-                None => flat.clone(),
-            };
-            let out = bundle.policy.act(&input, &mut rng, deterministic)?;
-            let step = env.step(&kind.to_env_action(&out.actions))?;
+            let action = act(&flat, &mut rng)?;
+            let step = env.step(&action)?;
             ret += step.reward;
             len += 1;
             flat = obs_space.flatten(&step.obs)?;
@@ -301,7 +351,7 @@ pub fn eval(
         reward_threshold: registry::spec(&env_id)?.reward_threshold,
         env_id,
         checkpoint: file.display().to_string(),
-        global_step: bundle.global_step,
+        global_step,
         episodes,
         deterministic,
         mean_return: mean,
@@ -312,4 +362,154 @@ pub fn eval(
             .then(|| successes.iter().filter(|s| **s).count() as f64 / successes.len() as f64),
         metrics: sums.into_iter().map(|(k, (s, c))| (k, s / c as f64)).collect(),
     })
+}
+
+/// The columns of a SAC run's `metrics.csv`.
+pub const SAC_COLUMNS: [&str; 14] = [
+    "global_step",
+    "updates",
+    "episodes",
+    "episodic_return",
+    "episode_length",
+    "qf1_loss",
+    "qf2_loss",
+    "qf1_values",
+    "qf2_values",
+    "actor_loss",
+    "alpha",
+    "alpha_loss",
+    "sps",
+    "updates_total",
+];
+
+fn sac_checkpoint_path(run_dir: &Path, step: u64) -> PathBuf {
+    run_dir.join("checkpoints").join(format!("step_{step:09}.safetensors"))
+}
+
+/// Trains (or resumes) a SAC run; the final checkpoint's path.
+fn train_sac(args: TrainArgs) -> Result<PathBuf> {
+    let out = &args.out;
+    if args.reward.is_some() {
+        bail!("SAC does not take language rewards yet (--reward clg|vlmrm|semantic); train it on the env's reward");
+    }
+    let mut sac = if args.resume {
+        let ckpt = latest_checkpoint(out)?
+            .with_context(|| format!("--resume: {} has no checkpoint to resume from", out.display()))?;
+        let sac = Sac::resume_on(&ckpt, &args.device)?;
+        if let Some(id) = &args.env_id {
+            if id != &sac.spec().env_id {
+                bail!("--resume: {} is a run of {}, not {id}", out.display(), sac.spec().env_id);
+            }
+        }
+        if args.steps.is_some_and(|s| s != sac.spec().sac.total_timesteps)
+            || args.num_envs.is_some_and(|n| n != sac.spec().sac.num_envs)
+            || !args.kwargs.is_empty()
+        {
+            bail!(
+                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg and the reward cannot change",
+                out.join("config.toml").display()
+            );
+        }
+        eprintln!("resuming SAC on {} from {} (step {})", sac.spec().env_id, ckpt.display(), sac.global_step());
+        sac
+    } else {
+        let env_id = args.env_id.clone().context("--env is required")?;
+        if latest_checkpoint(out)?.is_some() {
+            bail!("{} already holds a run; pass --resume to continue it, or choose another --out", out.display());
+        }
+        let probe = make_with(&env_id, &args.kwargs)?;
+        sac::box_bounds(probe.action_space(), &env_id)?;
+        let mut cfg = match &args.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+                SacConfig::from_toml(&text).with_context(|| format!("config {}", path.display()))?
+            }
+            None => SacConfig::default(),
+        };
+        if let Some(s) = args.steps {
+            cfg.total_timesteps = s;
+        }
+        if let Some(n) = args.num_envs {
+            cfg.num_envs = n;
+        }
+        cfg.validate()?;
+        let env_kwargs = toml::Table::try_from(serde_json::Value::Object(args.kwargs.clone()))
+            .context("--kwarg values must be numbers, strings, booleans, lists or tables (no null)")?;
+        let spec = SacSpec { env_kwargs, ..SacSpec::new(&env_id, args.seed, cfg) };
+        let sac = Sac::new_on(spec.clone(), &args.device)?;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;
+        sac
+    };
+    let keep = args.resume.then(|| sac.global_step());
+    let header: Vec<String> = SAC_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut metrics = CsvWriter::open(&out.join("metrics.csv"), keep, &header)?;
+    let ep_header: Vec<String> = ["global_step", "return", "length"].iter().map(|c| c.to_string()).collect();
+    let mut episodes = CsvWriter::open(&out.join("episodes.csv"), keep, &ep_header)?;
+    let total = sac.spec().sac.total_timesteps;
+    let bar = if args.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} {msg}")
+            .expect("valid template"),
+    );
+    bar.set_position(sac.global_step());
+    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut last = sac_checkpoint_path(out, sac.global_step());
+    let mut prev_updates = sac.updates();
+    while !sac.finished() {
+        let s = sac.train_chunk()?;
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let n = s.episodes.len();
+        let mean = |f: &dyn Fn(&vlmgym_agents::EpisodeRecord) -> f64| {
+            (n > 0).then(|| s.episodes.iter().map(f).sum::<f64>() / n as f64)
+        };
+        metrics.write_row(&[
+            s.global_step.to_string(),
+            (s.updates - prev_updates).to_string(),
+            n.to_string(),
+            opt(mean(&|e| e.ret)),
+            opt(mean(&|e| e.len as f64)),
+            opt(s.qf1_loss),
+            opt(s.qf2_loss),
+            opt(s.qf1_values),
+            opt(s.qf2_values),
+            opt(s.actor_loss),
+            s.alpha.to_string(),
+            opt(s.alpha_loss),
+            format!("{:.1}", s.sps),
+            s.updates.to_string(),
+        ])?;
+        prev_updates = s.updates;
+        for e in &s.episodes {
+            episodes.write_row(&[e.global_step.to_string(), e.ret.to_string(), e.len.to_string()])?;
+            if recent.len() == 20 {
+                recent.pop_front();
+            }
+            recent.push_back(e.ret);
+        }
+        let mean20 = if recent.is_empty() { f64::NAN } else { recent.iter().sum::<f64>() / recent.len() as f64 };
+        bar.set_position(s.global_step);
+        bar.set_message(format!("{:.0} steps/s, return (last 20) {mean20:.1}", s.sps));
+        if sac.at_boundary() {
+            last = sac_checkpoint_path(out, sac.global_step());
+            sac.save(&last)?;
+        }
+    }
+    bar.finish();
+    let panels = [
+        ("episodic_return", "episodic return"),
+        ("qf1_loss", "qf1 loss"),
+        ("qf1_values", "qf1 values"),
+        ("actor_loss", "actor loss"),
+        ("alpha", "alpha"),
+        ("alpha_loss", "alpha loss"),
+    ];
+    plot_panels(
+        &out.join("metrics.csv"),
+        &out.join("curves.png"),
+        &format!("SAC on {} (seed {})", sac.spec().env_id, sac.spec().seed),
+        &panels,
+    )?;
+    Ok(last)
 }
