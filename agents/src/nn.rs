@@ -383,12 +383,12 @@ impl Adam {
             let mut mv = m.flatten_all()?.to_vec1::<f32>()?;
             let mut vv = v.flatten_all()?.to_vec1::<f32>()?;
             let mut pv = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            for i in 0..pv.len() {
-                let gi = g[i];
-                mv[i] = (mv[i] * b1 + 0.0) + (gi * c1 + 0.0);
-                vv[i] = (vv[i] * b2 + 0.0) + ((gi * gi) * c2 + 0.0);
-                let denom = ((vv[i].sqrt() * inv_sqrt_bc2 + 0.0) * 1.0) + eps;
-                pv[i] -= (mv[i] / denom) * lr_bc1 + 0.0;
+            // Zipped iterators (no bounds checks), so the loop vectorises.
+            for (((p, m), v), &g) in pv.iter_mut().zip(mv.iter_mut()).zip(vv.iter_mut()).zip(&g) {
+                *m = (*m * b1 + 0.0) + (g * c1 + 0.0);
+                *v = (*v * b2 + 0.0) + ((g * g) * c2 + 0.0);
+                let denom = ((v.sqrt() * inv_sqrt_bc2 + 0.0) * 1.0) + eps;
+                *p -= (*m / denom) * lr_bc1 + 0.0;
             }
             let shape = var.shape().clone();
             *m = Tensor::from_vec(mv, shape.clone(), &self.device)?;
