@@ -127,23 +127,43 @@ struct EnvSlot {
     vert_scratch: Vec<Vert>,
 }
 
+/// How a Scene relates to the one a slot was prepared from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotMatch {
+    /// The same world and looks: only poses may differ.
+    Same,
+    /// The same world, but some dynamic objects changed shape or material (a new episode's
+    /// traffic in other colours).
+    Restyled,
+    /// Another world (objects, static objects or sun differ).
+    Other,
+}
+
 impl EnvSlot {
-    /// Whether this slot was prepared from `scene`'s world: the same static objects (in
-    /// order) and sun, and dynamic objects of the same shapes and materials at the same
-    /// places in the list (only their poses may change). Compared in full each frame (a few
-    /// microseconds; cheaper than building the Scene), so a state of another map or traffic
-    /// is never drawn over a stale world.
-    fn drew(&self, scene: &Scene) -> bool {
+    /// Compares `scene` with what this slot was prepared from: the static objects (in
+    /// order) and sun, and the dynamic objects' shapes and materials at their places in the
+    /// list. Compared in full each frame (a few microseconds; cheaper than building the
+    /// Scene), so a state of another map or traffic is never drawn over a stale world.
+    fn compare(&self, scene: &Scene) -> SlotMatch {
         if scene.objects.len() != self.count || shade::to_sun(scene.sun_direction) != self.to_sun {
-            return false;
+            return SlotMatch::Other;
         }
         let mut statics = scene.objects.iter().filter(|o| !o.dynamic);
-        let same_statics = self.world.source.iter().all(|s| statics.next() == Some(s)) && statics.next().is_none();
-        same_statics
-            && self.dynamic.iter().all(|d| {
-                let o = &scene.objects[d.index];
-                o.dynamic && o.shape == d.source.0 && o.material == d.source.1
-            })
+        if !(self.world.source.iter().all(|s| statics.next() == Some(s)) && statics.next().is_none()) {
+            return SlotMatch::Other;
+        }
+        if self.dynamic.iter().any(|d| !scene.objects[d.index].dynamic) {
+            return SlotMatch::Other;
+        }
+        let restyled = self.dynamic.iter().any(|d| {
+            let o = &scene.objects[d.index];
+            o.shape != d.source.0 || o.material != d.source.1
+        });
+        if restyled {
+            SlotMatch::Restyled
+        } else {
+            SlotMatch::Same
+        }
     }
 }
 
@@ -235,8 +255,13 @@ impl RasterRenderer {
         // Another scene (a new episode on another map or with other traffic, even with as
         // many objects) is prepared again.
         for (i, scene) in scenes.iter().enumerate() {
-            if !self.slots[i].drew(scene) {
-                self.slots[i] = self.prepare_slot(scene).with_context(|| format!("env {i}"))?;
+            match self.slots[i].compare(scene) {
+                SlotMatch::Same => {}
+                SlotMatch::Restyled => {
+                    let dynamic = self.prepare_dynamic(scene).with_context(|| format!("env {i}"))?;
+                    self.slots[i].dynamic = dynamic;
+                }
+                SlotMatch::Other => self.slots[i] = self.prepare_slot(scene).with_context(|| format!("env {i}"))?,
             }
         }
         let (w, h) = (self.config.width, self.config.height);
@@ -319,6 +344,25 @@ impl RasterRenderer {
                 w
             }
         };
+        let dynamic = self.prepare_dynamic(scene)?;
+        Ok(EnvSlot {
+            world,
+            dynamic,
+            count: scene.objects.len(),
+            to_sun,
+            depth: vec![f32::NEG_INFINITY; pixels],
+            last_camera: None,
+            layer: None,
+            map: None,
+            sky: scene.sky_color,
+            sky_gradient: Vec::new(),
+            vert_scratch: Vec::new(),
+        })
+    }
+
+    /// `scene`'s dynamic objects: meshes (shared between objects of one shape) and shaders,
+    /// translucent ones last.
+    fn prepare_dynamic(&mut self, scene: &Scene) -> Result<Vec<Dynamic>> {
         let mut dynamic = Vec::new();
         for (index, obj) in scene.objects.iter().enumerate().filter(|(_, o)| o.dynamic) {
             let repeats = match obj.material.texture {
@@ -341,19 +385,7 @@ impl RasterRenderer {
         }
         // Translucent objects after the opaque ones (stable: Scene order otherwise).
         dynamic.sort_by_key(|d| d.shader.alpha < 1.0);
-        Ok(EnvSlot {
-            world,
-            dynamic,
-            count: scene.objects.len(),
-            to_sun,
-            depth: vec![f32::NEG_INFINITY; pixels],
-            last_camera: None,
-            layer: None,
-            map: None,
-            sky: scene.sky_color,
-            sky_gradient: Vec::new(),
-            vert_scratch: Vec::new(),
-        })
+        Ok(dynamic)
     }
 }
 
