@@ -8,6 +8,7 @@ pub mod bench;
 pub mod dataset;
 pub mod language_reward;
 pub mod render;
+pub mod results;
 pub mod reward_model;
 pub mod rollout;
 pub mod train;

@@ -191,14 +191,18 @@ enum Command {
         /// Environment id.
         env_id: String,
         /// The goal, e.g. "the pole is balanced upright on the cart".
-        #[arg(long)]
-        goal: String,
+        #[arg(long, required_unless_present = "goals")]
+        goal: Option<String>,
         /// A negative goal: score with VLM-RL's CLG reward.
         #[arg(long)]
         negative: Option<String>,
         /// A baseline: score with VLM-RMs' projection reward.
         #[arg(long)]
         baseline: Option<String>,
+        /// A file of goal pairs (e.g. assets/goals/heldout/driving.toml): score every pair
+        /// (CLG) on the same states and print the AUC table; writes goals_report.json.
+        #[arg(long, value_name = "FILE.toml", conflicts_with_all = ["goal", "negative", "baseline", "landscape"])]
+        goals: Option<PathBuf>,
         /// VLM-RM alpha (with --baseline).
         #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
         alpha: f64,
@@ -288,6 +292,22 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
         envs: Vec<usize>,
     },
+    /// Rebuild a results table (Markdown, mean +- std over seeds) and the learning curves
+    /// of finished runs: folders GROUP_SEED under --runs holding metrics.csv and --eval.
+    Results {
+        /// Folder of run folders (e.g. docs/runs/driving).
+        #[arg(long, value_name = "DIR")]
+        runs: PathBuf,
+        /// Which evaluation file of each run to tabulate (e.g. eval_country.json).
+        #[arg(long, default_value = "eval.json")]
+        eval: String,
+        /// Where to write table.md and curves.png (default: --runs).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// metrics.csv column to plot.
+        #[arg(long, default_value = "episodic_return")]
+        column: String,
+    },
 }
 
 /// The text goal of a language reward and how it is scored.
@@ -369,10 +389,6 @@ enum RewardModelCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum PolicyArg {
-    /// Uniform random actions, seeded by --seed.
-    Random,
-#[derive(Clone, Copy, ValueEnum)]
 enum AlgoArg {
     /// Proximal Policy Optimization (CleanRL's defaults for the action space).
     Ppo,
@@ -380,6 +396,10 @@ enum AlgoArg {
     Sac,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyArg {
+    /// Uniform random actions, seeded by --seed.
+    Random,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -390,13 +410,13 @@ enum BenchSuite {
     Driving,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
+    /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
+    /// with the actor, gradient updates/s, and env steps/s of full training at one update a step.
+    Sac,
     /// Frames/s of the raster and bevy renderers at 84, 112 (the shipped tower's input) and
     /// 224 px for 1, 8, 32 envs (Driving bev and chase, CartPole side), time per stage.
     Render,
     /// Frames scored/s at batch 64: the simlit tower and CLIP ViT-B/32 (random weights).
-    /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
-    /// with the actor, gradient updates/s, and env steps/s of full training at one update a step.
-    Sac,
     Reward,
     /// PPO on Driving-v0 with the CLG language reward, 8 envs, driving.toml's rollout and
     /// update settings: steps/s and time per stage.
@@ -486,11 +506,11 @@ fn run() -> Result<()> {
         }
         Command::Train {
             env_id,
+            algo,
             steps,
             num_envs,
             seed,
             config,
-            algo,
             out,
             resume,
             kwargs,
@@ -519,14 +539,14 @@ fn run() -> Result<()> {
                 }),
             };
             let args = vlmgym::train::TrainArgs {
-                env_id,
-                steps,
-                num_envs,
-                seed,
                 algo: match algo {
                     AlgoArg::Ppo => vlmgym::train::Algo::Ppo,
                     AlgoArg::Sac => vlmgym::train::Algo::Sac,
                 },
+                env_id,
+                steps,
+                num_envs,
+                seed,
                 config,
                 out: out.clone(),
                 resume,
@@ -607,6 +627,7 @@ fn run() -> Result<()> {
             goal,
             negative,
             baseline,
+            goals,
             alpha,
             window,
             tower,
@@ -621,7 +642,7 @@ fn run() -> Result<()> {
             let tower = tower.unwrap_or_else(vlmgym::reward_model::default_tower);
             let args = vlmgym::reward_model::CheckArgs {
                 env_id,
-                goal,
+                goal: goal.unwrap_or_default(),
                 negative,
                 baseline,
                 alpha,
@@ -637,6 +658,11 @@ fn run() -> Result<()> {
                 force_renderer: renderer.force_renderer,
                 device,
             };
+            if let Some(goals) = goals {
+                let report = vlmgym::reward_model::check_goals(&goals, &args)?;
+                print!("{}", report.table());
+                return Ok(());
+            }
             let report = vlmgym::reward_model::check(&args)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
@@ -695,6 +721,18 @@ fn run() -> Result<()> {
             println!("{}", vlmgym::view::view(args)?);
             Ok(())
         }
+        Command::Results { runs, eval, out, column } => {
+            let groups = vlmgym::results::collect(&runs, &eval)?;
+            let out = out.unwrap_or_else(|| runs.clone());
+            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            let table = vlmgym::results::markdown(&groups);
+            let stem = eval.trim_end_matches(".json");
+            std::fs::write(out.join(format!("table_{stem}.md")), &table)?;
+            let title = format!("{column} (mean +- std over seeds)");
+            vlmgym::results::plot(&groups, &column, &title, &out.join(format!("curves_{column}.png")))?;
+            print!("{table}");
+            Ok(())
+        }
         Command::Bench { suite, seconds, renderer, sizes, envs } => {
             if !(seconds > 0.0 && seconds.is_finite()) {
                 bail!("--seconds must be a positive number");
@@ -704,6 +742,14 @@ fn run() -> Result<()> {
                 BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
+                BenchSuite::Sac => {
+                    let result = vlmgym::bench::sac(time)?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "sac", "results": result }))?
+                    );
+                    return Ok(());
+                }
                 BenchSuite::Reward => {
                     let results = vlmgym::bench::reward(&vlmgym::reward_model::default_tower(), seconds, &device)?;
                     println!(
@@ -714,14 +760,6 @@ fn run() -> Result<()> {
                 }
                 BenchSuite::E2e => {
                     let updates = (seconds / 30.0).ceil().max(1.0) as usize;
-                BenchSuite::Sac => {
-                    let result = vlmgym::bench::sac(time)?;
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&serde_json::json!({ "suite": "sac", "results": result }))?
-                    );
-                    return Ok(());
-                }
                     if renderer.len() > 1 {
                         bail!("bench e2e takes one --renderer");
                     }

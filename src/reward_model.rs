@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vlmgym_render::{make_renderer, RenderConfig, RendererKind};
 use vlmgym_reward::dataset::{Dataset, Sample};
 use vlmgym_reward::device::Device;
 use vlmgym_reward::diagnostics::{calibrate_clg_window, epic_distance, histogram, pearson, roc_auc, spearman};
+use vlmgym_reward::score::GoalScore;
 use vlmgym_reward::simlit::{SimlitBackend, SimlitEncoder};
 use vlmgym_reward::tower::ImageTower;
 use vlmgym_reward::train::{evaluate_retrieval, train_tower_on, RetrievalReport, TrainConfig, TrainReport};
@@ -242,51 +243,13 @@ pub struct CheckReport {
 
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
-    let settings = RewardSettings {
-        renderer: args.renderer,
-        force_renderer: args.force_renderer,
-        ..RewardSettings::for_goal(
-            &args.goal,
-            args.negative.clone(),
-            args.baseline.clone(),
-            args.alpha,
-            args.window,
-            args.tower.clone(),
-            args.camera.clone(),
-            args.size,
-        )?
-    };
-    let renderer = settings.frame_renderer()?;
-    let pipeline = settings.pipeline(&args.env_id, &vlmgym_envs::Options::new(), &args.device)?;
+    let (pipeline, renderer) = check_pipeline(args, &args.goal, args.negative.clone(), args.baseline.clone())?;
     let name = pipeline.score().name();
     let (frame_side, camera) = (pipeline.size(), pipeline.camera().to_string());
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let ds_args = DatasetArgs {
-        envs: vec![args.env_id.clone()],
-        frames: args.samples,
-        out: args.out.clone(),
-        size: frame_side,
-        seed: args.seed,
-        held_out_every: u64::MAX,
-        camera: Some(format!("{}={camera}", args.env_id)),
-        extra_crashes: false,
-        skip_ambiguous: false,
-        renderer,
-    };
-    let (mut data, mut samples) = (Vec::new(), Vec::new());
-    generate(&ds_args, &mut |f, s| {
-        data.extend_from_slice(f);
-        samples.push(s);
-        Ok(())
-    })?;
-    // All sampled states count as the evaluation split.
-    for s in &mut samples {
-        s.split = vlmgym_reward::dataset::Split::Test;
-    }
+    let (samples, frames) = sample_states(args, &pipeline, renderer)?;
     let n = samples.len();
     let size = frame_side as usize;
-    let dataset = Dataset::from_parts(size, size, data.clone(), samples.clone())?;
-    let frames = Frames::new(data, n, size, size)?;
+    let dataset = Dataset::from_parts(size, size, frames.as_slice().to_vec(), samples.clone())?;
     let emb = pipeline.embed(&frames)?;
     let scores = pipeline.score_embeddings(&emb)?;
     let success: Vec<f64> = samples.iter().map(|s| f64::from(u8::from(s.success))).collect();
@@ -363,6 +326,207 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         files: files.clone(),
     };
     let path = args.out.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(report)
+}
+
+/// The reward pipeline of a check of `goal` (with `negative` or `baseline`) under `args`'
+/// tower, camera, size and renderer, and the renderer its frames come from.
+fn check_pipeline(
+    args: &CheckArgs,
+    goal: &str,
+    negative: Option<String>,
+    baseline: Option<String>,
+) -> Result<(RewardPipeline, RendererKind)> {
+    let settings = RewardSettings {
+        renderer: args.renderer,
+        force_renderer: args.force_renderer,
+        ..RewardSettings::for_goal(
+            goal,
+            negative,
+            baseline,
+            args.alpha,
+            args.window,
+            args.tower.clone(),
+            args.camera.clone(),
+            args.size,
+        )?
+    };
+    let renderer = settings.frame_renderer()?;
+    Ok((settings.pipeline(&args.env_id, &vlmgym_envs::Options::new(), &args.device)?, renderer))
+}
+
+/// `args.samples` states of `args.env_id` from seed `args.seed` (all in the test split),
+/// rendered by `renderer` from `pipeline`'s camera at its frame size.
+fn sample_states(args: &CheckArgs, pipeline: &RewardPipeline, renderer: RendererKind) -> Result<(Vec<Sample>, Frames)> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let size = pipeline.size();
+    let ds_args = DatasetArgs {
+        envs: vec![args.env_id.clone()],
+        frames: args.samples,
+        out: args.out.clone(),
+        size,
+        seed: args.seed,
+        held_out_every: u64::MAX,
+        camera: Some(format!("{}={}", args.env_id, pipeline.camera())),
+        extra_crashes: false,
+        skip_ambiguous: false,
+        renderer,
+    };
+    let (mut data, mut samples) = (Vec::new(), Vec::new());
+    generate(&ds_args, &mut |f, s| {
+        data.extend_from_slice(f);
+        samples.push(s);
+        Ok(())
+    })?;
+    // All sampled states count as the evaluation split.
+    for s in &mut samples {
+        s.split = vlmgym_reward::dataset::Split::Test;
+    }
+    let n = samples.len();
+    Ok((samples, Frames::new(data, n, size as usize, size as usize)?))
+}
+
+/// A file of goal pairs for one env (`assets/goals/heldout/*.toml`): wordings to judge a
+/// reward model on, each a goal and a negative (CLG).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalFile {
+    /// The env ids the pairs describe.
+    pub envs: Vec<String>,
+    /// The pairs.
+    pub pair: Vec<GoalPair>,
+}
+
+/// One goal pair of a [`GoalFile`].
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalPair {
+    /// What the agent should achieve.
+    pub goal: String,
+    /// Its opposite.
+    pub negative: String,
+}
+
+impl GoalFile {
+    /// Reads and checks a goal file: at least one pair, no empty text.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read goal file {}", path.display()))?;
+        let file: GoalFile = toml::from_str(&text).with_context(|| format!("goal file {}", path.display()))?;
+        if file.pair.is_empty() {
+            bail!("goal file {} has no [[pair]]", path.display());
+        }
+        for (i, p) in file.pair.iter().enumerate() {
+            if p.goal.trim().is_empty() || p.negative.trim().is_empty() {
+                bail!("goal file {}: pair {} has an empty goal or negative", path.display(), i + 1);
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// One pair's result in [`GoalsReport`].
+#[derive(Clone, Debug, Serialize)]
+pub struct PairAuc {
+    /// The pair.
+    #[serde(flatten)]
+    pub pair: GoalPair,
+    /// ROC AUC of CLG's contrast `-z` separating successes from failures.
+    pub auc: f64,
+}
+
+/// What `reward-check --goals FILE` found: every pair's AUC on the same states.
+#[derive(Clone, Debug, Serialize)]
+pub struct GoalsReport {
+    /// Env id.
+    pub env_id: String,
+    /// The goal file.
+    pub goals: PathBuf,
+    /// Seed of the sampled states.
+    pub seed: u64,
+    /// States sampled.
+    pub samples: usize,
+    /// Clear successes and clear failures among them.
+    pub labelled: (usize, usize),
+    /// Each pair, in file order.
+    pub pairs: Vec<PairAuc>,
+    /// Mean AUC over the pairs.
+    pub mean_auc: f64,
+    /// The lowest AUC.
+    pub worst_auc: f64,
+    /// The scene camera, renderer and frame side of the states.
+    pub camera: String,
+    /// The renderer that drew them.
+    pub renderer: RendererKind,
+    /// Side of the frames, pixels.
+    pub size: u32,
+}
+
+impl GoalsReport {
+    /// The report as a Markdown table: AUC per pair, then mean and worst.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{} on seed {} ({} states: {} successes, {} failures; {} frames, {} camera)\n\n| AUC | goal | negative |\n|---:|---|---|\n",
+            self.env_id, self.seed, self.samples, self.labelled.0, self.labelled.1, self.renderer, self.camera
+        );
+        for p in &self.pairs {
+            s += &format!("| {:.3} | {} | {} |\n", p.auc, p.pair.goal, p.pair.negative);
+        }
+        s += &format!("\nmean AUC {:.3}, worst {:.3} over {} pairs\n", self.mean_auc, self.worst_auc, self.pairs.len());
+        s
+    }
+}
+
+/// Scores every pair of the goal file `goals` on the same sampled states (rendered and
+/// embedded once) and writes `goals_report.json` to `args.out`. `args.goal` and
+/// `args.negative` are ignored.
+pub fn check_goals(goals: &Path, args: &CheckArgs) -> Result<GoalsReport> {
+    let file = GoalFile::load(goals)?;
+    if !file.envs.iter().any(|e| e == &args.env_id) {
+        bail!("the goals in {} are for {}, not {}", goals.display(), file.envs.join(", "), args.env_id);
+    }
+    let first = &file.pair[0];
+    let (pipeline, renderer) = check_pipeline(args, &first.goal, Some(first.negative.clone()), None)?;
+    let (samples, frames) = sample_states(args, &pipeline, renderer)?;
+    let emb = pipeline.embed(&frames)?;
+    let labels: Vec<Option<bool>> = samples.iter().map(label).collect::<Result<_>>()?;
+    let lab: Vec<bool> = labels.iter().filter_map(|l| *l).collect();
+    let (good, bad) = (lab.iter().filter(|l| **l).count(), lab.iter().filter(|l| !**l).count());
+    if good == 0 || bad == 0 {
+        bail!("the {} sampled states hold {good} successes and {bad} failures; an AUC needs both", samples.len());
+    }
+    let mut pairs = Vec::with_capacity(file.pair.len());
+    for p in &file.pair {
+        let score = GoalScore::from_texts(
+            pipeline.backend(),
+            &p.goal,
+            Some(&p.negative),
+            None,
+            args.alpha as f32,
+            args.window as f32,
+        )?;
+        let z = score.contrast_batch(&emb)?.context("a goal with a negative has a CLG contrast")?;
+        let ranked: Vec<f64> =
+            labels.iter().zip(&z).filter(|(l, _)| l.is_some()).map(|(_, z)| -f64::from(*z)).collect();
+        pairs.push(PairAuc { pair: p.clone(), auc: roc_auc(&ranked, &lab)? });
+    }
+    let aucs: Vec<f64> = pairs.iter().map(|p| p.auc).collect();
+    let report = GoalsReport {
+        env_id: args.env_id.clone(),
+        goals: goals.to_path_buf(),
+        seed: args.seed,
+        samples: samples.len(),
+        labelled: (good, bad),
+        mean_auc: aucs.iter().sum::<f64>() / aucs.len() as f64,
+        worst_auc: aucs.iter().copied().fold(f64::INFINITY, f64::min),
+        pairs,
+        camera: pipeline.camera().to_string(),
+        renderer,
+        size: pipeline.size(),
+    };
+    let path = args.out.join("goals_report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(report)
