@@ -114,6 +114,10 @@ enum Command {
         /// Evaluate on another env id than the one trained on (must have the same spaces).
         #[arg(long = "env")]
         env_id: Option<String>,
+        /// Env constructor argument over the run's own, KEY=VALUE with VALUE as JSON (e.g.
+        /// map="country" or npcs=40 for an unseen scenario); repeatable.
+        #[arg(long = "kwarg", value_name = "KEY=VALUE")]
+        kwargs: Vec<String>,
     },
     /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
     Render {
@@ -579,8 +583,10 @@ fn run() -> Result<()> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
-        Command::Eval { checkpoint, episodes, deterministic, seed, env_id } => {
-            let report = vlmgym::train::eval(&checkpoint, env_id.as_deref(), episodes, deterministic, seed, &device)?;
+        Command::Eval { checkpoint, episodes, deterministic, seed, env_id, kwargs } => {
+            let kwargs = parse_kwargs(&kwargs)?;
+            let report =
+                vlmgym::train::eval(&checkpoint, env_id.as_deref(), &kwargs, episodes, deterministic, seed, &device)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -257,10 +257,19 @@ pub struct EvalReport {
     pub metrics: std::collections::BTreeMap<String, f64>,
 }
 
+/// The run's env kwargs with `over` replacing or adding keys.
+fn merged(mut base: Options, over: &Options) -> Options {
+    for (k, v) in over {
+        base.insert(k.clone(), v.clone());
+    }
+    base
+}
+
 /// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...).
 pub fn eval(
     checkpoint: &Path,
     env_override: Option<&str>,
+    kwargs: &Options,
     episodes: usize,
     deterministic: bool,
     seed: u64,
@@ -276,7 +285,7 @@ pub fn eval(
     let (mut env, trained_on, global_step, mut act): (_, String, u64, Act) = if format_of(&file)? == SAC_FORMAT {
         let meta = sac::read_meta(&file)?;
         let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
-        let env = make_with(&env_id, &meta.spec.kwargs()?)?;
+        let env = make_with(&env_id, &merged(meta.spec.kwargs()?, kwargs))?;
         let (meta, actor) = sac::load_actor_on(&file, env.observation_space(), env.action_space(), device)
             .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
         let (low, high) = sac::box_bounds(env.action_space(), &env_id)?;
@@ -288,7 +297,7 @@ pub fn eval(
     } else {
         let (meta, _) = Checkpoint::read(&file)?;
         let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
-        let env = make_with(&env_id, &meta.spec.kwargs()?)?;
+        let env = make_with(&env_id, &merged(meta.spec.kwargs()?, kwargs))?;
         let bundle = load_policy_on(&file, env.observation_space(), env.action_space(), device)
             .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
         let kind = bundle.policy.kind().clone();

@@ -127,4 +127,16 @@ fn env_kwargs_reach_the_run_and_bad_ones_are_rejected() {
     ]);
     assert!(stderr(&r).contains("invalid kwarg `gravity`: not accepted here (accepted: g)"), "{}", stderr(&r));
     assert!(!bad.exists());
+    // eval --kwarg replaces the run's own kwargs (an unseen scenario): the run's value gives
+    // the run's result, another gravity another one, and a bad key the same error.
+    let eval = |extra: &[&str]| {
+        let r = vlmgym(&[&["eval", "--checkpoint", o, "--episodes", "2", "--deterministic"][..], extra].concat());
+        assert!(r.status.success(), "{}", stderr(&r));
+        serde_json::from_slice::<serde_json::Value>(&r.stdout).unwrap()["mean_return"].as_f64().unwrap()
+    };
+    let (own, same, light) = (eval(&[]), eval(&["--kwarg", "g=9.81"]), eval(&["--kwarg", "g=2.0"]));
+    assert_eq!(own, same);
+    assert_ne!(own, light, "g=2 changed nothing");
+    let r = vlmgym(&["eval", "--checkpoint", o, "--kwarg", "gravity=3"]);
+    assert!(stderr(&r).contains("invalid kwarg `gravity`"), "{}", stderr(&r));
 }
