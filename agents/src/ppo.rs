@@ -110,8 +110,9 @@ pub struct Ppo {
     ep_length: Vec<u64>,
 }
 
-/// A per-boundary seed (splitmix64 of the run seed and the update index).
-fn derive_seed(seed: u64, iteration: u64) -> u64 {
+/// A per-boundary seed (splitmix64 of the run seed and the update index; SAC passes its
+/// step).
+pub(crate) fn derive_seed(seed: u64, iteration: u64) -> u64 {
     let mut z = seed ^ iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

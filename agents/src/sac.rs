@@ -40,7 +40,7 @@ use vlmgym_envs::{make_vec, AutoresetMode, Options, Space, Value, VectorEnv, Vec
 
 use crate::checkpoint::{corrupt, write_atomically};
 use crate::nn::{Adam, Dense, Params, ReluMlp};
-use crate::ppo::EpisodeRecord;
+use crate::ppo::{derive_seed, EpisodeRecord};
 use crate::sac_config::SacConfig;
 
 /// The format tag of SAC checkpoints.
@@ -452,14 +452,6 @@ pub struct Sac {
     ep_length: Vec<u64>,
     low: Vec<f32>,
     high: Vec<f32>,
-}
-
-/// A per-boundary seed (splitmix64 of the run seed and the step).
-fn derive_seed(seed: u64, step: u64) -> u64 {
-    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl Sac {
