@@ -59,6 +59,28 @@ pub struct TrainArgs {
     pub device: Device,
 }
 
+/// The returns of the last 20 training episodes, for the progress bar.
+#[derive(Default)]
+struct RecentReturns(std::collections::VecDeque<f64>);
+
+impl RecentReturns {
+    fn push(&mut self, ret: f64) {
+        if self.0.len() == 20 {
+            self.0.pop_front();
+        }
+        self.0.push_back(ret);
+    }
+
+    /// Their mean (NaN before the first episode ends).
+    fn mean(&self) -> f64 {
+        if self.0.is_empty() {
+            f64::NAN
+        } else {
+            self.0.iter().sum::<f64>() / self.0.len() as f64
+        }
+    }
+}
+
 /// The checkpoint file `path` names: the file itself, or a run directory's newest.
 pub fn checkpoint_file(path: &Path) -> Result<PathBuf> {
     if path.is_dir() {
@@ -199,20 +221,16 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             .expect("valid template"),
     );
     bar.set_position(ppo.global_step());
-    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut recent = RecentReturns::default();
     let mut last = checkpoint_path(out, ppo.iteration());
     while !ppo.finished() {
         let stats = ppo.train_iteration(hook.as_mut().map(|h| h as &mut dyn RewardHook))?;
         metrics.write(&stats)?;
         for e in &stats.episodes {
-            if recent.len() == 20 {
-                recent.pop_front();
-            }
-            recent.push_back(e.ret);
+            recent.push(e.ret);
         }
-        let mean = if recent.is_empty() { f64::NAN } else { recent.iter().sum::<f64>() / recent.len() as f64 };
         bar.set_position(stats.global_step);
-        bar.set_message(format!("{:.0} steps/s, return (last 20) {mean:.1}", stats.sps));
+        bar.set_message(format!("{:.0} steps/s, return (last 20) {:.1}", stats.sps, recent.mean()));
         if ppo.at_boundary() {
             last = checkpoint_path(out, ppo.iteration());
             Checkpoint::save(&ppo, &last)?;
@@ -463,7 +481,7 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
             .expect("valid template"),
     );
     bar.set_position(sac.global_step());
-    let mut recent: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut recent = RecentReturns::default();
     let mut last = sac_checkpoint_path(out, sac.global_step());
     let mut prev_updates = sac.updates();
     while !sac.finished() {
@@ -492,14 +510,10 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
         prev_updates = s.updates;
         for e in &s.episodes {
             episodes.write_row(&[e.global_step.to_string(), e.ret.to_string(), e.len.to_string()])?;
-            if recent.len() == 20 {
-                recent.pop_front();
-            }
-            recent.push_back(e.ret);
+            recent.push(e.ret);
         }
-        let mean20 = if recent.is_empty() { f64::NAN } else { recent.iter().sum::<f64>() / recent.len() as f64 };
         bar.set_position(s.global_step);
-        bar.set_message(format!("{:.0} steps/s, return (last 20) {mean20:.1}", s.sps));
+        bar.set_message(format!("{:.0} steps/s, return (last 20) {:.1}", s.sps, recent.mean()));
         if sac.at_boundary() {
             last = sac_checkpoint_path(out, sac.global_step());
             sac.save(&last)?;

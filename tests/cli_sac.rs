@@ -121,6 +121,9 @@ fn eval_runs_a_sac_checkpoint() {
 fn sac_config_and_checkpoint_errors_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let train_pendulum = |cfg: &std::path::Path, out: &str| {
+        vlmgym(&["train", "--algo", "sac", "--env", "Pendulum-v1", "--config", cfg.to_str().unwrap(), "--out", out])
+    };
     let o = vlmgym(&["train", "--algo", "sac", "--env", "CartPole-v1", "--out", &out("d")]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
@@ -131,48 +134,18 @@ fn sac_config_and_checkpoint_errors_are_clear() {
     assert!(!dir.path().join("d").exists(), "a failed start leaves no run directory");
 
     let cfg = write_config(dir.path(), "batch_size = 512\nbuffer_size = 256\n");
-    let o = vlmgym(&[
-        "train",
-        "--algo",
-        "sac",
-        "--env",
-        "Pendulum-v1",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &out("b"),
-    ]);
+    let o = train_pendulum(&cfg, &out("b"));
     assert!(
         stderr(&o).contains("invalid SAC config: batch_size (512) must not exceed buffer_size (256)"),
         "{}",
         stderr(&o)
     );
     let cfg = write_config(dir.path(), "batch_sise = 64\n");
-    let o = vlmgym(&[
-        "train",
-        "--algo",
-        "sac",
-        "--env",
-        "Pendulum-v1",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &out("u"),
-    ]);
+    let o = train_pendulum(&cfg, &out("u"));
     assert!(stderr(&o).contains("batch_sise"), "{}", stderr(&o));
 
     let cfg = write_config(dir.path(), &format!("{TINY}q_lr = 1e12\npolicy_lr = 1e12\n"));
-    let o = vlmgym(&[
-        "train",
-        "--algo",
-        "sac",
-        "--env",
-        "Pendulum-v1",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        &out("n"),
-    ]);
+    let o = train_pendulum(&cfg, &out("n"));
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(err.contains("SAC: the ") && err.contains(" is not finite ") && err.contains("at global step "), "{err}");
