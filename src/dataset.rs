@@ -297,7 +297,7 @@ pub fn generate(
                     return Ok(true);
                 }
                 let scene = env.scene().context("the env stopped describing its scene")?;
-                let captions = env.captions();
+                let captions = vlmgym_envs::scene::with_compound_facts(env.captions());
                 let sample = Sample {
                     env: src.env_id.clone(),
                     seed,

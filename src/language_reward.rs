@@ -1,5 +1,6 @@
 //! Training from a text goal: every env is rendered each step, the frames of a whole rollout
-//! are scored by the reward model in batches before advantages are computed, and the
+//! (PPO) or of the transitions collected since the last update (SAC, before they enter the
+//! replay buffer) are scored by the reward model in batches, and the
 //! declarative synthesis (assets/rewards/*.toml) turns the semantic score and the env's
 //! state quantities into the reward PPO learns from.
 
@@ -362,16 +363,28 @@ impl LanguageReward {
     }
 }
 
-/// The vector env and reward hook of a language-reward run.
+/// The vector env and reward hook of a language-reward PPO run.
 pub fn build(spec: &RunSpec, settings: &RewardSettings, device: &Device) -> Result<(RecordingVecEnv, LanguageReward)> {
-    let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
+    build_for(&spec.env_id, &spec.kwargs()?, spec.ppo.num_envs, settings, device)
+}
+
+/// The vector env (`num_envs` of `env_id` made with `kwargs`, threaded, autoreset in the
+/// same step) and reward hook of a language-reward run of any algorithm.
+pub fn build_for(
+    env_id: &str,
+    kwargs: &Options,
+    num_envs: usize,
+    settings: &RewardSettings,
+    device: &Device,
+) -> Result<(RecordingVecEnv, LanguageReward)> {
+    let venv = make_vec(env_id, num_envs, kwargs, VectorizationMode::Threaded { threads: 0 })?
         .with_autoreset_mode(AutoresetMode::SameStep);
-    let pipeline = settings.pipeline(&spec.env_id, &spec.kwargs()?, device)?;
+    let pipeline = settings.pipeline(env_id, kwargs, device)?;
     let cfg = RenderConfig { width: pipeline.size(), height: pipeline.size(), camera: Some(pipeline.camera().into()) };
     let inner = RenderedVecEnv::with_renderer(venv, settings.frame_renderer()?, cfg, ObsMode::State)?;
     let shared = Rc::new(RefCell::new(Recorded::default()));
     let env = RecordingVecEnv { inner, shared: shared.clone(), pending_reset: None };
-    let synth = pipeline.synthesizer(spec.ppo.num_envs);
+    let synth = pipeline.synthesizer(num_envs);
     let hook = LanguageReward {
         pipeline,
         synth,

@@ -409,6 +409,19 @@ pub const SAC_COLUMNS: [&str; 14] = [
     "updates_total",
 ];
 
+/// A fresh SAC run of `spec`: on the env's reward, or on rendered envs with the language
+/// reward hook its `[reward]` settings describe.
+fn start_sac(spec: &SacSpec, device: &Device) -> Result<(Sac, Option<LanguageReward>)> {
+    if spec.reward.is_empty() {
+        return Ok((Sac::new_on(spec.clone(), device)?, None));
+    }
+    let settings: RewardSettings =
+        spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?;
+    let (env, hook) =
+        crate::language_reward::build_for(&spec.env_id, &spec.kwargs()?, spec.sac.num_envs, &settings, device)?;
+    Ok((Sac::with_env_on(spec.clone(), Box::new(env), device)?, Some(hook)))
+}
+
 fn sac_checkpoint_path(run_dir: &Path, step: u64) -> PathBuf {
     run_dir.join("checkpoints").join(format!("step_{step:09}.safetensors"))
 }
@@ -416,13 +429,15 @@ fn sac_checkpoint_path(run_dir: &Path, step: u64) -> PathBuf {
 /// Trains (or resumes) a SAC run; the final checkpoint's path.
 fn train_sac(args: TrainArgs) -> Result<PathBuf> {
     let out = &args.out;
-    if args.reward.is_some() {
-        bail!("SAC does not take language rewards yet (--reward clg|vlmrm|semantic); train it on the env's reward");
-    }
+    let mut hook: Option<LanguageReward> = None;
     let mut sac = if args.resume {
         let ckpt = latest_checkpoint(out)?
             .with_context(|| format!("--resume: {} has no checkpoint to resume from", out.display()))?;
-        let sac = Sac::resume_on(&ckpt, &args.device)?;
+        let sac = Sac::resume_with(&ckpt, |spec| {
+            let (sac, h) = start_sac(spec, &args.device)?;
+            hook = h;
+            Ok(sac)
+        })?;
         if let Some(id) = &args.env_id {
             if id != &sac.spec().env_id {
                 bail!("--resume: {} is a run of {}, not {id}", out.display(), sac.spec().env_id);
@@ -431,6 +446,7 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
         if args.steps.is_some_and(|s| s != sac.spec().sac.total_timesteps)
             || args.num_envs.is_some_and(|n| n != sac.spec().sac.num_envs)
             || !args.kwargs.is_empty()
+            || args.reward.is_some()
         {
             bail!(
                 "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg and the reward cannot change",
@@ -463,14 +479,21 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
         cfg.validate()?;
         let env_kwargs = toml::Table::try_from(serde_json::Value::Object(args.kwargs.clone()))
             .context("--kwarg values must be numbers, strings, booleans, lists or tables (no null)")?;
-        let spec = SacSpec { env_kwargs, ..SacSpec::new(&env_id, args.seed, cfg) };
-        let sac = Sac::new_on(spec.clone(), &args.device)?;
+        let reward = match &args.reward {
+            Some(r) => r.to_table()?,
+            None => Default::default(),
+        };
+        let spec = SacSpec { env_kwargs, reward, ..SacSpec::new(&env_id, args.seed, cfg) };
+        let (sac, h) = start_sac(&spec, &args.device)?;
+        hook = h;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         write_atomically(&out.join("config.toml"), toml::to_string_pretty(&spec)?.as_bytes())?;
         sac
     };
     let keep = args.resume.then(|| sac.global_step());
-    let header: Vec<String> = SAC_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut header: Vec<String> = SAC_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let extra = hook.as_ref().map(|h| h.columns()).unwrap_or_default();
+    header.extend(extra.iter().cloned());
     let mut metrics = CsvWriter::open(&out.join("metrics.csv"), keep, &header)?;
     let ep_header: Vec<String> = ["global_step", "return", "length"].iter().map(|c| c.to_string()).collect();
     let mut episodes = CsvWriter::open(&out.join("episodes.csv"), keep, &ep_header)?;
@@ -485,13 +508,13 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
     let mut last = sac_checkpoint_path(out, sac.global_step());
     let mut prev_updates = sac.updates();
     while !sac.finished() {
-        let s = sac.train_chunk()?;
+        let s = sac.train_chunk_with(hook.as_mut().map(|h| h as &mut dyn RewardHook))?;
         let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
         let n = s.episodes.len();
         let mean = |f: &dyn Fn(&vlmgym_agents::EpisodeRecord) -> f64| {
             (n > 0).then(|| s.episodes.iter().map(f).sum::<f64>() / n as f64)
         };
-        metrics.write_row(&[
+        let mut row = vec![
             s.global_step.to_string(),
             (s.updates - prev_updates).to_string(),
             n.to_string(),
@@ -506,7 +529,9 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
             opt(s.alpha_loss),
             format!("{:.1}", s.sps),
             s.updates.to_string(),
-        ])?;
+        ];
+        row.extend(extra.iter().map(|c| opt(s.hook.iter().find(|(k, _)| k == c).map(|(_, v)| *v))));
+        metrics.write_row(&row)?;
         prev_updates = s.updates;
         for e in &s.episodes {
             episodes.write_row(&[e.global_step.to_string(), e.ret.to_string(), e.len.to_string()])?;
@@ -520,13 +545,14 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
         }
     }
     bar.finish();
+    let last_panel = if hook.is_some() { ("semantic_score", "semantic score") } else { ("alpha_loss", "alpha loss") };
     let panels = [
         ("episodic_return", "episodic return"),
         ("qf1_loss", "qf1 loss"),
         ("qf1_values", "qf1 values"),
         ("actor_loss", "actor loss"),
         ("alpha", "alpha"),
-        ("alpha_loss", "alpha loss"),
+        last_panel,
     ];
     plot_panels(
         &out.join("metrics.csv"),

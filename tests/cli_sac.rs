@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use vlmgym::reward::tower::{ImageTower, TowerConfig};
+
 fn vlmgym(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vlmgym")).args(args).output().expect("run vlmgym")
 }
@@ -85,6 +87,63 @@ fn sac_writes_a_complete_run_directory_and_resumes_bit_identically() {
     assert!(std::fs::read(&last).unwrap() == full, "the resumed run's final checkpoint differs");
     assert_eq!(rows_without_sps(&out.join("metrics.csv")), metrics);
     assert_eq!(std::fs::read_to_string(out.join("episodes.csv")).unwrap(), full_episodes);
+}
+
+#[test]
+fn sac_learns_from_a_text_goal_logs_each_term_and_resumes_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let tower = dir.path().join("tower.safetensors");
+    ImageTower::init(&TowerConfig::with_input_size(36), 7).unwrap().save(&tower).unwrap();
+    // Updates every 3 vector steps (the hook scores the 6 held-back transitions of 2 envs).
+    let cfg = write_config(dir.path(), &format!("{TINY}num_envs = 2\ntrain_freq = 3\ngradient_steps = 2\n"));
+    let out = dir.path().join("text");
+    let o = vlmgym(&[
+        "train",
+        "--algo",
+        "sac",
+        "--env",
+        "MountainCarContinuous-v0",
+        "--reward",
+        "clg",
+        "--goal",
+        "the car is at the flag",
+        "--negative",
+        "the car is in the valley",
+        "--tower",
+        tower.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("[reward]") && config.contains("kind = \"clg\""), "{config}");
+    let metrics = rows_without_sps(&out.join("metrics.csv"));
+    let header: Vec<&str> = metrics[0].split(',').collect();
+    for col in ["env_reward", "semantic_score", "synth_reward", "term_r_sem"] {
+        assert!(header.contains(&col), "no {col} in {header:?}");
+    }
+    assert_eq!(metrics.len(), 7, "one row per 100 steps");
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    for row in &metrics[1..] {
+        let v: Vec<f64> = row.split(',').map(|c| c.parse().unwrap_or(f64::NAN)).collect();
+        // The CLG score is in [0, 1], and the reward learnt from is that score.
+        assert!((0.0..=1.0).contains(&v[col("semantic_score")]), "{row}");
+        assert!((v[col("synth_reward")] - v[col("semantic_score")]).abs() < 1e-9, "{row}");
+        // MountainCarContinuous's own reward is minus the action's square: never above 0.
+        assert!(v[col("env_reward")] <= 0.0, "{row}");
+    }
+    assert!(metrics[2].split(',').nth(1).unwrap().parse::<u64>().unwrap() > 0, "updates ran: {}", metrics[2]);
+
+    // Resume from step 400: the rebuilt language reward gives an identical final checkpoint.
+    let last = out.join("checkpoints/step_000000600.safetensors");
+    let full = std::fs::read(&last).unwrap();
+    std::fs::remove_file(&last).unwrap();
+    let o = vlmgym(&["train", "--resume", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&last).unwrap() == full, "the resumed text-goal run's final checkpoint differs");
+    assert_eq!(rows_without_sps(&out.join("metrics.csv")), metrics);
 }
 
 #[test]

@@ -41,6 +41,7 @@ use vlmgym_envs::{make_vec, AutoresetMode, Options, Space, Value, VectorEnv, Vec
 use crate::checkpoint::{corrupt, write_atomically};
 use crate::nn::{Adam, Dense, Params, ReluMlp};
 use crate::ppo::{derive_seed, EpisodeRecord};
+use crate::rollout::{RewardHook, Rollout};
 use crate::sac_config::SacConfig;
 
 /// The format tag of SAC checkpoints.
@@ -417,6 +418,22 @@ pub struct SacStats {
     pub alpha: f64,
     /// Env steps per second of the interval (collection and learning).
     pub sps: f64,
+    /// The reward hook's statistics over this interval (its [`RewardHook::stats`] averaged
+    /// over the transitions it rewrote); empty without a hook.
+    pub hook: Vec<(String, f64)>,
+}
+
+/// Transitions a reward hook rewrites at once while no update is due (a scoring batch).
+pub const HOOK_BATCH: usize = 256;
+
+/// Adds `stats`, weighted by `count`, into `sums` (same names in the same order).
+fn accumulate(sums: &mut Vec<(String, f64)>, stats: &[(String, f64)], count: usize) {
+    for (k, v) in stats {
+        match sums.iter_mut().find(|(name, _)| name == k) {
+            Some((_, s)) => *s += v * count as f64,
+            None => sums.push((k.clone(), v * count as f64)),
+        }
+    }
 }
 
 /// Running sums for [`SacStats`].
@@ -585,6 +602,17 @@ impl Sac {
     /// Steps the envs until the next log point (`log_every` env steps, or the end),
     /// updating as configured, and returns what happened.
     pub fn train_chunk(&mut self) -> Result<SacStats> {
+        self.train_chunk_with(None)
+    }
+
+    /// [`train_chunk`](Self::train_chunk) with a reward hook (a language reward): the
+    /// transitions are held back, the hook rewrites their rewards in one batch across envs
+    /// and steps (as a [`Rollout`] of the held-back steps), and only then do they enter the
+    /// replay buffer, each with its replaced reward. They are handed over before every
+    /// update (so an update sees exactly the transitions it would without a hook), every
+    /// [`HOOK_BATCH`] transitions before learning starts, and at the end of the chunk (so a
+    /// checkpoint never leaves any behind). Episode returns stay the env's own.
+    pub fn train_chunk_with(&mut self, mut hook: Option<&mut dyn RewardHook>) -> Result<SacStats> {
         if self.finished() {
             bail!("the run is complete ({} steps)", self.global_step);
         }
@@ -598,6 +626,10 @@ impl Sac {
         let (n, o, a) = (cfg.num_envs, self.actor.obs_dim, self.actor.act_dim);
         let mut episodes = Vec::new();
         let mut sums = Sums::default();
+        let mut held = Rollout::with_capacity(0, n, o, a);
+        let mut held_next: Vec<f32> = Vec::new();
+        let mut hook_sums: Vec<(String, f64)> = Vec::new();
+        let mut hooked = 0usize;
         while self.global_step < target {
             let step_index = self.global_step;
             let actions: Vec<f32> = if step_index < cfg.learning_starts {
@@ -614,13 +646,14 @@ impl Sac {
             self.vec_steps += 1;
             for i in 0..n {
                 let next = step.final_obs[i].as_deref().unwrap_or(&step.obs[i * o..(i + 1) * o]);
-                self.rb.push(
-                    &self.obs[i * o..(i + 1) * o],
-                    &actions[i * a..(i + 1) * a],
-                    step.rewards[i] as f32,
-                    next,
-                    step.terminations[i],
-                );
+                held.obs.extend_from_slice(&self.obs[i * o..(i + 1) * o]);
+                held.raw_obs.extend_from_slice(&self.obs[i * o..(i + 1) * o]);
+                held_next.extend_from_slice(next);
+                held.actions.extend_from_slice(&actions[i * a..(i + 1) * a]);
+                held.rewards.push(step.rewards[i]);
+                held.terminations.push(step.terminations[i]);
+                held.truncations.push(step.truncations[i]);
+                held.infos.push(step.infos[i].clone());
                 self.ep_return[i] += step.rewards[i];
                 self.ep_length[i] += 1;
                 if step.terminations[i] || step.truncations[i] {
@@ -633,8 +666,21 @@ impl Sac {
                     self.ep_length[i] = 0;
                 }
             }
+            held.num_steps += 1;
             self.obs = step.obs;
-            if step_index > cfg.learning_starts && self.vec_steps.is_multiple_of(cfg.train_freq) {
+            let update_now = step_index > cfg.learning_starts && self.vec_steps.is_multiple_of(cfg.train_freq);
+            let last = self.global_step >= target;
+            if hook.is_none() || update_now || last || held.len() >= HOOK_BATCH {
+                if let Some(h) = hook.as_deref_mut() {
+                    h.replace_rewards(&mut held)?;
+                    accumulate(&mut hook_sums, &h.stats(), held.len());
+                    hooked += held.len();
+                }
+                self.store(&held, &held_next);
+                held = Rollout::with_capacity(0, n, o, a);
+                held_next.clear();
+            }
+            if update_now {
                 for _ in 0..cfg.gradient_steps {
                     self.update(&mut sums)?;
                 }
@@ -653,7 +699,23 @@ impl Sac {
             alpha_loss: if self.log_alpha.is_some() { mean(sums.alpha, sums.actor_n) } else { None },
             alpha: self.alpha,
             sps: (self.global_step - first) as f64 / started.elapsed().as_secs_f64(),
+            hook: hook_sums.into_iter().map(|(k, v)| (k, v / hooked.max(1) as f64)).collect(),
         })
+    }
+
+    /// Pushes the held-back transitions (`obs`, `actions`, `rewards`, `terminations`, and
+    /// their next observations `next`) into the replay buffer, step-major as collected.
+    fn store(&mut self, held: &Rollout, next: &[f32]) {
+        let (o, a) = (held.obs_dim, held.act_dim);
+        for k in 0..held.len() {
+            self.rb.push(
+                &held.obs[k * o..(k + 1) * o],
+                &held.actions[k * a..(k + 1) * a],
+                held.rewards[k] as f32,
+                &next[k * o..(k + 1) * o],
+                held.terminations[k],
+            );
+        }
     }
 
     /// One gradient update as training does it (a critic update; every `policy_frequency`-th

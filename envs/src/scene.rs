@@ -226,9 +226,177 @@ pub struct Caption {
     pub phrasings: Vec<String>,
 }
 
+/// Most phrasings a templated caption keeps (see [`Caption::from_templates`]).
+pub const MAX_PHRASINGS: usize = 24;
+
+/// Phrasings per compound fact (see [`with_compound_facts`]).
+const COMPOUND_PHRASINGS: usize = 8;
+
 impl Caption {
     /// A caption from a key and phrasings.
     pub fn new(fact: &str, phrasings: &[&str]) -> Self {
         Caption { fact: fact.to_string(), phrasings: phrasings.iter().map(|s| s.to_string()).collect() }
+    }
+
+    /// A caption whose phrasings are the sentences `templates` spell (see [`expand`]),
+    /// deduplicated and taken round-robin across the templates (first sentence of each,
+    /// then the second of each, ...) up to [`MAX_PHRASINGS`], so every sentence shape is
+    /// represented however many synonyms one template multiplies out to.
+    pub fn from_templates(fact: &str, templates: &[&str]) -> Self {
+        let expanded: Vec<Vec<String>> = templates.iter().map(|t| expand(t)).collect();
+        let mut phrasings: Vec<String> = Vec::new();
+        let longest = expanded.iter().map(Vec::len).max().unwrap_or(0);
+        'outer: for i in 0..longest {
+            for e in &expanded {
+                if let Some(p) = e.get(i) {
+                    if !phrasings.contains(p) {
+                        phrasings.push(p.clone());
+                        if phrasings.len() == MAX_PHRASINGS {
+                            break 'outer;
+                        }
+                    }
+                }
+            }
+        }
+        Caption { fact: fact.to_string(), phrasings }
+    }
+}
+
+/// Every sentence a template spells: each `{a|b|c}` group is replaced by one of its
+/// alternatives (an empty alternative drops the group), all combinations in order with
+/// the last group varying fastest, runs of spaces collapsed. Groups do not nest.
+///
+/// `expand("the {car|vehicle} is {|well }centred")` gives "the car is centred", "the car
+/// is well centred", "the vehicle is centred", "the vehicle is well centred".
+pub fn expand(template: &str) -> Vec<String> {
+    // Split into literal parts and groups.
+    let mut parts: Vec<Vec<&str>> = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        parts.push(vec![&rest[..open]]);
+        let close = rest[open..].find('}').map(|c| open + c).unwrap_or(rest.len());
+        parts.push(rest[open + 1..close.min(rest.len())].split('|').collect());
+        rest = if close < rest.len() { &rest[close + 1..] } else { "" };
+    }
+    parts.push(vec![rest]);
+    let mut out = vec![String::new()];
+    for alternatives in &parts {
+        out = out.iter().flat_map(|prefix| alternatives.iter().map(move |a| format!("{prefix}{a}"))).collect();
+    }
+    out.iter().map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+/// `captions` followed by compound facts: the first fact (the env's main one: the lane,
+/// the pole, where the car is) joined with each other fact, keyed `first+other` and
+/// phrased as one sentence ("the car is centred in its lane and it has not hit anything"),
+/// [`COMPOUND_PHRASINGS`] ways from the parts' sentence-shaped phrasings. A compound is true exactly when both its parts are, so a
+/// model trained on them learns to read goals that name two things at once.
+pub fn with_compound_facts(mut captions: Vec<Caption>) -> Vec<Caption> {
+    let Some(first) = captions.first().cloned() else { return captions };
+    let joins = [" and ", ", and ", "; ", ", while "];
+    let compounds: Vec<Caption> = captions[1..]
+        .iter()
+        .map(|other| {
+            // Sentences, not noun phrases ("a car centred in its lane"), join into one.
+            let sentences = |c: &Caption| -> Vec<String> {
+                let s: Vec<String> =
+                    c.phrasings.iter().filter(|p| !p.starts_with("a ") && !p.starts_with("an ")).cloned().collect();
+                if s.is_empty() {
+                    c.phrasings.clone()
+                } else {
+                    s
+                }
+            };
+            let (a, b) = (&sentences(&first), &sentences(other));
+            let mut phrasings = Vec::new();
+            for i in 0..COMPOUND_PHRASINGS.min(a.len() * b.len()) {
+                let (pa, pb) = (&a[i % a.len()], &b[(i * 7 + 3) % b.len()]);
+                // "the car ... and the car ..." reads as "the car ... and it ...".
+                let subject = pa.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                let pb = match pb.strip_prefix(&format!("{subject} ")) {
+                    Some(tail) if subject.starts_with("the ") => format!("it {tail}"),
+                    _ => pb.clone(),
+                };
+                let p = format!("{pa}{}{pb}", joins[i % joins.len()]);
+                if !phrasings.contains(&p) {
+                    phrasings.push(p);
+                }
+            }
+            Caption { fact: format!("{}+{}", first.fact, other.fact), phrasings }
+        })
+        .collect();
+    captions.extend(compounds);
+    captions
+}
+
+/// The goal and negative sentences of a held-out goal file in `assets/goals/heldout/`
+/// (lower case, without trailing full stops), for tests that check the captions never
+/// say them: the judge of the reward model must stay unseen.
+#[cfg(test)]
+pub(crate) fn heldout_sentences(file: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/goals/heldout").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let sentences: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("goal = ").or_else(|| l.strip_prefix("negative = ")))
+        .map(|v| v.trim().trim_matches('"').trim_end_matches('.').to_lowercase())
+        .collect();
+    assert!(sentences.len() >= 30, "{} has {} sentences", path.display(), sentences.len());
+    sentences
+}
+
+/// Panics if a caption or compound of `captions` says a sentence of `heldout`.
+#[cfg(test)]
+pub(crate) fn assert_none_heldout(captions: Vec<Caption>, heldout: &[String]) {
+    for c in with_compound_facts(captions) {
+        for p in &c.phrasings {
+            let p = p.trim_end_matches('.').to_lowercase();
+            assert!(!heldout.contains(&p), "caption {} says the held-out sentence {p:?}", c.fact);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_expand_every_alternative_in_order() {
+        assert_eq!(
+            expand("the {car|vehicle} is {|well }centred"),
+            ["the car is centred", "the car is well centred", "the vehicle is centred", "the vehicle is well centred"]
+        );
+        assert_eq!(expand("no groups here"), ["no groups here"]);
+        // Round-robin over templates, deduplicated, capped.
+        let c = Caption::from_templates("x.y", &["{a|b} one", "a one", "{c|d|e} two"]);
+        assert_eq!(c.phrasings, ["a one", "c two", "b one", "d two", "e two"]);
+        let many = Caption::from_templates("x.y", &["{a|b|c|d|e} {f|g|h|i|j} {k|l}"]);
+        assert_eq!(many.phrasings.len(), MAX_PHRASINGS);
+        assert_eq!(many.phrasings[0], "a f k");
+    }
+
+    #[test]
+    fn compounds_join_the_first_fact_with_each_other_one() {
+        let caps = vec![
+            Caption::new("lane.centre", &["the car is centred", "the car keeps to the middle"]),
+            Caption::new("collision.none", &["the car has not hit anything", "there is no crash"]),
+            Caption::new("speed.slow", &["the car is slow"]),
+        ];
+        let all = with_compound_facts(caps.clone());
+        let keys: Vec<&str> = all.iter().map(|c| c.fact.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["lane.centre", "collision.none", "speed.slow", "lane.centre+collision.none", "lane.centre+speed.slow"]
+        );
+        assert_eq!(all[..3], caps[..]);
+        let both = &all[3].phrasings;
+        assert_eq!(both.len(), 4, "{both:?}");
+        assert_eq!(both[0], "the car is centred and there is no crash");
+        assert!(both.contains(&"the car keeps to the middle, and it has not hit anything".to_string()), "{both:?}");
+        assert_eq!(
+            all[4].phrasings,
+            ["the car is centred and it is slow", "the car keeps to the middle, and it is slow"]
+        );
+        assert!(with_compound_facts(vec![]).is_empty());
     }
 }

@@ -8,7 +8,9 @@
 //! env only, so the texts it contrasts against are that env's other facts (hard negatives:
 //! "pole upright" vs "pole falling" on the same-looking CartPole frames); otherwise it is
 //! drawn from all training frames. The candidate texts of a batch are *all* facts of the envs
-//! in it, not only those true of some frame.
+//! in it, not only those true of some frame. With [`TrainConfig::hard_negative_fraction`],
+//! part of every batch is pairs of frames one fact apart (see [`nearest_contrasts`]), so
+//! the loss keeps asking for the one difference that matters between two similar frames.
 //!
 //! **Multi-positive InfoNCE.** A frame usually has several true facts, each with several
 //! phrasings. Every fact true of a frame is a positive for it. Each (frame, positive fact)
@@ -79,6 +81,12 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     /// Fraction of batches drawn from a single env (hard negatives; default 0.75).
     pub same_env_fraction: f64,
+    /// Fraction of each batch given over to nearest-contrast pairs (default 0: none): half
+    /// of it are frames drawn as usual, the other half one partner each, a frame of the
+    /// same env whose facts differ from its anchor's in as few facts as any frame's do
+    /// (centred vs rear-ended, upright vs slightly tilted). Compound facts (`a+b`) are not
+    /// counted in that difference.
+    pub hard_negative_fraction: f64,
     /// Largest random shift in pixels at the input size (0 disables; default 4).
     pub max_shift: usize,
     /// Brightness jitter: each frame is scaled by a factor in `[1 - jitter, 1 + jitter]`
@@ -102,6 +110,7 @@ impl Default for TrainConfig {
             input_size: 84,
             checkpoint_every: 500,
             same_env_fraction: 0.75,
+            hard_negative_fraction: 0.0,
             max_shift: 4,
             jitter: 0.1,
             tower: None,
@@ -144,6 +153,11 @@ impl TrainConfig {
             (0.0..=1.0).contains(&self.same_env_fraction),
             "train config: same_env_fraction must be in [0, 1], got {}",
             self.same_env_fraction
+        );
+        ensure!(
+            (0.0..=1.0).contains(&self.hard_negative_fraction),
+            "train config: hard_negative_fraction must be in [0, 1], got {}",
+            self.hard_negative_fraction
         );
         ensure!(
             self.max_shift < self.input_size,
@@ -449,6 +463,14 @@ pub fn train_tower_on(
     let facts_of_env: Vec<Vec<usize>> =
         envs.iter().map(|e| (0..fact_keys.len()).filter(|&f| fact_keys[f].0 == *e).collect()).collect();
 
+    let base_facts: Vec<Vec<usize>> = sample_facts
+        .iter()
+        .map(|ids| ids.iter().copied().filter(|&f| !fact_keys[f].1.contains('+')).collect())
+        .collect();
+    let sample_env: Vec<usize> = (0..train_idx.len()).map(env_of).collect();
+    let contrasts = nearest_contrasts(&sample_env, &base_facts);
+    let pairs = (config.hard_negative_fraction * config.batch_size as f64 / 2.0).round() as usize;
+
     let tower_config = config.tower_config(dim);
     let tower = ImageTower::init_on(&tower_config, config.seed, device)?;
     let s = config.input_size;
@@ -479,7 +501,7 @@ pub fn train_tower_on(
         } else {
             &[]
         };
-        let picks: Vec<usize> = (0..b)
+        let mut picks: Vec<usize> = (0..b - pairs)
             .map(|_| {
                 if pool.is_empty() {
                     rng.random_range(0..train_idx.len())
@@ -488,6 +510,17 @@ pub fn train_tower_on(
                 }
             })
             .collect();
+        // Nearest-contrast partners of the first `pairs` frames.
+        for p in 0..pairs {
+            let partners = &contrasts[picks[p]];
+            let partner = if partners.is_empty() {
+                picks[rng.random_range(0..b - pairs)]
+            } else {
+                let group = &partners[rng.random_range(0..partners.len())];
+                group[rng.random_range(0..group.len())]
+            };
+            picks.push(partner);
+        }
         // Candidate facts: all facts of the envs in the batch (ascending ids).
         let mut present = vec![false; envs.len()];
         picks.iter().for_each(|&k| present[env_of(k)] = true);
@@ -565,9 +598,64 @@ pub fn train_tower_on(
     })
 }
 
+/// For each sample, the groups of samples nearest in facts but not equal: same env, and the
+/// smallest non-zero symmetric difference between fact sets that any sample of that env
+/// has with it. Samples are grouped by (env, fact set) first, so the work grows with the
+/// number of distinct fact sets, not of samples. Groups are shared (`Rc`), in first-seen
+/// order, so the result is deterministic.
+pub(crate) fn nearest_contrasts(env: &[usize], facts: &[Vec<usize>]) -> Vec<Vec<std::rc::Rc<Vec<usize>>>> {
+    let mut keys: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = Vec::with_capacity(env.len());
+    for (k, (&e, f)) in env.iter().zip(facts).enumerate() {
+        let mut f = f.clone();
+        f.sort_unstable();
+        f.dedup();
+        let key = (e, f);
+        let g = match keys.iter().position(|x| *x == key) {
+            Some(g) => g,
+            None => {
+                keys.push(key);
+                members.push(Vec::new());
+                keys.len() - 1
+            }
+        };
+        members[g].push(k);
+        group_of.push(g);
+    }
+    let members: Vec<std::rc::Rc<Vec<usize>>> = members.into_iter().map(std::rc::Rc::new).collect();
+    let distance = |a: &[usize], b: &[usize]| {
+        a.iter().filter(|x| !b.contains(x)).count() + b.iter().filter(|x| !a.contains(x)).count()
+    };
+    let nearest: Vec<Vec<std::rc::Rc<Vec<usize>>>> = (0..keys.len())
+        .map(|g| {
+            let others = (0..keys.len()).filter(|&h| h != g && keys[h].0 == keys[g].0);
+            let d: Vec<(usize, usize)> = others.map(|h| (h, distance(&keys[g].1, &keys[h].1))).collect();
+            let best = d.iter().map(|x| x.1).min().unwrap_or(0);
+            d.iter().filter(|x| x.1 == best).map(|x| members[x.0].clone()).collect()
+        })
+        .collect();
+    group_of.iter().map(|&g| nearest[g].clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_contrasts_differ_in_the_fewest_facts() {
+        // Env 0: {1,2} x2, {1,3}, {4,5}; env 1: {1,2} alone.
+        let env = [0, 0, 0, 0, 1];
+        let facts = [vec![1, 2], vec![2, 1], vec![1, 3], vec![4, 5], vec![1, 2]];
+        let c = nearest_contrasts(&env, &facts);
+        let flat = |k: usize| c[k].iter().map(|g| g.as_slice().to_vec()).collect::<Vec<_>>();
+        assert_eq!(flat(0), [vec![2]]);
+        assert_eq!(flat(1), [vec![2]]);
+        assert_eq!(flat(2), [vec![0, 1]]);
+        // {4,5} is 4 facts from {1,2} and from {1,3}: both are nearest.
+        assert_eq!(flat(3), [vec![0, 1], vec![2]]);
+        assert!(c[4].is_empty(), "no other fact set in env 1");
+    }
 
     #[test]
     fn config_toml_and_validation() {
@@ -584,10 +672,13 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_config_file_is_the_default_recipe_trained_longer_on_larger_frames() {
+    fn the_shipped_config_file_is_the_default_recipe_trained_longer_on_larger_frames_with_hard_pairs() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/configs/reward_model/simlit_tower.toml");
         let c = TrainConfig::from_file(&path).unwrap();
-        assert_eq!(c, TrainConfig { steps: 6000, input_size: 112, ..TrainConfig::default() });
+        let want = TrainConfig { steps: 6000, input_size: 112, hard_negative_fraction: 0.5, ..TrainConfig::default() };
+        assert_eq!(c, want);
+        let e = TrainConfig::from_toml_str("hard_negative_fraction = 1.5").unwrap_err().to_string();
+        assert!(e.contains("hard_negative_fraction"), "{e}");
         // Uncommenting the [tower] table at the end gives the default architecture.
         let text = std::fs::read_to_string(&path).unwrap();
         let (head, tail) = text.split_at(text.find("# [tower]").expect("a commented [tower] table"));

@@ -88,66 +88,103 @@ impl CartPole {
 /// Pole angle (rad) within which the pole counts as upright in captions.
 const UPRIGHT: f64 = 0.05;
 
-/// The true facts of a CartPole state `[x, x_dot, theta, theta_dot]`, several phrasings each.
+/// The true facts of a CartPole state `[x, x_dot, theta, theta_dot]`, each in many
+/// phrasings ([`Caption::from_templates`]: synonyms for the pole and the cart, active and
+/// passive, short and long, negations where natural).
 pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
     let [x, _, theta, _] = state;
     let mut out = Vec::new();
     out.push(if theta.abs() > THETA_THRESHOLD_RADIANS {
-        Caption::new(
+        Caption::from_templates(
             "pole.fallen",
-            &["the pole has fallen over", "the pole is no longer balanced", "the pole tipped over on the cart"],
+            &[
+                "the {pole|rod} has fallen over",
+                "the {pole|rod} is no longer balanced",
+                "the {pole|rod} {tipped|toppled} over on the {cart|carriage}",
+                "a fallen {pole|rod} on a {cart|carriage}",
+                "the balance has been lost and the {pole|rod} is down",
+                "the {pole|rod} is not upright {any more|now}",
+                "the {pole|rod} lies at a steep slant",
+            ],
         )
     } else if theta.abs() <= UPRIGHT {
-        Caption::new(
+        Caption::from_templates(
             "pole.upright",
             &[
-                "the pole is balanced upright on the cart",
-                "the pole stands vertically on top of the cart",
-                "the pole is upright",
+                "the {pole|rod} is balanced upright on the {cart|carriage}",
+                "the {pole|rod} stands {vertically|straight up} on top of the {cart|carriage}",
+                "the {pole|rod} is {upright|vertical}",
+                "an upright {pole|rod} on a {cart|carriage}",
+                "the {pole|rod} is kept balanced by the {cart|carriage}",
+                "the {pole|rod} is not leaning {at all|to either side}",
             ],
         )
     } else if theta > 0.0 {
         // Positive theta leans the pole towards +x (the right of the side camera).
-        Caption::new(
+        Caption::from_templates(
             "pole.leaning_right",
-            &["the pole is leaning to the right", "the pole tilts right", "the pole is falling to the right"],
+            &[
+                "the {pole|rod} is {leaning|tilting} to the right",
+                "the {pole|rod} tilts {right|rightwards}",
+                "the {pole|rod} is {falling|tipping} to the right",
+                "a {pole|rod} leaning right on a {cart|carriage}",
+                "the {pole|rod} is not straight but leans right",
+            ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "pole.leaning_left",
-            &["the pole is leaning to the left", "the pole tilts left", "the pole is falling to the left"],
+            &[
+                "the {pole|rod} is {leaning|tilting} to the left",
+                "the {pole|rod} tilts {left|leftwards}",
+                "the {pole|rod} is {falling|tipping} to the left",
+                "a {pole|rod} leaning left on a {cart|carriage}",
+                "the {pole|rod} is not straight but leans left",
+            ],
         )
     });
     out.push(if x.abs() > X_THRESHOLD {
-        Caption::new(
+        Caption::from_templates(
             "cart.off_track",
-            &["the cart has left the track", "the cart ran off the end of the track", "the cart is off the track"],
+            &[
+                "the {cart|carriage} has left the {track|rail}",
+                "the {cart|carriage} ran off the end of the {track|rail}",
+                "the {cart|carriage} is off the {track|rail}",
+                "a {cart|carriage} beyond the end of its {track|rail}",
+                "the {track|rail} has been left by the {cart|carriage}",
+            ],
         )
     } else if x.abs() < 0.5 {
-        Caption::new(
+        Caption::from_templates(
             "cart.centred",
             &[
-                "the cart is in the middle of the track",
-                "the cart is centred",
-                "the cart is near the centre of the track",
+                "the {cart|carriage} is in the {middle|centre} of the {track|rail}",
+                "the {cart|carriage} is centred",
+                "the {cart|carriage} is near the {centre|middle} of the {track|rail}",
+                "a {cart|carriage} at the {middle|centre} of its {track|rail}",
+                "the {cart|carriage} has not moved far from the {centre|middle}",
             ],
         )
     } else if x > 0.0 {
-        Caption::new(
+        Caption::from_templates(
             "cart.right",
             &[
-                "the cart is on the right side of the track",
-                "the cart has moved to the right",
-                "the cart is right of centre",
+                "the {cart|carriage} is on the right side of the {track|rail}",
+                "the {cart|carriage} has moved to the right",
+                "the {cart|carriage} is right of {centre|the middle}",
+                "a {cart|carriage} on the right half of its {track|rail}",
+                "the {cart|carriage} is not centred but on the right",
             ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "cart.left",
             &[
-                "the cart is on the left side of the track",
-                "the cart has moved to the left",
-                "the cart is left of centre",
+                "the {cart|carriage} is on the left side of the {track|rail}",
+                "the {cart|carriage} has moved to the left",
+                "the {cart|carriage} is left of {centre|the middle}",
+                "a {cart|carriage} on the left half of its {track|rail}",
+                "the {cart|carriage} is not centred but on the left",
             ],
         )
     });
@@ -303,8 +340,12 @@ mod tests {
         assert_eq!(facts([1.0, 0.0, 0.1, 0.0]), ["pole.leaning_right", "cart.right"]);
         assert_eq!(facts([-1.0, 0.0, -0.1, 0.0]), ["pole.leaning_left", "cart.left"]);
         assert_eq!(facts([2.5, 0.0, 0.3, 0.0]), ["pole.fallen", "cart.off_track"]);
-        for c in cartpole_captions([0.3, 1.0, -0.2, 0.0]) {
-            assert!(c.phrasings.len() >= 3, "{}", c.fact);
+        let heldout = crate::scene::heldout_sentences("cartpole.toml");
+        for state in [[0.0, 0.0, 0.01, 0.0], [1.0, 0.0, 0.1, 0.0], [-1.0, 0.0, -0.1, 0.0], [2.5, 0.0, 0.3, 0.0]] {
+            crate::scene::assert_none_heldout(cartpole_captions(state), &heldout);
+            for c in cartpole_captions(state) {
+                assert!(c.phrasings.len() >= 10, "{} has {} phrasings", c.fact, c.phrasings.len());
+            }
         }
     }
 

@@ -233,60 +233,85 @@ pub fn mountain_car_captions(position: f64, velocity: f64) -> Vec<Caption> {
 /// [`mountain_car_captions`] with the goal at `goal`.
 fn captions_with_goal(position: f64, velocity: f64, goal: f64) -> Vec<Caption> {
     let place = if position >= goal {
-        Caption::new(
+        Caption::from_templates(
             "car.at_goal",
             &[
-                "the car has reached the flag on top of the right hill",
-                "the car is at the flag",
-                "the car made it to the top of the hill",
+                "the {car|vehicle} has reached the flag on top of the right hill",
+                "the {car|vehicle} is at the flag",
+                "the {car|vehicle} made it to the top of the {hill|right hill}",
+                "a {car|vehicle} beside the flag at the top",
+                "the flag has been reached by the {car|vehicle}",
+                "the {car|vehicle} is no longer in the valley but up at the flag",
             ],
         )
     } else if (position - VALLEY_BOTTOM).abs() <= BOTTOM_HALF_WIDTH {
-        Caption::new(
+        Caption::from_templates(
             "car.bottom",
             &[
-                "the car is at the bottom of the valley",
-                "the car sits in the valley between the two hills",
-                "the car is at the lowest point of the track",
+                "the {car|vehicle} is at the bottom of the valley",
+                "the {car|vehicle} sits in the valley between the two hills",
+                "the {car|vehicle} is at the lowest point of the {track|road}",
+                "a {car|vehicle} down in the valley",
+                "the valley floor is where the {car|vehicle} is",
+                "the {car|vehicle} is not on either hill but between them",
             ],
         )
     } else if position < VALLEY_BOTTOM {
-        Caption::new(
+        Caption::from_templates(
             "car.left_slope",
             &[
-                "the car is up on the left hill",
-                "the car is on the slope of the left hill, away from the flag",
-                "the car is on the left hillside",
+                "the {car|vehicle} is up on the left hill",
+                "the {car|vehicle} is on the slope of the left hill, away from the flag",
+                "the {car|vehicle} is on the left hillside",
+                "a {car|vehicle} climbing the left slope",
+                "the left hill has the {car|vehicle} on it",
+                "the {car|vehicle} is not near the flag but on the left hill",
             ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "car.right_slope",
             &[
-                "the car is partway up the right hill",
-                "the car is on the slope below the flag",
-                "the car is on the right hillside, short of the flag",
+                "the {car|vehicle} is partway up the right hill",
+                "the {car|vehicle} is on the slope below the flag",
+                "the {car|vehicle} is on the right hillside, short of the flag",
+                "a {car|vehicle} halfway up the right slope",
+                "the right hill is being climbed by the {car|vehicle}",
+                "the {car|vehicle} has not yet reached the flag",
             ],
         )
     };
     let motion = if velocity.abs() < STILL_SPEED {
-        Caption::new("motion.still", &["the car is standing still", "the car is not moving", "the car has stopped"])
+        Caption::from_templates(
+            "motion.still",
+            &[
+                "the {car|vehicle} is {standing still|stationary}",
+                "the {car|vehicle} is not moving",
+                "the {car|vehicle} has {stopped|come to rest}",
+                "a {motionless|still} {car|vehicle}",
+                "no movement: the {car|vehicle} is at rest",
+            ],
+        )
     } else if velocity > 0.0 {
-        Caption::new(
+        Caption::from_templates(
             "motion.right",
             &[
-                "the car is moving to the right",
-                "the car is driving right, towards the flag",
-                "the car is heading right",
+                "the {car|vehicle} is {moving|rolling} to the right",
+                "the {car|vehicle} is driving right, towards the flag",
+                "the {car|vehicle} is heading {right|rightwards}",
+                "a {car|vehicle} moving towards the flag",
+                "the {car|vehicle} is not going left but right",
             ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "motion.left",
             &[
-                "the car is moving to the left",
-                "the car is rolling left, away from the flag",
-                "the car is heading left",
+                "the {car|vehicle} is {moving|rolling} to the left",
+                "the {car|vehicle} is rolling left, away from the flag",
+                "the {car|vehicle} is heading {left|leftwards}",
+                "a {car|vehicle} moving away from the flag",
+                "the {car|vehicle} is not going right but left",
             ],
         )
     };
@@ -528,9 +553,11 @@ mod tests {
         let f: Vec<String> =
             captions_with_goal(0.46, 0.01, GOAL_POSITION_CONTINUOUS).into_iter().map(|c| c.fact).collect();
         assert_eq!(f, ["car.at_goal", "motion.right"]);
+        let heldout = crate::scene::heldout_sentences("mountaincar.toml");
         for (p, v) in [(-1.1, -0.05), (-0.5, 0.0), (0.2, 0.05), (0.55, 0.0), (-0.3, -0.01)] {
+            crate::scene::assert_none_heldout(mountain_car_captions(p, v), &heldout);
             for c in mountain_car_captions(p, v) {
-                assert!(c.phrasings.len() >= 3, "{}", c.fact);
+                assert!(c.phrasings.len() >= 10, "{}", c.fact);
             }
         }
     }

@@ -39,13 +39,19 @@ impl StateSampler for CartPoleSampler {
 }
 
 /// MountainCar states anywhere on the hill, moving either way (the default reset starts in
-/// the valley). Labels: the env's success flag.
+/// the valley); with hard cases, more of them near the flag. Labels: the env's success flag.
 pub struct MountainCarSampler;
 
 impl StateSampler for MountainCarSampler {
-    fn plan(&self, rng: &mut ChaCha8Rng, _hard_cases: bool) -> ResetPlan {
+    fn plan(&self, rng: &mut ChaCha8Rng, hard_cases: bool) -> ResetPlan {
         let mut options = Options::new();
-        let state = json!([rng.random_range(-1.2..0.6), rng.random_range(-0.07..0.07)]);
+        // Hard cases: a third of the groups start near the flag (at it, or just short).
+        let position = if hard_cases && rng.random_bool(1.0 / 3.0) {
+            rng.random_range(0.3..0.6)
+        } else {
+            rng.random_range(-1.2..0.6)
+        };
+        let state = json!([position, rng.random_range(-0.07..0.07)]);
         options.insert("init_state".into(), state);
         ResetPlan { options, steps: 3, record_every: 3, record_reset: true }
     }

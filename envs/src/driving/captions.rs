@@ -1,4 +1,4 @@
-//! Captions: the true facts of the ego car's state, each in at least three phrasings.
+//! Captions: the true facts of the ego car's state, each in at least ten phrasings.
 //!
 //! Facts and thresholds (d = lateral offset from the lane centre, + left):
 //! * lane: `lane.off_road` (centre beyond a road edge), else `lane.centre` (|d| < 0.5 m),
@@ -22,134 +22,219 @@ pub const SKEW_DEG: f64 = 10.0;
 /// Gap (m) under which the car ahead is close.
 pub const CLOSE_GAP: f64 = 12.0;
 
-/// The facts of `state`.
+/// The facts of `state`, each in many phrasings ([`Caption::from_templates`]: synonyms for
+/// the car, active and passive, short and long sentences, negations where they read
+/// naturally). Every phrasing starts with "the " or "a " or "there" or "no ".
 pub fn captions(state: &DrivingState) -> Vec<Caption> {
     let mut out = Vec::with_capacity(6);
     let d = state.lateral_offset;
     out.push(if state.off_road() {
-        Caption::new(
+        Caption::from_templates(
             "lane.off_road",
-            &["the car is off the road", "the car has left the road", "the car is driving beside the road, not on it"],
+            &[
+                "the {car|vehicle|automobile} is off the road",
+                "the {car|vehicle|automobile} has {left|run off|gone off} the {road|tarmac}",
+                "the {car|vehicle} is driving {beside|next to} the road, not on it",
+                "a {car|vehicle} {on the grass|in the verge} beside the road",
+                "the road has been left behind by the {car|vehicle}",
+                "the {car|vehicle} is no longer on the {road|asphalt}",
+            ],
         )
     } else if d.abs() < DRIFT {
-        Caption::new(
+        Caption::from_templates(
             "lane.centre",
             &[
-                "the car is in the centre of its lane",
-                "the car drives in the middle of the right lane",
-                "the car is well centred in the lane",
+                "the {car|vehicle|automobile} is in the {centre|middle} of its lane",
+                "the {car|vehicle|automobile} drives {down|along} the {centre|middle} of {its|the right} lane",
+                "the {car|vehicle} is {|well |nicely }centred in {its|the} lane",
+                "{a car|a vehicle|an automobile} centred in its lane",
+                "the lane is {followed|kept} {closely|precisely} by the {car|vehicle}",
+                "the {car|vehicle} is not drifting {out of|away from the middle of} its lane",
+                "the {car|vehicle} {keeps|stays} {to|in} the middle of {its|the} lane",
             ],
         )
     } else if d > 0.0 {
-        Caption::new(
+        Caption::from_templates(
             "lane.drifting_left",
             &[
-                "the car is drifting to the left of its lane",
-                "the car has moved left of the lane centre",
-                "the car is veering towards the oncoming lane",
+                "the {car|vehicle|automobile} is drifting to the left of its lane",
+                "the {car|vehicle|automobile} has {moved|slid|wandered} left of the lane centre",
+                "the {car|vehicle} is veering towards the {oncoming lane|centre line}",
+                "a {car|vehicle} {straying|drifting} to the left",
+                "the {car|vehicle} is not centred but too far left",
+                "the lane centre has been left by the {car|vehicle}, to the left",
             ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "lane.drifting_right",
             &[
-                "the car is drifting to the right of its lane",
-                "the car has moved right of the lane centre",
-                "the car is veering towards the edge of the road",
+                "the {car|vehicle|automobile} is drifting to the right of its lane",
+                "the {car|vehicle|automobile} has {moved|slid|wandered} right of the lane centre",
+                "the {car|vehicle} is veering towards the {edge|side|shoulder} of the road",
+                "a {car|vehicle} {straying|drifting} to the right",
+                "the {car|vehicle} is not centred but too far right",
+                "the lane centre has been left by the {car|vehicle}, to the right",
             ],
         )
     });
     let kmh = state.speed_kmh().abs();
     out.push(if kmh < 1.0 {
-        Caption::new("speed.stopped", &["the car is stopped", "the car is standing still", "the car is not moving"])
+        Caption::from_templates(
+            "speed.stopped",
+            &[
+                "the {car|vehicle|automobile} is {stopped|stationary|standing still}",
+                "the {car|vehicle|automobile} is not moving",
+                "the {car|vehicle} has come to a {halt|stop}",
+                "a {parked|stopped} {car|vehicle}",
+                "no motion: the {car|vehicle} stands still",
+            ],
+        )
     } else if kmh < 15.0 {
-        Caption::new(
+        Caption::from_templates(
             "speed.slow",
-            &["the car is moving slowly", "the car is creeping along", "the car drives at a low speed"],
+            &[
+                "the {car|vehicle|automobile} is moving {slowly|at walking pace}",
+                "the {car|vehicle} is {creeping|crawling|rolling slowly} along",
+                "the {car|vehicle|automobile} drives at a {low|very low} speed",
+                "a {slow|slowly moving} {car|vehicle}",
+                "the {car|vehicle} is not going fast",
+            ],
         )
     } else if kmh < 35.0 {
-        Caption::new(
+        Caption::from_templates(
             "speed.cruising",
-            &["the car is cruising", "the car drives at a moderate speed", "the car is travelling at town speed"],
+            &[
+                "the {car|vehicle|automobile} is cruising",
+                "the {car|vehicle|automobile} drives at a {moderate|steady|normal} speed",
+                "the {car|vehicle} is travelling at {town|city} speed",
+                "a {car|vehicle} cruising {along|down the road}",
+                "the {car|vehicle} is neither slow nor fast",
+            ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "speed.fast",
-            &["the car is driving fast", "the car is speeding", "the car is moving at high speed"],
+            &[
+                "the {car|vehicle|automobile} is driving {fast|quickly}",
+                "the {car|vehicle|automobile} is speeding",
+                "the {car|vehicle} is moving at {high|great} speed",
+                "a {fast|speeding|racing} {car|vehicle}",
+                "the {car|vehicle} is going much too fast",
+            ],
         )
     });
     out.push(match state.collision {
-        Some(Collision::Car) => Caption::new(
+        Some(Collision::Car) => Caption::from_templates(
             "collision.car",
-            &["the car has hit another car", "the car crashed into a vehicle", "there is a collision between two cars"],
+            &[
+                "the {car|vehicle|automobile} has {hit|struck|crashed into} another {car|vehicle}",
+                "there is a {collision|crash} between two {cars|vehicles}",
+                "the {car|vehicle} {ran|drove} into {another car|the car in front|a vehicle}",
+                "a {car crash|collision of two cars|crash between vehicles}",
+                "the {car|vehicle} was hit by another {car|vehicle}",
+                "the {car|vehicle} is touching another car after a {crash|collision}",
+            ],
         ),
-        Some(Collision::Barrier) => Caption::new(
+        Some(Collision::Barrier) => Caption::from_templates(
             "collision.barrier",
-            &["the car has hit the barrier", "the car crashed into the guard rail", "the car collided with a barrier"],
+            &[
+                "the {car|vehicle|automobile} has {hit|struck|crashed into} the {barrier|guard rail|crash barrier}",
+                "the {car|vehicle} collided with a {barrier|guard rail}",
+                "a {car|vehicle} {crashed|smashed} against the {barrier|side rail}",
+                "the {barrier|guard rail} was hit by the {car|vehicle}",
+                "there is a crash at the side of the road",
+            ],
         ),
-        None => Caption::new(
+        None => Caption::from_templates(
             "collision.none",
-            &["the car has not hit anything", "there is no collision", "the car is driving without crashing"],
+            &[
+                "the {car|vehicle|automobile} has not {hit|struck|crashed into} anything",
+                "there is no {collision|crash}",
+                "the {car|vehicle} is driving without {crashing|touching anything}",
+                "a {car|vehicle} {with no damage|that has not crashed}",
+                "nothing has been hit by the {car|vehicle}",
+                "the {car|vehicle} is {safe|clear of other cars}, with no {crash|contact}",
+            ],
         ),
     });
     let deg = state.heading_error.to_degrees();
     out.push(if deg.abs() < SKEW_DEG {
-        Caption::new(
+        Caption::from_templates(
             "heading.aligned",
             &[
-                "the car is aligned with the road",
-                "the car points straight along its lane",
-                "the car follows the direction of the road",
+                "the {car|vehicle|automobile} is aligned with the road",
+                "the {car|vehicle} points straight along {its|the} lane",
+                "the {car|vehicle|automobile} follows the direction of the road",
+                "a {car|vehicle} heading straight down the road",
+                "the road direction is matched by the {car|vehicle}",
+                "the {car|vehicle} is not turned across the lane",
             ],
         )
     } else if deg > 0.0 {
-        Caption::new(
+        Caption::from_templates(
             "heading.skewed_left",
             &[
-                "the car is turned to the left of the road direction",
-                "the car points left, across the lane",
-                "the car is angled to the left",
+                "the {car|vehicle|automobile} is turned to the left of the road direction",
+                "the {car|vehicle} points left, across the lane",
+                "the {car|vehicle|automobile} is angled to the left",
+                "a {car|vehicle} {turning|pointing} left off its course",
+                "the {car|vehicle} is not aligned but turned left",
             ],
         )
     } else {
-        Caption::new(
+        Caption::from_templates(
             "heading.skewed_right",
             &[
-                "the car is turned to the right of the road direction",
-                "the car points right, across the lane",
-                "the car is angled to the right",
+                "the {car|vehicle|automobile} is turned to the right of the road direction",
+                "the {car|vehicle} points right, across the lane",
+                "the {car|vehicle|automobile} is angled to the right",
+                "a {car|vehicle} {turning|pointing} right off its course",
+                "the {car|vehicle} is not aligned but turned right",
             ],
         )
     });
     out.push(match state.gap_ahead {
-        Some(g) if g < CLOSE_GAP => Caption::new(
+        Some(g) if g < CLOSE_GAP => Caption::from_templates(
             "ahead.close",
             &[
-                "a car is close ahead",
-                "the car is right behind another car",
-                "there is a vehicle just in front of the car",
+                "a {car|vehicle} is close ahead",
+                "the {car|vehicle} is right behind another {car|vehicle}",
+                "there is a {car|vehicle} just in front of the {car|vehicle}",
+                "the {car|vehicle} is following {closely|too closely|tightly}",
+                "another car is {only a few metres|very near} ahead",
             ],
         ),
-        Some(_) => Caption::new(
+        Some(_) => Caption::from_templates(
             "ahead.far",
             &[
-                "there is a car some way ahead",
-                "a vehicle is ahead at a safe distance",
-                "the car follows another car from afar",
+                "there is a {car|vehicle} some way ahead",
+                "a {car|vehicle} is ahead at a safe distance",
+                "the {car|vehicle} follows another {car|vehicle} from afar",
+                "another car is {far|a long way} ahead",
+                "the {car|vehicle} keeps a {long|large} gap to the car in front",
             ],
         ),
-        None => Caption::new(
+        None => Caption::from_templates(
             "ahead.none",
-            &["the road ahead is clear", "there is no car ahead", "no vehicle is in front of the car"],
+            &[
+                "the road ahead is {clear|empty|free}",
+                "there is no {car|vehicle} ahead",
+                "no {car|vehicle} is in front of the {car|vehicle}",
+                "the lane in front is {clear|empty} of traffic",
+                "nothing is ahead of the {car|vehicle}",
+            ],
         ),
     });
     if state.junction.is_some() {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "junction.inside",
             &[
-                "the car is at an intersection",
-                "the car is crossing a junction",
-                "the car is in the middle of a crossroads",
+                "the {car|vehicle|automobile} is at an {intersection|junction}",
+                "the {car|vehicle} is crossing {a junction|an intersection}",
+                "the {car|vehicle} is in the middle of a crossroads",
+                "a {car|vehicle} {inside|passing through} an intersection",
+                "the junction is being crossed by the {car|vehicle}",
             ],
         ));
     }
@@ -205,13 +290,40 @@ mod tests {
         s.collision = Some(Collision::Car);
         assert_eq!(facts(&s)[2], "collision.car");
         for c in captions(&s) {
-            assert!(
-                c.phrasings.len() >= 3
-                    && c.phrasings.iter().all(|p| p.starts_with("the ")
-                        || p.starts_with("a ")
-                        || p.starts_with("there ")
-                        || p.starts_with("no "))
-            );
+            assert!(c.phrasings.iter().all(|p| ["the ", "a ", "an ", "there ", "no ", "nothing ", "another "]
+                .iter()
+                .any(|start| p.starts_with(start))));
         }
+    }
+
+    #[test]
+    fn every_fact_has_at_least_ten_distinct_phrasings() {
+        let heldout = crate::scene::heldout_sentences("driving.toml");
+        let mut seen = std::collections::BTreeSet::new();
+        for d in [0.0, 1.0, -1.0, 6.0] {
+            for kmh in [0.0, 10.0, 20.0, 50.0] {
+                for deg in [0.0, 20.0, -20.0] {
+                    for gap in [None, Some(5.0), Some(20.0)] {
+                        for collision in [None, Some(Collision::Car), Some(Collision::Barrier)] {
+                            let mut s = state(d, kmh, deg, gap);
+                            s.collision = collision;
+                            s.junction = Some(0);
+                            crate::scene::assert_none_heldout(captions(&s), &heldout);
+                            for c in captions(&s) {
+                                let distinct: std::collections::BTreeSet<_> = c.phrasings.iter().collect();
+                                assert!(distinct.len() >= 10 && distinct.len() == c.phrasings.len(), "{}", c.fact);
+                                assert!(
+                                    c.phrasings.iter().all(|p| !p.contains(['{', '}', '|']) && !p.contains("  ")),
+                                    "{:?}",
+                                    c.phrasings
+                                );
+                                seen.insert(c.fact);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(seen.len(), 18, "{seen:?}");
     }
 }
