@@ -171,8 +171,9 @@ enum Command {
         /// bev for Driving, else the env's first); recorded per env in meta.json.
         #[arg(long)]
         camera: Option<String>,
-        /// Driving: add groups of close following, near misses and crashes (training data;
-        /// without it the states are those reward-check samples).
+        /// Add the hard cases a reward model needs (training data; without it the states are
+        /// those reward-check samples): Driving's close following, near misses and crashes,
+        /// MountainCar's states near the flag.
         #[arg(long)]
         extra_crashes: bool,
         /// Driving: leave out frames of a car within 0.3 m of the car ahead without contact

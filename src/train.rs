@@ -283,6 +283,86 @@ fn merged(mut base: Options, over: &Options) -> Options {
     base
 }
 
+/// A checkpoint's policy as a function from a flattened observation to an env action.
+pub type Act = Box<dyn FnMut(&[f32], &mut ChaCha8Rng) -> Result<vlmgym_envs::Value>>;
+
+/// What a checkpoint says about its run, whichever algorithm (PPO or SAC) wrote it.
+#[derive(Clone, Debug)]
+pub struct CheckpointRun {
+    /// The env it trained on.
+    pub env_id: String,
+    /// Its env constructor kwargs.
+    pub kwargs: Options,
+    /// Its `[reward]` table (empty: the env's own reward).
+    pub reward: toml::Table,
+    /// Env steps trained.
+    pub global_step: u64,
+    /// How to name the checkpoint to a user ("update 12", "step 30000").
+    pub progress: String,
+    sac: bool,
+}
+
+impl CheckpointRun {
+    /// Reads the run description of a checkpoint file.
+    pub fn read(file: &Path) -> Result<Self> {
+        if format_of(file)? == SAC_FORMAT {
+            let meta = sac::read_meta(file)?;
+            Ok(CheckpointRun {
+                env_id: meta.spec.env_id.clone(),
+                kwargs: meta.spec.kwargs()?,
+                reward: meta.spec.reward.clone(),
+                global_step: meta.global_step,
+                progress: format!("step {}", meta.global_step),
+                sac: true,
+            })
+        } else {
+            let (meta, _) = Checkpoint::read(file)?;
+            Ok(CheckpointRun {
+                env_id: meta.spec.env_id.clone(),
+                kwargs: meta.spec.kwargs()?,
+                reward: meta.spec.reward.clone(),
+                global_step: meta.global_step,
+                progress: format!("update {}", meta.iteration),
+                sac: false,
+            })
+        }
+    }
+
+    /// The checkpoint's policy acting in `env`, an `env_id` (the env it trained on, or one
+    /// with the same spaces): the mode of its action distribution when `deterministic`,
+    /// else a sample.
+    pub fn policy(
+        &self,
+        file: &Path,
+        env_id: &str,
+        env: &dyn vlmgym_envs::Env,
+        deterministic: bool,
+        device: &Device,
+    ) -> Result<Act> {
+        let wrong_env = || format!("the checkpoint was trained on {}, not {env_id}", self.env_id);
+        if self.sac {
+            let (_, actor) = sac::load_actor_on(file, env.observation_space(), env.action_space(), device)
+                .with_context(wrong_env)?;
+            let (low, high) = sac::box_bounds(env.action_space(), &self.env_id)?;
+            return Ok(Box::new(move |obs, rng| {
+                let a = actor.act(obs, rng, deterministic)?;
+                Ok(vlmgym_envs::Value::Box(a.iter().enumerate().map(|(i, x)| x.clamp(low[i], high[i])).collect()))
+            }));
+        }
+        let bundle =
+            load_policy_on(file, env.observation_space(), env.action_space(), device).with_context(wrong_env)?;
+        let kind = bundle.policy.kind().clone();
+        Ok(Box::new(move |obs, rng| {
+            let input = match &bundle.obs_norm {
+                Some(n) => n.normalize(obs),
+                None => obs.to_vec(),
+            };
+            let out = bundle.policy.act(&input, rng, deterministic)?;
+            Ok(kind.to_env_action(&out.actions))
+        }))
+    }
+}
+
 /// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...).
 pub fn eval(
     checkpoint: &Path,
@@ -298,38 +378,11 @@ pub fn eval(
     }
     let file = checkpoint_file(checkpoint)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    // The env and a policy closure (flattened observation -> env action) for either algorithm.
-    type Act = Box<dyn FnMut(&[f32], &mut ChaCha8Rng) -> Result<vlmgym_envs::Value>>;
-    let (mut env, trained_on, global_step, mut act): (_, String, u64, Act) = if format_of(&file)? == SAC_FORMAT {
-        let meta = sac::read_meta(&file)?;
-        let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
-        let env = make_with(&env_id, &merged(meta.spec.kwargs()?, kwargs))?;
-        let (meta, actor) = sac::load_actor_on(&file, env.observation_space(), env.action_space(), device)
-            .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
-        let (low, high) = sac::box_bounds(env.action_space(), &env_id)?;
-        let act: Act = Box::new(move |obs, rng| {
-            let a = actor.act(obs, rng, deterministic)?;
-            Ok(vlmgym_envs::Value::Box(a.iter().enumerate().map(|(i, x)| x.clamp(low[i], high[i])).collect()))
-        });
-        (env, meta.spec.env_id, meta.global_step, act)
-    } else {
-        let (meta, _) = Checkpoint::read(&file)?;
-        let env_id = env_override.unwrap_or(&meta.spec.env_id).to_string();
-        let env = make_with(&env_id, &merged(meta.spec.kwargs()?, kwargs))?;
-        let bundle = load_policy_on(&file, env.observation_space(), env.action_space(), device)
-            .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", meta.spec.env_id))?;
-        let kind = bundle.policy.kind().clone();
-        let global_step = bundle.global_step;
-        let act: Act = Box::new(move |obs, rng| {
-            let input = match &bundle.obs_norm {
-                Some(n) => n.normalize(obs),
-                None => obs.to_vec(),
-            };
-            let out = bundle.policy.act(&input, rng, deterministic)?;
-            Ok(kind.to_env_action(&out.actions))
-        });
-        (env, meta.spec.env_id, global_step, act)
-    };
+    let run = CheckpointRun::read(&file)?;
+    let env_id = env_override.unwrap_or(&run.env_id).to_string();
+    let mut env = make_with(&env_id, &merged(run.kwargs.clone(), kwargs))?;
+    let mut act = run.policy(&file, &env_id, env.as_ref(), deterministic, device)?;
+    let (trained_on, global_step) = (run.env_id.clone(), run.global_step);
     let env_id = env_override.map(str::to_string).unwrap_or(trained_on);
     let obs_space: Space = env.observation_space().clone();
     let (mut returns, mut lengths, mut successes) = (Vec::new(), Vec::new(), Vec::new());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use vlmgym_agents::{load_policy_on, ActionKind, Checkpoint, Device, PolicyBundle};
+use vlmgym_agents::Device;
 use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
 use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
 use vlmgym_render::{make_renderer, RenderConfig, SceneRenderer};
@@ -15,7 +15,7 @@ use vlmgym_reward::synthesis::Synthesizer;
 use vlmgym_reward::RewardPipeline;
 
 use crate::language_reward::RewardSettings;
-use crate::train::checkpoint_file;
+use crate::train::{checkpoint_file, Act, CheckpointRun};
 
 /// What `vlmgym view` plays.
 pub struct ViewArgs {
@@ -93,10 +93,10 @@ impl LiveReward {
 
 /// A trained policy and how its observations are prepared.
 struct Player {
-    bundle: PolicyBundle,
-    kind: ActionKind,
+    act: Act,
     rng: ChaCha8Rng,
-    deterministic: bool,
+    /// How far its run had trained ("update 12", "step 30000").
+    progress: String,
 }
 
 /// The [`Driver`] of `vlmgym view`: an env, the keyboard or a policy, and the live reward.
@@ -115,21 +115,21 @@ pub struct EnvDriver {
 impl EnvDriver {
     /// Makes the env (and loads the checkpoint and the reward model), resets it with `seed`.
     pub fn new(args: &ViewArgs) -> Result<Self> {
-        let (checkpoint, meta) = match &args.checkpoint {
+        let (checkpoint, run) = match &args.checkpoint {
             Some(path) => {
                 let file = checkpoint_file(path)?;
-                let (meta, _) = Checkpoint::read(&file)?;
-                (Some(file), Some(meta))
+                let run = CheckpointRun::read(&file)?;
+                (Some(file), Some(run))
             }
             None => (None, None),
         };
-        let env_id = match (&args.env_id, &meta) {
+        let env_id = match (&args.env_id, &run) {
             (Some(id), _) => id.clone(),
-            (None, Some(m)) => m.spec.env_id.clone(),
+            (None, Some(r)) => r.env_id.clone(),
             (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
         };
-        let mut kwargs = match &meta {
-            Some(m) => m.spec.kwargs()?,
+        let mut kwargs = match &run {
+            Some(r) => r.kwargs.clone(),
             None => Options::new(),
         };
         kwargs.extend(args.kwargs.clone());
@@ -139,13 +139,11 @@ impl EnvDriver {
             bail!("{env_id} does not describe a scene, so it cannot be viewed");
         }
         let obs_space = env.observation_space().clone();
-        let player = match (&checkpoint, &meta) {
-            (Some(file), Some(m)) => {
-                let bundle = load_policy_on(file, env.observation_space(), env.action_space(), &args.device)
-                    .with_context(|| format!("the checkpoint was trained on {}, not {env_id}", m.spec.env_id))?;
-                let kind = bundle.policy.kind().clone();
+        let player = match (&checkpoint, &run) {
+            (Some(file), Some(r)) => {
+                let act = r.policy(file, &env_id, env.as_ref(), !args.stochastic, &args.device)?;
                 let rng = ChaCha8Rng::seed_from_u64(args.seed);
-                Some(Player { bundle, kind, rng, deterministic: !args.stochastic })
+                Some(Player { act, rng, progress: r.progress.clone() })
             }
             _ => {
                 // Fail now, not at the first key press, if the keyboard cannot act here.
@@ -153,14 +151,16 @@ impl EnvDriver {
                 None
             }
         };
-        let settings = match (&args.reward, &meta) {
+        let settings = match (&args.reward, &run) {
             (Some(s), _) => Some(s.clone()),
-            (None, Some(m)) => RewardSettings::from_spec(&m.spec)?,
-            (None, None) => None,
+            (None, Some(r)) if !r.reward.is_empty() => {
+                Some(r.reward.clone().try_into().context("the run's [reward] settings are malformed")?)
+            }
+            _ => None,
         };
         let live = settings.as_ref().map(|s| LiveReward::new(s, &env_id, &kwargs, &args.device)).transpose()?;
         let controller = match (&args.checkpoint, &player) {
-            (Some(given), Some(p)) => format!("checkpoint {} (update {})", given.display(), p.bundle.iteration),
+            (Some(given), Some(p)) => format!("checkpoint {} ({})", given.display(), p.progress),
             _ => "keyboard".into(),
         };
         let hud = HudState {
@@ -176,14 +176,7 @@ impl EnvDriver {
 
     fn action(&mut self, controls: Controls) -> Result<Value> {
         match &mut self.player {
-            Some(p) => {
-                let input = match &p.bundle.obs_norm {
-                    Some(n) => n.normalize(&self.obs),
-                    None => self.obs.clone(),
-                };
-                let out = p.bundle.policy.act(&input, &mut p.rng, p.deterministic)?;
-                Ok(p.kind.to_env_action(&out.actions))
-            }
+            Some(p) => (p.act)(&self.obs, &mut p.rng),
             None => keyboard_action(&self.env_id, self.env.action_space(), controls),
         }
     }
@@ -318,6 +311,44 @@ mod tests {
         let hud = d.hud();
         assert_eq!((hud.episode, hud.step, hud.episode_return, hud.ended.clone()), (1, 0, 0.0, None));
         assert_eq!(hud.terms, vec![]);
+    }
+
+    #[test]
+    fn a_sac_checkpoint_drives_the_env() {
+        use vlmgym_agents::{Sac, SacConfig, SacSpec};
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SacConfig::from_toml(
+            "total_timesteps = 200\nlearning_starts = 100\nbatch_size = 16\nhidden = [16, 16]\nlog_every = 100\ncheckpoint_every = 200\n",
+        )
+        .unwrap();
+        let mut sac = Sac::new(SacSpec::new("MountainCarContinuous-v0", 1, cfg)).unwrap();
+        while !sac.finished() {
+            sac.train_chunk().unwrap();
+        }
+        let file = dir.path().join("checkpoints").join("step_000000200.safetensors");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        sac.save(&file).unwrap();
+        let args = ViewArgs {
+            env_id: None,
+            checkpoint: Some(dir.path().to_path_buf()),
+            kwargs: Options::new(),
+            seed: 3,
+            stochastic: false,
+            reward: None,
+            window: ViewerConfig::default(),
+            device: Device::Cpu,
+        };
+        let mut d = EnvDriver::new(&args).unwrap();
+        assert_eq!(d.hud().env_id, "MountainCarContinuous-v0");
+        assert!(d.hud().controller.ends_with("(step 200)"), "{}", d.hud().controller);
+        // The actor's (deterministic) action is what the env gets: MountainCarContinuous
+        // charges 0.1 a^2 per step, so the return says the action was not zero.
+        let before = d.obs.clone();
+        for _ in 0..5 {
+            d.step(Controls::default()).unwrap();
+        }
+        assert_eq!(d.hud().step, 5);
+        assert!(d.obs != before && d.hud().episode_return < 0.0, "{:?}", d.hud().episode_return);
     }
 
     #[test]

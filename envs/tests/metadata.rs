@@ -138,5 +138,10 @@ fn labels_come_from_facts() {
     assert_eq!(cartpole.label(&["pole.fallen"], false), Some(false));
     assert_eq!(cartpole.label(&["pole.tilted"], true), None);
     let mc = spec("MountainCar-v0").unwrap().metadata.sampler.unwrap();
-    assert_eq!(mc.label(&[], true), Some(true), "MountainCar: the success flag");
+    // At the flag or not, whatever the step's flag says (a state at the flag moving left
+    // has not terminated, one in the valley has not either).
+    assert_eq!(mc.label(&["car.at_goal", "motion.left"], true), Some(true));
+    assert_eq!(mc.label(&["car.at_goal", "motion.right"], false), Some(true));
+    assert_eq!(mc.label(&["car.bottom", "motion.still"], true), Some(false));
+    assert_eq!(mc.label(&["car.right_slope", "motion.right"], true), Some(false));
 }

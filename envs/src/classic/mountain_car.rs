@@ -47,6 +47,14 @@ fn mc_info(state: Option<[f64; 2]>) -> Info {
     crate::env::state_info(&[("position", position), ("velocity", velocity)])
 }
 
+/// A step's info: [`mc_info`] plus `success` (the step reached the goal and ended the
+/// episode), which `vlmgym eval` reports as the success rate.
+fn with_success(state: Option<[f64; 2]>, terminated: bool) -> Info {
+    let mut info = mc_info(state);
+    info.insert("success".into(), terminated.into());
+    info
+}
+
 fn reset_state(rng: &mut EnvRng, seed: Option<u64>, options: &Options) -> Result<[f64; 2]> {
     let (low, high, init) = crate::env::parse_reset_options(options, -0.6, -0.4, 2)?;
     let rng = rng.reseed(seed);
@@ -383,7 +391,13 @@ impl Env for MountainCar {
         }
         let terminated = position >= GOAL_POSITION && velocity >= self.goal_velocity;
         self.state = Some([position, velocity]);
-        Ok(Step { obs: self.obs(), reward: -1.0, terminated, truncated: false, info: mc_info(self.state()) })
+        Ok(Step {
+            obs: self.obs(),
+            reward: -1.0,
+            terminated,
+            truncated: false,
+            info: with_success(self.state(), terminated),
+        })
     }
 
     fn scene(&self) -> Option<Scene> {
@@ -519,7 +533,7 @@ impl Env for MountainCarContinuous {
         let mut reward = if terminated { 100.0 } else { 0.0 };
         reward -= (a as f64).powi(2) * 0.1;
         self.state = Some(McState::Stepped([position, velocity]));
-        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: mc_info(self.state()) })
+        Ok(Step { obs: self.obs(), reward, terminated, truncated: false, info: with_success(self.state(), terminated) })
     }
 
     fn scene(&self) -> Option<Scene> {
@@ -616,5 +630,19 @@ mod tests {
         assert_eq!(flag, GOAL_POSITION_CONTINUOUS as f32);
         c.step(&Value::Box(vec![1.0])).unwrap();
         assert_eq!(c.scene().unwrap().objects.len(), d.scene().unwrap().objects.len());
+    }
+
+    #[test]
+    fn a_step_says_success_exactly_when_it_reaches_the_goal() {
+        let mut opts = Options::new();
+        opts.insert("init_state".into(), serde_json::json!([0.44, 0.05]));
+        let mut c = MountainCarContinuous::new(0.0);
+        c.reset(Some(0), &opts).unwrap();
+        let s = c.step(&Value::Box(vec![1.0])).unwrap();
+        assert!(s.terminated && s.info["success"] == true, "{:?}", s.info);
+        let mut d = MountainCar::new(0.0);
+        d.reset(Some(0), &Options::new()).unwrap();
+        let s = d.step(&Value::Discrete(2)).unwrap();
+        assert!(!s.terminated && s.info["success"] == false, "{:?}", s.info);
     }
 }

@@ -39,7 +39,7 @@ impl StateSampler for CartPoleSampler {
 }
 
 /// MountainCar states anywhere on the hill, moving either way (the default reset starts in
-/// the valley); with hard cases, more of them near the flag. Labels: the env's success flag.
+/// the valley); with hard cases, more of them near the flag. Labels: at the flag or not.
 pub struct MountainCarSampler;
 
 impl StateSampler for MountainCarSampler {
@@ -54,6 +54,12 @@ impl StateSampler for MountainCarSampler {
         let state = json!([position, rng.random_range(-0.07..0.07)]);
         options.insert("init_state".into(), state);
         ResetPlan { options, steps: 3, record_every: 3, record_reset: true }
+    }
+
+    /// At the flag (the env's own goal: `car.at_goal` in the captions) is a success; every
+    /// other place, on either slope or in the valley, a failure.
+    fn label(&self, facts: &[&str], _success: bool) -> Option<bool> {
+        Some(facts.contains(&"car.at_goal"))
     }
 }
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Judges an image tower the way the reward-model issues measure it, on seeds no tower
+# trained on (1M, 2M, 3M; 600 states each): the goal pairs the earlier issues named, and
+# every held-out goal file (assets/goals/heldout/*.toml). Reports go to OUT/checks and
+# OUT/heldout; a summary table (AUC per seed and mean) is printed and written to
+# OUT/summary.md.
+#
+#   scripts/tower_report.sh TOWER OUT
+#
+# Environment: VLMGYM (the binary; default the release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOWER=${1:?usage: tower_report.sh TOWER OUT}
+OUT=${2:?usage: tower_report.sh TOWER OUT}
+V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
+SEEDS=(1000000 2000000 3000000)
+mkdir -p "$OUT/checks" "$OUT/heldout"
+
+# name env goal negative
+PAIRS=(
+    "dr|Driving-v0|the car drives in the centre of its lane|the car has crashed"
+    "un|Driving-v0|an automobile proceeding smoothly, keeping to its own side|a wrecked automobile after an accident"
+    "cp|CartPole-v1|the pole is balanced upright on the cart|the pole has fallen over"
+)
+for p in "${PAIRS[@]}"; do
+    IFS='|' read -r name env goal negative <<<"$p"
+    for s in "${SEEDS[@]}"; do
+        "$V" reward-check "$env" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed "$s" \
+            --samples 600 --out "$OUT/checks/${name}_$s" >"$OUT/checks/${name}_$s.json"
+    done
+done
+for f in driving:Driving-v0 cartpole:CartPole-v1 mountaincar:MountainCar-v0; do
+    file=${f%%:*} env=${f#*:}
+    for s in "${SEEDS[@]}"; do
+        "$V" reward-check "$env" --goals "assets/goals/heldout/$file.toml" --tower "$TOWER" --seed "$s" \
+            --samples 600 --out "$OUT/heldout/${file}_$s" >/dev/null
+    done
+done
+python3 - "$OUT" <<'PY'
+import json, sys, statistics as st
+out = sys.argv[1]
+seeds = [1000000, 2000000, 3000000]
+rows = ["| check | seed 1M | 2M | 3M | mean |", "|---|---|---|---|---|"]
+for name, label in [("dr", "Driving, named pair"), ("un", "Driving, unseen wording"), ("cp", "CartPole, named pair")]:
+    a = [json.load(open(f"{out}/checks/{name}_{s}.json"))["auc"] for s in seeds]
+    rows.append(f"| {label} AUC | " + " | ".join(f"{x:.3f}" for x in a) + f" | {st.mean(a):.3f} |")
+for file in ["driving", "cartpole", "mountaincar"]:
+    r = [json.load(open(f"{out}/heldout/{file}_{s}/goals_report.json")) for s in seeds]
+    for key, label in [("mean_auc", "mean"), ("worst_auc", "worst pair")]:
+        a = [x[key] for x in r]
+        rows.append(f"| held-out {file}, {label} | " + " | ".join(f"{x:.3f}" for x in a) + f" | {st.mean(a):.3f} |")
+text = "\n".join(rows) + "\n"
+open(f"{out}/summary.md", "w").write(text)
+print(text)
+PY
