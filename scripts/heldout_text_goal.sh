@@ -40,6 +40,10 @@ for seed in 1 2 3; do
         "$V" reward-check "$ENV" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed 1000000 \
             --samples 600 --out "$text.check" >"$text.check.json"
         window=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calibration']['window'])" "$text.check.json")
+        if [[ $window == None ]]; then
+            echo "seed $seed: reward-check recommends no CLG window for this pair ($text.check.json says why); stopping" >&2
+            exit 1
+        fi
         "$V" train --env "$ENV" --seed "$seed" --config "$CONFIG" "${steps[@]}" --reward clg --goal "$goal" \
             --negative "$negative" --window "$window" --tower "$TOWER" --out "$text"
         "$V" eval --checkpoint "$text" --episodes 20 --deterministic >"$text/eval.json"
