@@ -159,12 +159,12 @@ impl RewardSettings {
         Ok(toml::Table::try_from(self)?)
     }
 
-    /// From a run spec's `[reward]` table (None when empty: the env's own reward).
-    pub fn from_spec(spec: &RunSpec) -> Result<Option<Self>> {
-        if spec.reward.is_empty() {
+    /// From a run's `[reward]` table, PPO's or SAC's (None when empty: the env's own reward).
+    pub fn from_table(reward: &toml::Table) -> Result<Option<Self>> {
+        if reward.is_empty() {
             return Ok(None);
         }
-        Ok(Some(spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?))
+        Ok(Some(reward.clone().try_into().context("the run's [reward] settings are malformed")?))
     }
 
     /// The goal score these settings describe, with `backend`'s text embeddings.

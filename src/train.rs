@@ -124,7 +124,7 @@ fn checkpoint_path(run_dir: &Path, iteration: u64) -> PathBuf {
 /// A fresh run of `spec`: plain PPO, or PPO on rendered envs with the language reward hook
 /// its `[reward]` settings describe.
 pub fn start(spec: &RunSpec, device: &Device) -> Result<(Ppo, Option<LanguageReward>)> {
-    match RewardSettings::from_spec(spec)? {
+    match RewardSettings::from_table(&spec.reward)? {
         None => Ok((Ppo::new_on(spec.clone(), device)?, None)),
         Some(settings) => {
             let (env, hook) = crate::language_reward::build(spec, &settings, device)?;
@@ -305,27 +305,15 @@ pub struct CheckpointRun {
 impl CheckpointRun {
     /// Reads the run description of a checkpoint file.
     pub fn read(file: &Path) -> Result<Self> {
-        if format_of(file)? == SAC_FORMAT {
-            let meta = sac::read_meta(file)?;
-            Ok(CheckpointRun {
-                env_id: meta.spec.env_id.clone(),
-                kwargs: meta.spec.kwargs()?,
-                reward: meta.spec.reward.clone(),
-                global_step: meta.global_step,
-                progress: format!("step {}", meta.global_step),
-                sac: true,
-            })
+        let sac = format_of(file)? == SAC_FORMAT;
+        let (env_id, kwargs, reward, global_step, progress) = if sac {
+            let m = sac::read_meta(file)?;
+            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, m.global_step, format!("step {}", m.global_step))
         } else {
-            let (meta, _) = Checkpoint::read(file)?;
-            Ok(CheckpointRun {
-                env_id: meta.spec.env_id.clone(),
-                kwargs: meta.spec.kwargs()?,
-                reward: meta.spec.reward.clone(),
-                global_step: meta.global_step,
-                progress: format!("update {}", meta.iteration),
-                sac: false,
-            })
-        }
+            let (m, _) = Checkpoint::read(file)?;
+            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, m.global_step, format!("update {}", m.iteration))
+        };
+        Ok(CheckpointRun { env_id, kwargs, reward, global_step, progress, sac })
     }
 
     /// The checkpoint's policy acting in `env`, an `env_id` (the env it trained on, or one
@@ -465,11 +453,9 @@ pub const SAC_COLUMNS: [&str; 14] = [
 /// A fresh SAC run of `spec`: on the env's reward, or on rendered envs with the language
 /// reward hook its `[reward]` settings describe.
 fn start_sac(spec: &SacSpec, device: &Device) -> Result<(Sac, Option<LanguageReward>)> {
-    if spec.reward.is_empty() {
+    let Some(settings) = RewardSettings::from_table(&spec.reward)? else {
         return Ok((Sac::new_on(spec.clone(), device)?, None));
-    }
-    let settings: RewardSettings =
-        spec.reward.clone().try_into().context("the run's [reward] settings are malformed")?;
+    };
     let (env, hook) =
         crate::language_reward::build_for(&spec.env_id, &spec.kwargs()?, spec.sac.num_envs, &settings, device)?;
     Ok((Sac::with_env_on(spec.clone(), Box::new(env), device)?, Some(hook)))

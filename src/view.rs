@@ -153,10 +153,8 @@ impl EnvDriver {
         };
         let settings = match (&args.reward, &run) {
             (Some(s), _) => Some(s.clone()),
-            (None, Some(r)) if !r.reward.is_empty() => {
-                Some(r.reward.clone().try_into().context("the run's [reward] settings are malformed")?)
-            }
-            _ => None,
+            (None, Some(r)) => RewardSettings::from_table(&r.reward)?,
+            (None, None) => None,
         };
         let live = settings.as_ref().map(|s| LiveReward::new(s, &env_id, &kwargs, &args.device)).transpose()?;
         let controller = match (&args.checkpoint, &player) {
@@ -283,18 +281,23 @@ mod tests {
         assert!((step_seconds("CartPole-v1").unwrap() - 1.0 / 50.0).abs() < 1e-12);
     }
 
-    #[test]
-    fn the_driver_steps_resets_and_keeps_the_return() {
-        let args = ViewArgs {
-            env_id: Some("CartPole-v1".into()),
-            checkpoint: None,
+    /// Viewer arguments with the defaults but for what the tests vary.
+    fn view_args(env_id: Option<&str>, checkpoint: Option<PathBuf>, seed: u64) -> ViewArgs {
+        ViewArgs {
+            env_id: env_id.map(str::to_string),
+            checkpoint,
             kwargs: Options::new(),
-            seed: 3,
+            seed,
             stochastic: false,
             reward: None,
             window: ViewerConfig::default(),
             device: Device::Cpu,
-        };
+        }
+    }
+
+    #[test]
+    fn the_driver_steps_resets_and_keeps_the_return() {
+        let args = view_args(Some("CartPole-v1"), None, 3);
         let mut d = EnvDriver::new(&args).unwrap();
         let mut steps = 0;
         // Always pushing right ends the episode well before the time limit.
@@ -328,16 +331,7 @@ mod tests {
         let file = dir.path().join("checkpoints").join("step_000000200.safetensors");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         sac.save(&file).unwrap();
-        let args = ViewArgs {
-            env_id: None,
-            checkpoint: Some(dir.path().to_path_buf()),
-            kwargs: Options::new(),
-            seed: 3,
-            stochastic: false,
-            reward: None,
-            window: ViewerConfig::default(),
-            device: Device::Cpu,
-        };
+        let args = view_args(None, Some(dir.path().to_path_buf()), 3);
         let mut d = EnvDriver::new(&args).unwrap();
         assert_eq!(d.hud().env_id, "MountainCarContinuous-v0");
         assert!(d.hud().controller.ends_with("(step 200)"), "{}", d.hud().controller);
@@ -353,16 +347,7 @@ mod tests {
 
     #[test]
     fn without_an_env_or_checkpoint_it_says_what_is_missing() {
-        let args = ViewArgs {
-            env_id: None,
-            checkpoint: None,
-            kwargs: Options::new(),
-            seed: 0,
-            stochastic: false,
-            reward: None,
-            window: ViewerConfig::default(),
-            device: Device::Cpu,
-        };
+        let args = view_args(None, None, 0);
         let err = EnvDriver::new(&args).err().unwrap().to_string();
         assert!(err.contains("env id"), "{err}");
     }

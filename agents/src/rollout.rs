@@ -61,6 +61,20 @@ impl Rollout {
         }
     }
 
+    /// Empties the buffer, keeping its allocations, its shape and `num_envs`.
+    pub fn clear(&mut self) {
+        self.num_steps = 0;
+        for v in [&mut self.obs, &mut self.raw_obs, &mut self.actions, &mut self.logprobs, &mut self.values] {
+            v.clear();
+        }
+        self.rewards.clear();
+        self.terminations.clear();
+        self.truncations.clear();
+        self.starts.clear();
+        self.final_values.clear();
+        self.infos.clear();
+    }
+
     /// Number of transitions stored.
     pub fn len(&self) -> usize {
         self.rewards.len()
@@ -144,6 +158,19 @@ pub fn gae(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cleared_rollout_is_empty_and_keeps_its_shape() {
+        let mut r = Rollout::with_capacity(2, 2, 3, 1);
+        r.num_steps = 1;
+        r.obs.extend([1.0; 6]);
+        r.rewards.extend([1.0, 2.0]);
+        r.infos.push(Info::new());
+        r.clear();
+        assert!(r.is_empty() && r.obs.is_empty() && r.infos.is_empty());
+        assert_eq!((r.num_steps, r.num_envs, r.obs_dim, r.act_dim), (0, 2, 3, 1));
+        assert!(r.obs.capacity() >= 6, "allocations are kept");
+    }
 
     #[test]
     fn truncated_steps_bootstrap_on_the_replaced_reward() {

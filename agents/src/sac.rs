@@ -647,13 +647,17 @@ impl Sac {
             for i in 0..n {
                 let next = step.final_obs[i].as_deref().unwrap_or(&step.obs[i * o..(i + 1) * o]);
                 held.obs.extend_from_slice(&self.obs[i * o..(i + 1) * o]);
-                held.raw_obs.extend_from_slice(&self.obs[i * o..(i + 1) * o]);
                 held_next.extend_from_slice(next);
                 held.actions.extend_from_slice(&actions[i * a..(i + 1) * a]);
                 held.rewards.push(step.rewards[i]);
                 held.terminations.push(step.terminations[i]);
                 held.truncations.push(step.truncations[i]);
-                held.infos.push(step.infos[i].clone());
+                if hook.is_some() {
+                    // What a hook may read beyond the above (SAC does not normalise, so
+                    // the raw observations are the observations).
+                    held.raw_obs.extend_from_slice(&self.obs[i * o..(i + 1) * o]);
+                    held.infos.push(step.infos[i].clone());
+                }
                 self.ep_return[i] += step.rewards[i];
                 self.ep_length[i] += 1;
                 if step.terminations[i] || step.truncations[i] {
@@ -677,7 +681,7 @@ impl Sac {
                     hooked += held.len();
                 }
                 self.store(&held, &held_next);
-                held = Rollout::with_capacity(0, n, o, a);
+                held.clear();
                 held_next.clear();
             }
             if update_now {

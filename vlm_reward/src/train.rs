@@ -415,15 +415,10 @@ pub fn train_tower_on(
         let s = &dataset.samples()[i];
         let mut ids = Vec::new();
         for c in &s.captions {
-            let key = (s.env.clone(), c.fact.clone());
-            let id = match fact_keys.iter().position(|k| *k == key) {
-                Some(id) => id,
-                None => {
-                    fact_keys.push(key);
-                    fact_phrasings.push(Vec::new());
-                    fact_keys.len() - 1
-                }
-            };
+            let (id, new) = intern(&mut fact_keys, (s.env.clone(), c.fact.clone()));
+            if new {
+                fact_phrasings.push(Vec::new());
+            }
             for p in &c.phrasings {
                 let row = *phrasing_row.entry(p.clone()).or_insert_with(|| {
                     phrasings.push(p.clone());
@@ -598,6 +593,17 @@ pub fn train_tower_on(
     })
 }
 
+/// The index of `key` in `keys`, appending it if absent; `true` when it was appended.
+fn intern<K: PartialEq>(keys: &mut Vec<K>, key: K) -> (usize, bool) {
+    match keys.iter().position(|k| *k == key) {
+        Some(i) => (i, false),
+        None => {
+            keys.push(key);
+            (keys.len() - 1, true)
+        }
+    }
+}
+
 /// For each sample, the groups of samples nearest in facts but not equal: same env, and the
 /// smallest non-zero symmetric difference between fact sets that any sample of that env
 /// has with it. Samples are grouped by (env, fact set) first, so the work grows with the
@@ -611,15 +617,10 @@ pub(crate) fn nearest_contrasts(env: &[usize], facts: &[Vec<usize>]) -> Vec<Vec<
         let mut f = f.clone();
         f.sort_unstable();
         f.dedup();
-        let key = (e, f);
-        let g = match keys.iter().position(|x| *x == key) {
-            Some(g) => g,
-            None => {
-                keys.push(key);
-                members.push(Vec::new());
-                keys.len() - 1
-            }
-        };
+        let (g, new) = intern(&mut keys, (e, f));
+        if new {
+            members.push(Vec::new());
+        }
         members[g].push(k);
         group_of.push(g);
     }
