@@ -329,11 +329,11 @@ impl CheckpointRun {
     ) -> Result<Act> {
         let wrong_env = || format!("the checkpoint was trained on {}, not {env_id}", self.env_id);
         if self.sac {
-            let (_, actor) = sac::load_actor_on(file, env.observation_space(), env.action_space(), device)
-                .with_context(wrong_env)?;
+            let (_, actor) =
+                sac::load_actor(file, env.observation_space(), env.action_space()).with_context(wrong_env)?;
             let (low, high) = sac::box_bounds(env.action_space(), &self.env_id)?;
             return Ok(Box::new(move |obs, rng| {
-                let a = actor.act(obs, rng, deterministic)?;
+                let a = actor.act(obs, rng, deterministic);
                 Ok(vlmgym_envs::Value::Box(a.iter().enumerate().map(|(i, x)| x.clamp(low[i], high[i])).collect()))
             }));
         }
@@ -454,11 +454,11 @@ pub const SAC_COLUMNS: [&str; 14] = [
 /// reward hook its `[reward]` settings describe.
 fn start_sac(spec: &SacSpec, device: &Device) -> Result<(Sac, Option<LanguageReward>)> {
     let Some(settings) = RewardSettings::from_table(&spec.reward)? else {
-        return Ok((Sac::new_on(spec.clone(), device)?, None));
+        return Ok((Sac::new(spec.clone())?, None));
     };
     let (env, hook) =
         crate::language_reward::build_for(&spec.env_id, &spec.kwargs()?, spec.sac.num_envs, &settings, device)?;
-    Ok((Sac::with_env_on(spec.clone(), Box::new(env), device)?, Some(hook)))
+    Ok((Sac::with_env(spec.clone(), Box::new(env))?, Some(hook)))
 }
 
 fn sac_checkpoint_path(run_dir: &Path, step: u64) -> PathBuf {

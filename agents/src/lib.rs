@@ -3,12 +3,14 @@
 //! rewards before advantages are computed (where the language reward plugs in),
 //! checkpoints that resume bit-identically, and metrics and plots.
 //!
-//! The networks run on the candle [`Device`] the caller passes ([`Ppo::new_on`],
+//! PPO's networks run on the candle [`Device`] the caller passes ([`Ppo::new_on`],
 //! [`Checkpoint::resume_on`], [`load_policy_on`]); the functions without `_on` use the CPU.
-//! With the `cuda` feature candle is built with CUDA support.
+//! With the `cuda` feature candle is built with CUDA support. SAC's small MLPs run on the
+//! host ([`host_nn`]: hand-written backward passes over `gemm`), where they are fastest.
 
 pub mod checkpoint;
 pub mod config;
+pub mod host_nn;
 pub mod metrics;
 pub mod nn;
 pub mod normalize;

@@ -368,14 +368,7 @@ impl Adam {
             return self.step_tensors(params, grads);
         }
         self.step += 1;
-        let bc1 = 1.0 - self.beta1.powi(self.step as i32);
-        let bc2 = 1.0 - self.beta2.powi(self.step as i32);
-        // The constants as candle's affine ops see them (f64 cast to f32).
-        let (b1, c1) = (self.beta1 as f32, (1.0 - self.beta1) as f32);
-        let (b2, c2) = (self.beta2 as f32, (1.0 - self.beta2) as f32);
-        let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-        let eps = self.eps as f32;
-        let lr_bc1 = (self.lr / bc1) as f32;
+        let k = AdamConstants::new(self.lr, self.beta1, self.beta2, self.eps, self.step);
         for (name, var) in params.iter() {
             let Some(g) = grads.get(var) else { continue };
             let (m, v) = self.moments.get_mut(name).expect("moments for every parameter");
@@ -383,13 +376,7 @@ impl Adam {
             let mut mv = m.flatten_all()?.to_vec1::<f32>()?;
             let mut vv = v.flatten_all()?.to_vec1::<f32>()?;
             let mut pv = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
-            // Zipped iterators (no bounds checks), so the loop vectorises.
-            for (((p, m), v), &g) in pv.iter_mut().zip(mv.iter_mut()).zip(vv.iter_mut()).zip(&g) {
-                *m = (*m * b1 + 0.0) + (g * c1 + 0.0);
-                *v = (*v * b2 + 0.0) + ((g * g) * c2 + 0.0);
-                let denom = ((v.sqrt() * inv_sqrt_bc2 + 0.0) * 1.0) + eps;
-                *p -= (*m / denom) * lr_bc1 + 0.0;
-            }
+            k.update(&mut pv, &mut mv, &mut vv, &g);
             let shape = var.shape().clone();
             *m = Tensor::from_vec(mv, shape.clone(), &self.device)?;
             *v = Tensor::from_vec(vv, shape.clone(), &self.device)?;
@@ -442,6 +429,67 @@ impl Adam {
         let step = state.get("adam.step").ok_or_else(|| candle_core::Error::Msg("missing `adam.step`".into()))?;
         self.step = step.to_vec1::<f64>()?[0] as u64;
         Ok(())
+    }
+}
+
+/// Adam's constants for one step, as the f32 numbers the update multiplies by: the same
+/// values candle's tensor ops would see, so the host loop and [`Adam::step_tensors`] agree
+/// bit for bit.
+#[derive(Clone, Copy, Debug)]
+pub struct AdamConstants {
+    b1: f32,
+    c1: f32,
+    b2: f32,
+    c2: f32,
+    inv_sqrt_bc2: f32,
+    eps: f32,
+    lr_bc1: f32,
+}
+
+impl AdamConstants {
+    /// The constants of step `step` (1-based) with these hyper-parameters.
+    pub fn new(lr: f64, beta1: f64, beta2: f64, eps: f64, step: u64) -> Self {
+        let bc1 = 1.0 - beta1.powi(step as i32);
+        let bc2 = 1.0 - beta2.powi(step as i32);
+        AdamConstants {
+            b1: beta1 as f32,
+            c1: (1.0 - beta1) as f32,
+            b2: beta2 as f32,
+            c2: (1.0 - beta2) as f32,
+            inv_sqrt_bc2: (1.0 / bc2.sqrt()) as f32,
+            eps: eps as f32,
+            lr_bc1: (lr / bc1) as f32,
+        }
+    }
+
+    /// Updates parameters `p` and moments `m`, `v` in place with gradient `g`: with AVX-512
+    /// where the CPU has it (the same IEEE operations without fused multiply-adds, so the
+    /// same bits), else portably.
+    pub fn update(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { self.update_avx512(p, m, v, g) };
+        }
+        self.update_inline(p, m, v, g)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn update_avx512(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        self.update_inline(p, m, v, g)
+    }
+
+    #[inline(always)]
+    fn update_inline(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+        let k = self;
+        // Zipped iterators (no bounds checks), so the loop vectorises.
+        for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+            *m = (*m * k.b1 + 0.0) + (g * k.c1 + 0.0);
+            *v = (*v * k.b2 + 0.0) + ((g * g) * k.c2 + 0.0);
+            let denom = ((v.sqrt() * k.inv_sqrt_bc2 + 0.0) * 1.0) + k.eps;
+            *p -= (*m / denom) * k.lr_bc1 + 0.0;
+        }
     }
 }
 

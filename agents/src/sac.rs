@@ -1,6 +1,8 @@
-//! Soft Actor-Critic after CleanRL's `sac_continuous_action.py`, on candle, readable top to
-//! bottom: the run spec, the squashed-Gaussian actor, the twin Q networks, the replay
-//! buffer, collection and the update, then checkpoints.
+//! Soft Actor-Critic after CleanRL's `sac_continuous_action.py`, on the host networks of
+//! [`crate::host_nn`] (hand-written backward passes over `gemm`; SAC's MLPs run on the CPU
+//! whatever device a run's reward model uses), readable top to bottom: the run spec, the
+//! squashed-Gaussian actor, the twin Q networks, the replay buffer, collection and the
+//! update, then checkpoints.
 //!
 //! What it does, as CleanRL does:
 //! - actor: a ReLU MLP trunk (256-256) with a mean head and a log-std head; the log-std is
@@ -31,7 +33,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use candle_core::{Device, Tensor, Var};
+use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -39,7 +41,10 @@ use serde::{Deserialize, Serialize};
 use vlmgym_envs::{make_vec, AutoresetMode, Options, Space, Value, VectorEnv, VectorizationMode};
 
 use crate::checkpoint::{corrupt, write_atomically};
-use crate::nn::{Adam, Dense, Params, ReluMlp};
+use crate::host_nn::{
+    load_tensors, name_dense, name_dense_mut, name_mlp, name_mlp_mut, to_tensors, Dense, DenseGrad, HostAdam, Mlp,
+    Named, NamedMut, Tape,
+};
 use crate::ppo::{derive_seed, EpisodeRecord};
 use crate::rollout::{RewardHook, Rollout};
 use crate::sac_config::SacConfig;
@@ -105,54 +110,78 @@ pub fn box_bounds(space: &Space, env_id: &str) -> Result<(Vec<f32>, Vec<f32>)> {
     }
 }
 
-/// The squashed-Gaussian policy: a ReLU trunk with mean and log-std heads.
+/// The squashed-Gaussian policy: a ReLU trunk with mean and log-std heads, on the host
+/// ([`crate::host_nn`]).
+#[derive(Clone, Debug)]
 pub struct SacActor {
-    trunk: ReluMlp,
+    trunk: Mlp,
     mean: Dense,
     log_std: Dense,
-    /// `(high - low) / 2`, shape `[act_dim]`.
-    scale: Tensor,
-    /// `(high + low) / 2`, shape `[act_dim]`.
-    bias: Tensor,
-    params: Params,
+    /// `(high - low) / 2`, per action dim.
+    scale: Vec<f32>,
+    /// `(high + low) / 2`, per action dim.
+    bias: Vec<f32>,
     obs_dim: usize,
     act_dim: usize,
 }
 
+/// What [`SacActor::sample`] keeps for [`SacActor::backward`]; reused between calls.
+#[derive(Clone, Debug, Default)]
+pub struct ActorTape {
+    trunk: Tape,
+    rows: usize,
+    mean: Vec<f32>,
+    /// `tanh` of the raw log-std head (before the affine squash into the bounds).
+    t: Vec<f32>,
+    std: Vec<f32>,
+    eps: Vec<f32>,
+    /// `tanh(mean + std * eps)`.
+    y: Vec<f32>,
+    /// Actions in the env's bounds, `rows x act_dim`.
+    pub action: Vec<f32>,
+    /// `log pi(action | obs)`, one per row.
+    pub logp: Vec<f32>,
+    // Backward scratch.
+    d_mean: Vec<f32>,
+    d_raw: Vec<f32>,
+    dh: Vec<f32>,
+    dh2: Vec<f32>,
+}
+
+/// The gradient of a [`SacActor`]'s parameters, in [`SacActor::named`] order.
+#[derive(Clone, Debug)]
+pub struct ActorGrads {
+    trunk: Vec<DenseGrad>,
+    mean: DenseGrad,
+    log_std: DenseGrad,
+}
+
+impl ActorGrads {
+    fn slices(&self) -> Vec<&[f32]> {
+        let mut out: Vec<&[f32]> = Vec::new();
+        for g in self.trunk.iter().chain([&self.mean, &self.log_std]) {
+            out.push(&g.weight);
+            out.push(&g.bias);
+        }
+        out
+    }
+}
+
+const HALF_LOG_STD_RANGE: f32 = (0.5 * (LOG_STD_MAX - LOG_STD_MIN)) as f32;
+const HALF_LOG_2PI: f32 = 0.918_938_5; // 0.5 ln(2 pi)
+
 impl SacActor {
     /// CleanRL's actor for `obs_dim` observations and actions in `[low, high]`.
-    pub fn new<R: Rng>(
-        rng: &mut R,
-        obs_dim: usize,
-        hidden: &[usize],
-        low: &[f32],
-        high: &[f32],
-        device: &Device,
-    ) -> Result<Self> {
+    pub fn new<R: Rng>(rng: &mut R, obs_dim: usize, hidden: &[usize], low: &[f32], high: &[f32]) -> Self {
         let act_dim = low.len();
-        let mut params = Params::new(device);
         let sizes: Vec<usize> = std::iter::once(obs_dim).chain(hidden.iter().copied()).collect();
-        let trunk = ReluMlp::new(rng, &sizes, &mut params, "trunk")?;
+        let trunk = Mlp::new(rng, &sizes, true);
         let last = *hidden.last().expect("validated: hidden is not empty");
-        let mean = Dense::torch_default(rng, last, act_dim, &mut params, "mean")?;
-        let log_std = Dense::torch_default(rng, last, act_dim, &mut params, "log_std")?;
-        let scale: Vec<f32> = low.iter().zip(high).map(|(l, h)| (h - l) / 2.0).collect();
-        let bias: Vec<f32> = low.iter().zip(high).map(|(l, h)| (h + l) / 2.0).collect();
-        Ok(SacActor {
-            trunk,
-            mean,
-            log_std,
-            scale: Tensor::from_vec(scale, act_dim, device)?,
-            bias: Tensor::from_vec(bias, act_dim, device)?,
-            params,
-            obs_dim,
-            act_dim,
-        })
-    }
-
-    /// The parameters.
-    pub fn params(&self) -> &Params {
-        &self.params
+        let mean = Dense::torch_default(rng, last, act_dim);
+        let log_std = Dense::torch_default(rng, last, act_dim);
+        let scale = low.iter().zip(high).map(|(l, h)| (h - l) / 2.0).collect();
+        let bias = low.iter().zip(high).map(|(l, h)| (h + l) / 2.0).collect();
+        SacActor { trunk, mean, log_std, scale, bias, obs_dim, act_dim }
     }
 
     /// Observation length.
@@ -165,86 +194,177 @@ impl SacActor {
         self.act_dim
     }
 
-    /// Mean and log-std (squashed into `[LOG_STD_MIN, LOG_STD_MAX]`) of `batch x obs_dim`.
-    fn forward(&self, obs: &Tensor) -> Result<(Tensor, Tensor)> {
-        let h = self.trunk.forward(obs)?.relu()?;
-        let mean = self.mean.forward(&h)?;
-        // LOG_STD_MIN + 0.5 (LOG_STD_MAX - LOG_STD_MIN) (tanh(x) + 1)
-        let half = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
-        let log_std = self.log_std.forward(&h)?.tanh()?.affine(half, LOG_STD_MIN + half)?;
-        Ok((mean, log_std))
+    /// The parameters by checkpoint name (`trunk.0.weight`, ..., `mean.*`, `log_std.*`).
+    pub fn named(&self) -> Named<'_> {
+        let mut out = Named::new();
+        name_mlp(&mut out, "trunk", &self.trunk);
+        name_dense(&mut out, "mean", &self.mean);
+        name_dense(&mut out, "log_std", &self.log_std);
+        out
     }
 
-    /// Reparameterised actions and their log-probabilities (`batch x 1`) for `obs` and
-    /// standard-normal noise `eps` (`batch x act_dim`, drawn by the caller).
-    pub fn sample(&self, obs: &Tensor, eps: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (mean, log_std) = self.forward(obs)?;
-        let x = (&mean + (log_std.exp()? * eps)?)?;
-        let y = x.tanh()?;
-        let action = y.broadcast_mul(&self.scale)?.broadcast_add(&self.bias)?;
-        // Normal(mean, std).log_prob(x) with x - mean = std * eps.
-        let normal_logp = ((eps.sqr()? * -0.5)? - log_std)?.affine(1.0, -0.5 * (2.0 * std::f64::consts::PI).ln())?;
-        let squash = y.sqr()?.affine(-1.0, 1.0)?.broadcast_mul(&self.scale)?.affine(1.0, 1e-6)?.log()?;
-        let logp = (normal_logp - squash)?.sum_keepdim(1)?;
-        Ok((action, logp))
+    fn named_mut(&mut self) -> NamedMut<'_> {
+        let mut out = NamedMut::new();
+        name_mlp_mut(&mut out, "trunk", &mut self.trunk);
+        name_dense_mut(&mut out, "mean", &mut self.mean);
+        name_dense_mut(&mut out, "log_std", &mut self.log_std);
+        out
     }
 
-    /// `tanh(mean)` rescaled to the bounds: the deterministic action.
-    pub fn mode(&self, obs: &Tensor) -> Result<Tensor> {
-        let (mean, _) = self.forward(obs)?;
-        Ok(mean.tanh()?.broadcast_mul(&self.scale)?.broadcast_add(&self.bias)?)
+    fn zero_grads(&self) -> ActorGrads {
+        ActorGrads { trunk: self.trunk.zero_grads(), mean: self.mean.zero_grad(), log_std: self.log_std.zero_grad() }
     }
 
-    /// Actions for a `batch x obs_dim` row-major host batch: sampled with noise from `rng`,
-    /// or the mode when `deterministic`.
-    pub fn act<R: Rng>(&self, obs: &[f32], rng: &mut R, deterministic: bool) -> Result<Vec<f32>> {
-        let b = obs.len() / self.obs_dim;
-        let dev = self.params.device();
-        let x = Tensor::from_slice(obs, (b, self.obs_dim), dev)?;
-        let a = if deterministic {
-            self.mode(&x)?
-        } else {
-            let eps = noise(rng, b, self.act_dim, dev)?;
-            self.sample(&x, &eps)?.0
-        };
-        Ok(a.flatten_all()?.to_vec1::<f32>()?)
+    /// Trunk and heads for `rows` observations: fills `tape.mean` and `tape.t`.
+    fn heads(&self, obs: &[f32], rows: usize, tape: &mut ActorTape) {
+        tape.rows = rows;
+        self.trunk.forward(obs, rows, &mut tape.trunk);
+        let h = tape.trunk.output();
+        self.mean.forward(h, rows, &mut tape.mean);
+        self.log_std.forward(h, rows, &mut tape.t);
+        tape.t.iter_mut().for_each(|v| *v = v.tanh());
+    }
+
+    /// Reparameterised actions (`tape.action`) and their log-probabilities (`tape.logp`)
+    /// for `rows` observations and standard-normal noise `eps` (`rows x act_dim`, drawn by
+    /// the caller):
+    /// `log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) (tanh(raw) + 1) / 2`,
+    /// `y = tanh(mean + exp(log_std) eps)`, `action = y scale + bias`, `log pi = sum_j
+    /// [log N(eps_j) - log_std_j - log(scale_j (1 - y_j^2) + 1e-6)]`.
+    pub fn sample(&self, obs: &[f32], rows: usize, eps: &[f32], tape: &mut ActorTape) {
+        self.heads(obs, rows, tape);
+        let a = self.act_dim;
+        tape.eps.clear();
+        tape.eps.extend_from_slice(eps);
+        tape.std.resize(rows * a, 0.0);
+        tape.y.resize(rows * a, 0.0);
+        tape.action.resize(rows * a, 0.0);
+        tape.logp.clear();
+        for r in 0..rows {
+            let mut logp = 0.0f32;
+            for j in 0..a {
+                let k = r * a + j;
+                let log_std = LOG_STD_MIN as f32 + HALF_LOG_STD_RANGE * (tape.t[k] + 1.0);
+                let std = log_std.exp();
+                let y = (tape.mean[k] + std * eps[k]).tanh();
+                tape.std[k] = std;
+                tape.y[k] = y;
+                tape.action[k] = y * self.scale[j] + self.bias[j];
+                logp += -0.5 * eps[k] * eps[k] - log_std - HALF_LOG_2PI - (self.scale[j] * (1.0 - y * y) + 1e-6).ln();
+            }
+            tape.logp.push(logp);
+        }
+    }
+
+    /// Gradients of a loss through the last [`SacActor::sample`], given the loss's
+    /// gradients with respect to the actions (`rows x act_dim`) and the log-probabilities
+    /// (one per row), into `grads` (overwritten).
+    fn backward(&self, tape: &mut ActorTape, d_action: &[f32], d_logp: &[f32], grads: &mut ActorGrads) {
+        let (rows, a) = (tape.rows, self.act_dim);
+        tape.d_mean.resize(rows * a, 0.0);
+        tape.d_raw.resize(rows * a, 0.0);
+        for (r, &dl) in d_logp.iter().enumerate().take(rows) {
+            for j in 0..a {
+                let k = r * a + j;
+                let (y, s) = (tape.y[k], self.scale[j]);
+                // action = y s + b; logp has -ln(s (1 - y^2) + 1e-6).
+                let dy = d_action[k] * s + dl * 2.0 * y * s / (s * (1.0 - y * y) + 1e-6);
+                let dx = dy * (1.0 - y * y);
+                tape.d_mean[k] = dx;
+                // x = mean + exp(log_std) eps; logp has -log_std.
+                let d_log_std = dx * tape.eps[k] * tape.std[k] - dl;
+                let t = tape.t[k];
+                tape.d_raw[k] = d_log_std * HALF_LOG_STD_RANGE * (1.0 - t * t);
+            }
+        }
+        let h = tape.trunk.output();
+        self.mean.backward(h, &tape.d_mean, rows, Some(&mut grads.mean), Some(&mut tape.dh));
+        self.log_std.backward(h, &tape.d_raw, rows, Some(&mut grads.log_std), Some(&mut tape.dh2));
+        for (d, e) in tape.dh.iter_mut().zip(&tape.dh2) {
+            *d += e;
+        }
+        let dh = std::mem::take(&mut tape.dh);
+        self.trunk.backward(&mut tape.trunk, &dh, Some(&mut grads.trunk), None);
+        tape.dh = dh;
+    }
+
+    /// Actions for a `batch x obs_dim` row-major batch: sampled with noise from `rng`, or
+    /// the mode `tanh(mean)` rescaled to the bounds when `deterministic`.
+    pub fn act<R: Rng>(&self, obs: &[f32], rng: &mut R, deterministic: bool) -> Vec<f32> {
+        let rows = obs.len() / self.obs_dim;
+        let mut tape = ActorTape::default();
+        if deterministic {
+            self.heads(obs, rows, &mut tape);
+            let a = self.act_dim;
+            return tape
+                .mean
+                .iter()
+                .enumerate()
+                .map(|(k, m)| m.tanh() * self.scale[k % a] + self.bias[k % a])
+                .collect();
+        }
+        let eps = noise(rng, rows * self.act_dim);
+        self.sample(obs, rows, &eps, &mut tape);
+        tape.action
     }
 }
 
-/// `rows x cols` standard-normal noise drawn on the host from `rng`.
-fn noise<R: Rng>(rng: &mut R, rows: usize, cols: usize, dev: &Device) -> Result<Tensor> {
-    let v: Vec<f32> = (0..rows * cols).map(|_| rng.sample(StandardNormal)).collect();
-    Ok(Tensor::from_vec(v, (rows, cols), dev)?)
+/// `n` standard-normal draws from `rng`.
+fn noise<R: Rng>(rng: &mut R, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.sample(StandardNormal)).collect()
 }
 
-/// Two Q networks `Q_k(s, a)` in one parameter set (`qf1.*`, `qf2.*`), one optimizer for
-/// both as CleanRL has it.
+/// Two Q networks `Q_k(s, a)` (`qf1.*`, `qf2.*`), one optimizer for both as CleanRL has it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct TwinQ {
-    qf1: ReluMlp,
-    qf2: ReluMlp,
-    params: Params,
+    qf: [Mlp; 2],
+    obs_dim: usize,
+}
+
+/// What [`TwinQ::forward`] keeps; reused between calls.
+#[derive(Clone, Debug, Default)]
+struct QTape {
+    input: Vec<f32>,
+    nets: [Tape; 2],
 }
 
 impl TwinQ {
     /// Two `[obs, act] -> hidden -> 1` ReLU MLPs.
-    pub fn new<R: Rng>(rng: &mut R, obs_dim: usize, act_dim: usize, hidden: &[usize], device: &Device) -> Result<Self> {
-        let mut params = Params::new(device);
+    pub fn new<R: Rng>(rng: &mut R, obs_dim: usize, act_dim: usize, hidden: &[usize]) -> Self {
         let sizes: Vec<usize> =
             std::iter::once(obs_dim + act_dim).chain(hidden.iter().copied()).chain(std::iter::once(1)).collect();
-        let qf1 = ReluMlp::new(rng, &sizes, &mut params, "qf1")?;
-        let qf2 = ReluMlp::new(rng, &sizes, &mut params, "qf2")?;
-        Ok(TwinQ { qf1, qf2, params })
+        let qf1 = Mlp::new(rng, &sizes, false);
+        let qf2 = Mlp::new(rng, &sizes, false);
+        TwinQ { qf: [qf1, qf2], obs_dim }
     }
 
-    /// The parameters.
-    pub fn params(&self) -> &Params {
-        &self.params
+    /// The parameters by checkpoint name (`qf1.0.weight`, ..., `qf2.*`).
+    pub fn named(&self) -> Named<'_> {
+        let mut out = Named::new();
+        name_mlp(&mut out, "qf1", &self.qf[0]);
+        name_mlp(&mut out, "qf2", &self.qf[1]);
+        out
     }
 
-    /// Both Q values (`batch x 1` each) of `obs` and `act`.
-    pub fn forward(&self, obs: &Tensor, act: &Tensor) -> Result<(Tensor, Tensor)> {
-        let x = Tensor::cat(&[obs, act], 1)?;
-        Ok((self.qf1.forward(&x)?, self.qf2.forward(&x)?))
+    fn named_mut(&mut self) -> NamedMut<'_> {
+        let [q1, q2] = &mut self.qf;
+        let mut out = NamedMut::new();
+        name_mlp_mut(&mut out, "qf1", q1);
+        name_mlp_mut(&mut out, "qf2", q2);
+        out
+    }
+
+    /// Both Q values of `rows` observations and actions; read them from `tape.nets[k]`.
+    fn forward(&self, obs: &[f32], act: &[f32], rows: usize, tape: &mut QTape) {
+        let (o, a) = (self.obs_dim, act.len() / rows.max(1));
+        tape.input.clear();
+        for r in 0..rows {
+            tape.input.extend_from_slice(&obs[r * o..(r + 1) * o]);
+            tape.input.extend_from_slice(&act[r * a..(r + 1) * a]);
+        }
+        for (q, t) in self.qf.iter().zip(tape.nets.iter_mut()) {
+            q.forward(&tape.input, rows, t);
+        }
     }
 }
 
@@ -264,14 +384,15 @@ pub struct ReplayBuffer {
     pos: usize,
 }
 
-/// One sampled minibatch, on the device.
+/// One sampled minibatch (buffers reused between updates).
+#[derive(Clone, Debug, Default)]
 struct Batch {
-    obs: Tensor,
-    next_obs: Tensor,
-    actions: Tensor,
-    rewards: Tensor,
+    obs: Vec<f32>,
+    next_obs: Vec<f32>,
+    actions: Vec<f32>,
+    rewards: Vec<f32>,
     /// `gamma * (1 - terminated)`.
-    discount: Tensor,
+    discount: Vec<f32>,
 }
 
 impl ReplayBuffer {
@@ -320,29 +441,22 @@ impl ReplayBuffer {
         self.pos = (self.pos + 1) % self.capacity;
     }
 
-    /// `batch` transitions drawn uniformly with replacement (as SB3's buffer does).
-    fn sample<R: Rng>(&self, rng: &mut R, batch: usize, gamma: f64, dev: &Device) -> Result<Batch> {
+    /// `batch` transitions drawn uniformly with replacement (as SB3's buffer does), into `out`.
+    fn sample_into<R: Rng>(&self, rng: &mut R, batch: usize, gamma: f64, out: &mut Batch) {
         let (o, a, n) = (self.obs_dim, self.act_dim, self.len());
-        let mut obs = Vec::with_capacity(batch * o);
-        let mut next_obs = Vec::with_capacity(batch * o);
-        let mut actions = Vec::with_capacity(batch * a);
-        let mut rewards = Vec::with_capacity(batch);
-        let mut discount = Vec::with_capacity(batch);
+        out.obs.clear();
+        out.next_obs.clear();
+        out.actions.clear();
+        out.rewards.clear();
+        out.discount.clear();
         for _ in 0..batch {
             let k = rng.random_range(0..n);
-            obs.extend_from_slice(&self.obs[k * o..(k + 1) * o]);
-            next_obs.extend_from_slice(&self.next_obs[k * o..(k + 1) * o]);
-            actions.extend_from_slice(&self.actions[k * a..(k + 1) * a]);
-            rewards.push(self.rewards[k]);
-            discount.push(gamma as f32 * (1.0 - self.terminated[k]));
+            out.obs.extend_from_slice(&self.obs[k * o..(k + 1) * o]);
+            out.next_obs.extend_from_slice(&self.next_obs[k * o..(k + 1) * o]);
+            out.actions.extend_from_slice(&self.actions[k * a..(k + 1) * a]);
+            out.rewards.push(self.rewards[k]);
+            out.discount.push(gamma as f32 * (1.0 - self.terminated[k]));
         }
-        Ok(Batch {
-            obs: Tensor::from_vec(obs, (batch, o), dev)?,
-            next_obs: Tensor::from_vec(next_obs, (batch, o), dev)?,
-            actions: Tensor::from_vec(actions, (batch, a), dev)?,
-            rewards: Tensor::from_vec(rewards, batch, dev)?,
-            discount: Tensor::from_vec(discount, batch, dev)?,
-        })
     }
 
     /// The stored arrays as host tensors (`replay.*`), for a checkpoint; none when empty.
@@ -454,12 +568,13 @@ pub struct Sac {
     q: TwinQ,
     q_target: TwinQ,
     /// `log(alpha)` and its optimizer when autotuned.
-    log_alpha: Option<(Params, Var, Adam)>,
+    log_alpha: Option<(Vec<f32>, HostAdam)>,
     alpha: f64,
     target_entropy: f64,
-    actor_opt: Adam,
-    q_opt: Adam,
+    actor_opt: HostAdam,
+    q_opt: HostAdam,
     rb: ReplayBuffer,
+    work: Work,
     rng: ChaCha8Rng,
     global_step: u64,
     vec_steps: u64,
@@ -471,25 +586,60 @@ pub struct Sac {
     high: Vec<f32>,
 }
 
-impl Sac {
-    /// A fresh run on the CPU ([`Sac::new_on`] with [`Device::Cpu`]).
-    pub fn new(spec: SacSpec) -> Result<Self> {
-        Self::new_on(spec, &Device::Cpu)
-    }
+/// The update's buffers, kept between updates so that steady-state updates do not allocate.
+#[derive(Default)]
+struct Work {
+    batch: Batch,
+    actor: ActorTape,
+    q: QTape,
+    q_next: QTape,
+    target: Vec<f32>,
+    dq: [Vec<f32>; 2],
+    d_input: [Vec<f32>; 2],
+    d_action: Vec<f32>,
+    d_logp: Vec<f32>,
+    q_grads: [Vec<DenseGrad>; 2],
+    actor_grads: Option<ActorGrads>,
+}
 
-    /// A fresh run whose networks live on `device`, on a threaded vector env that autoresets
-    /// in the same step.
-    pub fn new_on(spec: SacSpec, device: &Device) -> Result<Self> {
+/// The name, shape and value of `log_alpha` (for checkpoints and its optimizer).
+fn log_alpha_named(v: &[f32]) -> Named<'_> {
+    vec![("log_alpha".to_string(), vec![1], v)]
+}
+
+/// The sizes of named parameters, in order (for an optimizer).
+fn sizes(named: &Named) -> Vec<usize> {
+    named.iter().map(|(_, _, v)| v.len()).collect()
+}
+
+/// The values of named mutable parameters, in order (for an optimizer step).
+fn values<'a>(named: NamedMut<'a>) -> impl Iterator<Item = &'a mut [f32]> {
+    named.into_iter().map(|(_, _, v)| v.as_mut_slice())
+}
+
+/// An error naming the step when a loss is not finite, else the loss.
+fn finite(what: &str, v: f32, global_step: u64, updates: u64) -> Result<f64> {
+    if !v.is_finite() {
+        bail!(
+            "SAC: the {what} is not finite ({v}) at global step {global_step} (gradient update {updates}); lower the learning rates or check the rewards"
+        );
+    }
+    Ok(v as f64)
+}
+
+impl Sac {
+    /// A fresh run on a threaded vector env that autoresets in the same step.
+    pub fn new(spec: SacSpec) -> Result<Self> {
         spec.sac.validate()?;
         let venv =
             make_vec(&spec.env_id, spec.sac.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
                 .with_autoreset_mode(AutoresetMode::SameStep);
-        Self::with_env_on(spec, Box::new(venv), device)
+        Self::with_env(spec, Box::new(venv))
     }
 
     /// A fresh run on a vector env the caller built (`spec.sac.num_envs` envs, autoreset in
     /// [`AutoresetMode::SameStep`] so final observations can bootstrap).
-    pub fn with_env_on(spec: SacSpec, venv: Box<dyn VectorEnv>, device: &Device) -> Result<Self> {
+    pub fn with_env(spec: SacSpec, venv: Box<dyn VectorEnv>) -> Result<Self> {
         spec.sac.validate()?;
         let cfg = &spec.sac;
         let (low, high) = box_bounds(venv.single_action_space(), &spec.env_id)?;
@@ -501,20 +651,14 @@ impl Sac {
         }
         let (obs_dim, act_dim) = (venv.obs_dim(), low.len());
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
-        let actor = SacActor::new(&mut rng, obs_dim, &cfg.hidden, &low, &high, device)?;
-        let q = TwinQ::new(&mut rng, obs_dim, act_dim, &cfg.hidden, device)?;
-        let q_target = TwinQ::new(&mut rng, obs_dim, act_dim, &cfg.hidden, device)?;
-        q_target.params.load(&q.params.tensors())?;
-        let actor_opt = Adam::new(&actor.params, cfg.policy_lr, ADAM_EPS)?;
-        let q_opt = Adam::new(&q.params, cfg.q_lr, ADAM_EPS)?;
-        let log_alpha = if cfg.autotune {
-            let mut p = Params::new(device);
-            let v = p.add("log_alpha", Tensor::zeros(1, candle_core::DType::F32, device)?)?;
-            let opt = Adam::new(&p, cfg.q_lr, ADAM_EPS)?;
-            Some((p, v, opt))
-        } else {
-            None
-        };
+        let actor = SacActor::new(&mut rng, obs_dim, &cfg.hidden, &low, &high);
+        let q = TwinQ::new(&mut rng, obs_dim, act_dim, &cfg.hidden);
+        // Drawn and then overwritten, as CleanRL's `load_state_dict` of a fresh network.
+        let mut q_target = TwinQ::new(&mut rng, obs_dim, act_dim, &cfg.hidden);
+        q_target.clone_from(&q);
+        let actor_opt = HostAdam::new(sizes(&actor.named()), cfg.policy_lr, ADAM_EPS);
+        let q_opt = HostAdam::new(sizes(&q.named()), cfg.q_lr, ADAM_EPS);
+        let log_alpha = cfg.autotune.then(|| (vec![0.0f32], HostAdam::new([1], cfg.q_lr, ADAM_EPS)));
         let alpha = if cfg.autotune { 1.0 } else { cfg.alpha };
         let n = cfg.num_envs;
         Ok(Sac {
@@ -529,6 +673,7 @@ impl Sac {
             target_entropy: -(act_dim as f64),
             actor_opt,
             q_opt,
+            work: Work::default(),
             rng,
             global_step: 0,
             vec_steps: 0,
@@ -559,11 +704,6 @@ impl Sac {
     /// The replay buffer.
     pub fn replay(&self) -> &ReplayBuffer {
         &self.rb
-    }
-
-    /// The device the networks run on.
-    pub fn device(&self) -> &Device {
-        self.actor.params.device()
     }
 
     /// Env steps taken.
@@ -635,7 +775,7 @@ impl Sac {
             let actions: Vec<f32> = if step_index < cfg.learning_starts {
                 (0..n * a).map(|k| self.rng.random_range(self.low[k % a]..=self.high[k % a])).collect()
             } else {
-                self.actor.act(&self.obs, &mut self.rng, false)?
+                self.actor.act(&self.obs, &mut self.rng, false)
             };
             let env_actions: Vec<Value> = actions
                 .chunks(a)
@@ -732,77 +872,111 @@ impl Sac {
         self.update(&mut Sums::default())
     }
 
-    fn finite(&self, what: &str, v: f32) -> Result<f64> {
-        if !v.is_finite() {
-            bail!(
-                "SAC: the {what} is not finite ({v}) at global step {} (gradient update {}); lower the learning rates or check the rewards",
-                self.global_step,
-                self.updates
-            );
-        }
-        Ok(v as f64)
-    }
-
     /// One critic update, the delayed actor and alpha updates, and the target update.
     fn update(&mut self, sums: &mut Sums) -> Result<()> {
-        let cfg = &self.spec.sac;
-        let (b, a) = (cfg.batch_size, self.actor.act_dim);
-        let dev = self.device().clone();
-        let batch = self.rb.sample(&mut self.rng, b, cfg.gamma, &dev)?;
+        let Sac { spec, actor, q, q_target, log_alpha, actor_opt, q_opt, rb, work: w, rng, .. } = self;
+        let cfg = &spec.sac;
+        let (b, o, a) = (cfg.batch_size, actor.obs_dim, actor.act_dim);
+        rb.sample_into(rng, b, cfg.gamma, &mut w.batch);
         self.updates += 1;
+        let (step, updates) = (self.global_step, self.updates);
+        let inv_b = 1.0 / b as f32;
 
         // Critic: regress both Q networks onto the soft target of the target networks.
-        let eps = noise(&mut self.rng, b, a, &dev)?;
-        let (next_a, next_logp) = self.actor.sample(&batch.next_obs, &eps)?;
-        let (q1_next, q2_next) = self.q_target.forward(&batch.next_obs, &next_a)?;
-        let soft_next = (q1_next.minimum(&q2_next)? - (next_logp * self.alpha)?)?.flatten_all()?;
-        let target = (&batch.rewards + (&batch.discount * soft_next)?)?.detach();
-        let (q1, q2) = self.q.forward(&batch.obs, &batch.actions)?;
-        let (q1, q2) = (q1.flatten_all()?, q2.flatten_all()?);
-        let qf1_loss = (&q1 - &target)?.sqr()?.mean_all()?;
-        let qf2_loss = (&q2 - &target)?.sqr()?.mean_all()?;
-        let qf_loss = (&qf1_loss + &qf2_loss)?;
-        let grads = qf_loss.backward()?;
-        let l1 = self.finite("critic loss (qf1)", qf1_loss.to_scalar::<f32>()?)?;
-        let l2 = self.finite("critic loss (qf2)", qf2_loss.to_scalar::<f32>()?)?;
-        self.q_opt.step(&self.q.params, &grads)?;
-        sums.q[0] += l1;
-        sums.q[1] += l2;
-        sums.q[2] += q1.mean_all()?.to_scalar::<f32>()? as f64;
-        sums.q[3] += q2.mean_all()?.to_scalar::<f32>()? as f64;
+        let alpha = self.alpha as f32;
+        let eps = noise(rng, b * a);
+        actor.sample(&w.batch.next_obs, b, &eps, &mut w.actor);
+        q_target.forward(&w.batch.next_obs, &w.actor.action, b, &mut w.q_next);
+        let (q1n, q2n) = (w.q_next.nets[0].output(), w.q_next.nets[1].output());
+        w.target.clear();
+        for i in 0..b {
+            let soft = q1n[i].min(q2n[i]) - w.actor.logp[i] * alpha;
+            w.target.push(w.batch.rewards[i] + w.batch.discount[i] * soft);
+        }
+        q.forward(&w.batch.obs, &w.batch.actions, b, &mut w.q);
+        let mut losses = [0.0f32; 2];
+        let mut means = [0.0f64; 2];
+        for k in 0..2 {
+            let values = w.q.nets[k].output();
+            w.dq[k].clear();
+            for (v, t) in values.iter().zip(&w.target) {
+                let diff = v - t;
+                losses[k] += diff * diff;
+                w.dq[k].push(2.0 * diff * inv_b);
+            }
+            losses[k] *= inv_b;
+            means[k] = values.iter().map(|&v| v as f64).sum::<f64>() / b as f64;
+            if w.q_grads[k].is_empty() {
+                w.q_grads[k] = q.qf[k].zero_grads();
+            }
+            q.qf[k].backward(&mut w.q.nets[k], &w.dq[k], Some(&mut w.q_grads[k]), None);
+        }
+        sums.q[0] += finite("critic loss (qf1)", losses[0], step, updates)?;
+        sums.q[1] += finite("critic loss (qf2)", losses[1], step, updates)?;
+        let grads: Vec<&[f32]> =
+            w.q_grads.iter().flatten().flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()]).collect();
+        q_opt.step(values(q.named_mut()), &grads);
+        sums.q[2] += means[0];
+        sums.q[3] += means[1];
         sums.q_n += 1;
 
         // Actor and alpha: every policy_frequency updates, that many times.
-        let pf = self.spec.sac.policy_frequency;
-        if self.updates.is_multiple_of(pf) {
+        let pf = cfg.policy_frequency;
+        if updates.is_multiple_of(pf) {
             for _ in 0..pf {
-                let eps = noise(&mut self.rng, b, a, &dev)?;
-                let (pi, logp) = self.actor.sample(&batch.obs, &eps)?;
-                let (q1_pi, q2_pi) = self.q.forward(&batch.obs, &pi)?;
-                let actor_loss = ((logp * self.alpha)? - q1_pi.minimum(&q2_pi)?)?.mean_all()?;
-                let grads = actor_loss.backward()?;
-                sums.actor += self.finite("actor loss", actor_loss.to_scalar::<f32>()?)?;
+                let eps = noise(rng, b * a);
+                actor.sample(&w.batch.obs, b, &eps, &mut w.actor);
+                q.forward(&w.batch.obs, &w.actor.action, b, &mut w.q);
+                // loss = mean(alpha log pi - min(Q1, Q2)); the smaller Q takes the gradient.
+                let (q1, q2) = (w.q.nets[0].output(), w.q.nets[1].output());
+                let mut loss = 0.0f32;
+                w.dq[0].clear();
+                w.dq[1].clear();
+                for i in 0..b {
+                    let first = q1[i] <= q2[i];
+                    loss += w.actor.logp[i] * alpha - if first { q1[i] } else { q2[i] };
+                    w.dq[0].push(if first { -inv_b } else { 0.0 });
+                    w.dq[1].push(if first { 0.0 } else { -inv_b });
+                }
+                sums.actor += finite("actor loss", loss * inv_b, step, updates)?;
                 sums.actor_n += 1;
-                self.actor_opt.step(&self.actor.params, &grads)?;
-                if let Some((params, log_alpha, opt)) = &mut self.log_alpha {
-                    let eps = noise(&mut self.rng, b, a, &dev)?;
-                    let (_, logp) = self.actor.sample(&batch.obs, &eps)?;
-                    let gap = logp.mean_all()?.to_scalar::<f32>()? as f64 + self.target_entropy;
-                    // mean(-exp(log_alpha) (log pi + target_entropy))
-                    let alpha_loss = (log_alpha.as_tensor().exp()? * -gap)?.sum_all()?;
-                    let grads = alpha_loss.backward()?;
-                    sums.alpha += alpha_loss.to_scalar::<f32>()? as f64;
-                    opt.step(params, &grads)?;
-                    self.alpha = log_alpha.as_tensor().exp()?.to_vec1::<f32>()?[0] as f64;
+                // Through the Q networks to their action inputs only (no weight gradients).
+                w.d_action.clear();
+                w.d_action.resize(b * a, 0.0);
+                for k in 0..2 {
+                    q.qf[k].backward(&mut w.q.nets[k], &w.dq[k], None, Some(&mut w.d_input[k]));
+                    for (r, row) in w.d_input[k].chunks_exact(o + a).enumerate() {
+                        for (d, g) in w.d_action[r * a..(r + 1) * a].iter_mut().zip(&row[o..]) {
+                            *d += g;
+                        }
+                    }
+                }
+                w.d_logp.clear();
+                w.d_logp.resize(b, alpha * inv_b);
+                let grads = w.actor_grads.get_or_insert_with(|| actor.zero_grads());
+                actor.backward(&mut w.actor, &w.d_action, &w.d_logp, grads);
+                actor_opt.step(values(actor.named_mut()), &grads.slices());
+                if let Some((log_alpha, opt)) = log_alpha {
+                    let eps = noise(rng, b * a);
+                    actor.sample(&w.batch.obs, b, &eps, &mut w.actor);
+                    let mean_logp = w.actor.logp.iter().sum::<f32>() * inv_b;
+                    let gap = (mean_logp as f64 + self.target_entropy) as f32;
+                    // loss = -exp(log_alpha) (mean log pi + target_entropy); d/dlog_alpha the same.
+                    let loss = -log_alpha[0].exp() * gap;
+                    sums.alpha += loss as f64;
+                    opt.step([log_alpha.as_mut_slice()], &[&[loss]]);
+                    self.alpha = log_alpha[0].exp() as f64;
                 }
             }
         }
 
         // Targets: Polyak averaging.
-        if self.updates.is_multiple_of(self.spec.sac.target_network_frequency) {
-            let tau = self.spec.sac.tau;
-            for ((_, p), (_, t)) in self.q.params.iter().zip(self.q_target.params.iter()) {
-                t.set(&((p.as_tensor() * tau)? + (t.as_tensor() * (1.0 - tau))?)?)?;
+        if updates.is_multiple_of(cfg.target_network_frequency) {
+            let tau = cfg.tau as f32;
+            for ((_, _, p), (_, _, t)) in q.named().into_iter().zip(q_target.named_mut()) {
+                for (t, p) in t.iter_mut().zip(p) {
+                    *t = p * tau + *t * (1.0 - tau);
+                }
             }
         }
         Ok(())
@@ -812,22 +986,15 @@ impl Sac {
     /// optimizers, replay buffer, generator position) to `path`, atomically. Call it at a
     /// boundary ([`Sac::at_boundary`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let cpu = &Device::Cpu;
         let mut tensors = BTreeMap::new();
-        let mut add = |prefix: &str, m: BTreeMap<String, Tensor>| -> Result<()> {
-            for (k, v) in m {
-                tensors.insert(format!("{prefix}.{k}"), v.to_device(cpu)?);
-            }
-            Ok(())
-        };
-        add("actor", self.actor.params.tensors())?;
-        add("qf", self.q.params.tensors())?;
-        add("qf_target", self.q_target.params.tensors())?;
-        add("actor_opt", self.actor_opt.state()?)?;
-        add("q_opt", self.q_opt.state()?)?;
-        if let Some((p, _, opt)) = &self.log_alpha {
-            add("alpha", p.tensors())?;
-            add("alpha_opt", opt.state()?)?;
+        to_tensors(&self.actor.named(), "actor.", &mut tensors)?;
+        to_tensors(&self.q.named(), "qf.", &mut tensors)?;
+        to_tensors(&self.q_target.named(), "qf_target.", &mut tensors)?;
+        self.actor_opt.state(&self.actor.named(), "actor_opt.", &mut tensors)?;
+        self.q_opt.state(&self.q.named(), "q_opt.", &mut tensors)?;
+        if let Some((v, opt)) = &self.log_alpha {
+            to_tensors(&log_alpha_named(v), "alpha.", &mut tensors)?;
+            opt.state(&log_alpha_named(v), "alpha_opt.", &mut tensors)?;
         }
         self.rb.tensors(&mut tensors)?;
         let meta = SacMeta {
@@ -850,9 +1017,9 @@ impl Sac {
         write_atomically(path, &bytes)
     }
 
-    /// Restores a run from a checkpoint with the networks on `device`.
-    pub fn resume_on(path: &Path, device: &Device) -> Result<Sac> {
-        Self::resume_with(path, |spec| Sac::new_on(spec.clone(), device))
+    /// Restores a run from a checkpoint, on the vector env [`Sac::new`] builds.
+    pub fn resume(path: &Path) -> Result<Sac> {
+        Self::resume_with(path, |spec| Sac::new(spec.clone()))
     }
 
     /// Restores a run whose vector env the caller builds: `start` gets the checkpoint's spec
@@ -860,9 +1027,10 @@ impl Sac {
     pub fn resume_with(path: &Path, start: impl FnOnce(&SacSpec) -> Result<Sac>) -> Result<Sac> {
         let (meta, bytes) = read_checked(path)?;
         let mut sac = start(&meta.spec)?;
-        let dev = sac.device().clone();
-        let t: BTreeMap<String, Tensor> =
-            candle_core::safetensors::load_buffer(&bytes, &dev).map_err(|e| corrupt(path, e))?.into_iter().collect();
+        let t: BTreeMap<String, Tensor> = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| corrupt(path, e))?
+            .into_iter()
+            .collect();
         if sac.actor.obs_dim != meta.obs_dim || sac.actor.act_dim != meta.act_dim {
             bail!(
                 "checkpoint {} is for {} observation and {} action numbers, {} has {} and {}",
@@ -875,21 +1043,16 @@ impl Sac {
             );
         }
         let ctx = || format!("checkpoint {}", path.display());
-        sac.actor.params.load(&strip("actor.", &t)).with_context(ctx)?;
-        sac.q.params.load(&strip("qf.", &t)).with_context(ctx)?;
-        sac.q_target.params.load(&strip("qf_target.", &t)).with_context(ctx)?;
-        sac.actor_opt.load_state(&strip("actor_opt.", &t)).with_context(ctx)?;
-        sac.q_opt.load_state(&strip("q_opt.", &t)).with_context(ctx)?;
-        if let Some((p, _, opt)) = &mut sac.log_alpha {
-            p.load(&strip("alpha.", &t)).with_context(ctx)?;
-            opt.load_state(&strip("alpha_opt.", &t)).with_context(ctx)?;
+        load_tensors(sac.actor.named_mut(), "actor.", &t).with_context(ctx)?;
+        load_tensors(sac.q.named_mut(), "qf.", &t).with_context(ctx)?;
+        load_tensors(sac.q_target.named_mut(), "qf_target.", &t).with_context(ctx)?;
+        sac.actor_opt.load_state(&sac.actor.named(), "actor_opt.", &t).with_context(ctx)?;
+        sac.q_opt.load_state(&sac.q.named(), "q_opt.", &t).with_context(ctx)?;
+        if let Some((v, opt)) = &mut sac.log_alpha {
+            load_tensors(vec![("log_alpha".into(), vec![1], v)], "alpha.", &t).with_context(ctx)?;
+            opt.load_state(&log_alpha_named(v), "alpha_opt.", &t).with_context(ctx)?;
         }
-        let cpu: BTreeMap<String, Tensor> = t
-            .iter()
-            .filter(|(k, _)| k.starts_with("replay."))
-            .map(|(k, v)| Ok((k.clone(), v.to_device(&Device::Cpu)?)))
-            .collect::<Result<_>>()?;
-        sac.rb.load(&cpu, meta.replay_len, meta.replay_pos).with_context(ctx)?;
+        sac.rb.load(&t, meta.replay_len, meta.replay_pos).with_context(ctx)?;
         let seed: [u8; 32] = meta.rng_seed.as_slice().try_into().map_err(|_| corrupt(path, "bad rng_seed"))?;
         let word_pos: u128 = meta.rng_word_pos.parse().map_err(|_| corrupt(path, "bad rng_word_pos"))?;
         sac.rng = ChaCha8Rng::from_seed(seed);
@@ -935,10 +1098,6 @@ pub struct SacMeta {
     pub rng_word_pos: String,
 }
 
-fn strip(prefix: &str, t: &BTreeMap<String, Tensor>) -> BTreeMap<String, Tensor> {
-    t.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone()))).collect()
-}
-
 /// The metadata and bytes of a SAC checkpoint whose header and layout are valid.
 fn read_checked(path: &Path) -> Result<(SacMeta, Vec<u8>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read checkpoint {}", path.display()))?;
@@ -958,14 +1117,9 @@ pub fn read_meta(path: &Path) -> Result<SacMeta> {
     Ok(read_checked(path)?.0)
 }
 
-/// Loads the actor of a SAC checkpoint for evaluation, onto `device`; the env's spaces
-/// must match the ones it was trained on. Returns the checkpoint's metadata too.
-pub fn load_actor_on(
-    path: &Path,
-    obs_space: &Space,
-    action_space: &Space,
-    device: &Device,
-) -> Result<(SacMeta, SacActor)> {
+/// Loads the actor of a SAC checkpoint for evaluation; the env's spaces must match the
+/// ones it was trained on. Returns the checkpoint's metadata too.
+pub fn load_actor(path: &Path, obs_space: &Space, action_space: &Space) -> Result<(SacMeta, SacActor)> {
     let (meta, bytes) = read_checked(path)?;
     let (low, high) = box_bounds(action_space, &meta.spec.env_id)?;
     if meta.obs_dim != obs_space.flatdim() || meta.act_dim != low.len() {
@@ -978,11 +1132,12 @@ pub fn load_actor_on(
             low.len()
         );
     }
-    let actor =
-        SacActor::new(&mut ChaCha8Rng::seed_from_u64(0), meta.obs_dim, &meta.spec.sac.hidden, &low, &high, device)?;
-    let t: BTreeMap<String, Tensor> =
-        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| corrupt(path, e))?.into_iter().collect();
-    actor.params.load(&strip("actor.", &t)).with_context(|| format!("checkpoint {}", path.display()))?;
+    let mut actor = SacActor::new(&mut ChaCha8Rng::seed_from_u64(0), meta.obs_dim, &meta.spec.sac.hidden, &low, &high);
+    let t: BTreeMap<String, Tensor> = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| corrupt(path, e))?
+        .into_iter()
+        .collect();
+    load_tensors(actor.named_mut(), "actor.", &t).with_context(|| format!("checkpoint {}", path.display()))?;
     Ok((meta, actor))
 }
 
@@ -1006,23 +1161,95 @@ mod tests {
     fn log_prob_matches_the_squashed_gaussian_density() {
         // One action dim in [-2, 2]: logp = N(x; mu, sigma) - log(2 (1 - tanh(x)^2) + 1e-6).
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let actor = SacActor::new(&mut rng, 3, &[8], &[-2.0], &[2.0], &Device::Cpu).unwrap();
-        let obs = Tensor::new(&[[0.1f32, -0.4, 0.7]], &Device::Cpu).unwrap();
-        let eps = Tensor::new(&[[0.3f32]], &Device::Cpu).unwrap();
-        let (mean, log_std) = actor.forward(&obs).unwrap();
-        let (mu, ls) = (mean.to_vec2::<f32>().unwrap()[0][0] as f64, log_std.to_vec2::<f32>().unwrap()[0][0] as f64);
+        let actor = SacActor::new(&mut rng, 3, &[8], &[-2.0], &[2.0]);
+        let obs = [0.1f32, -0.4, 0.7];
+        let mut tape = ActorTape::default();
+        actor.sample(&obs, 1, &[0.3], &mut tape);
+        let mu = tape.mean[0] as f64;
+        let ls = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (tape.t[0] as f64 + 1.0);
         assert!((LOG_STD_MIN..=LOG_STD_MAX).contains(&ls));
-        let (a, logp) = actor.sample(&obs, &eps).unwrap();
         let x = mu + ls.exp() * 0.3;
         let want = -0.5 * ((x - mu) / ls.exp()).powi(2)
             - ls
             - 0.5 * (2.0 * std::f64::consts::PI).ln()
             - (2.0 * (1.0 - x.tanh().powi(2)) + 1e-6).ln();
-        let got = logp.to_vec2::<f32>().unwrap()[0][0] as f64;
+        let got = tape.logp[0] as f64;
         assert!((got - want).abs() < 1e-4, "{got} vs {want}");
-        assert!((a.to_vec2::<f32>().unwrap()[0][0] as f64 - 2.0 * x.tanh()).abs() < 1e-5);
-        let m = actor.mode(&obs).unwrap().to_vec2::<f32>().unwrap()[0][0] as f64;
+        assert!((tape.action[0] as f64 - 2.0 * x.tanh()).abs() < 1e-5);
+        let m = actor.act(&obs, &mut rng, true)[0] as f64;
         assert!((m - 2.0 * mu.tanh()).abs() < 1e-5);
+    }
+
+    /// The actor's hand-written backward pass gives candle autograd's gradients of the same
+    /// squashed-Gaussian formula (weights drawn identically), for a loss that weighs both the
+    /// actions and the log-probabilities.
+    #[test]
+    fn actor_gradients_match_candle_autograd() {
+        use crate::nn::{Dense as CandleDense, Params, ReluMlp};
+        let (o, a, rows) = (3, 2, 5);
+        let (low, high) = ([-2.0f32, 0.0], [2.0f32, 1.0]);
+        let actor = SacActor::new(&mut ChaCha8Rng::seed_from_u64(4), o, &[16, 8], &low, &high);
+        let mut params = Params::cpu();
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let trunk = ReluMlp::new(&mut rng, &[o, 16, 8], &mut params, "trunk").unwrap();
+        let mean = CandleDense::torch_default(&mut rng, 8, a, &mut params, "mean").unwrap();
+        let log_std = CandleDense::torch_default(&mut rng, 8, a, &mut params, "log_std").unwrap();
+
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let obs: Vec<f32> = (0..rows * o).map(|_| rng.random_range(-1.5..1.5)).collect();
+        let eps = noise(&mut rng, rows * a);
+        let wa: Vec<f32> = (0..rows * a).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let wl: Vec<f32> = (0..rows).map(|_| rng.random_range(-1.0..1.0)).collect();
+
+        // Reference: the formula as candle ops, loss = sum(wa * action) + sum(wl * logp).
+        let dev = &Device::Cpu;
+        let t = |v: &[f32], shape: (usize, usize)| Tensor::from_slice(v, shape, dev).unwrap();
+        let h = trunk.forward(&t(&obs, (rows, o))).unwrap().relu().unwrap();
+        let mu = mean.forward(&h).unwrap();
+        let half = 0.5 * (LOG_STD_MAX - LOG_STD_MIN);
+        let ls = log_std.forward(&h).unwrap().tanh().unwrap().affine(half, LOG_STD_MIN + half).unwrap();
+        let e = t(&eps, (rows, a));
+        let x = (&mu + (ls.exp().unwrap() * &e).unwrap()).unwrap();
+        let y = x.tanh().unwrap();
+        let scale = Tensor::from_slice(&actor.scale, a, dev).unwrap();
+        let bias = Tensor::from_slice(&actor.bias, a, dev).unwrap();
+        let action = y.broadcast_mul(&scale).unwrap().broadcast_add(&bias).unwrap();
+        let normal = ((e.sqr().unwrap() * -0.5).unwrap() - &ls)
+            .unwrap()
+            .affine(1.0, -0.5 * (2.0 * std::f64::consts::PI).ln())
+            .unwrap();
+        let squash = y
+            .sqr()
+            .unwrap()
+            .affine(-1.0, 1.0)
+            .unwrap()
+            .broadcast_mul(&scale)
+            .unwrap()
+            .affine(1.0, 1e-6)
+            .unwrap()
+            .log()
+            .unwrap();
+        let logp = (normal - squash).unwrap().sum_keepdim(1).unwrap();
+        let loss = ((action.clone() * t(&wa, (rows, a))).unwrap().sum_all().unwrap()
+            + (logp.clone() * t(&wl, (rows, 1))).unwrap().sum_all().unwrap())
+        .unwrap();
+        let grads = loss.backward().unwrap();
+
+        let mut tape = ActorTape::default();
+        actor.sample(&obs, rows, &eps, &mut tape);
+        let close = |got: &[f32], want: &[f32], what: &str| {
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() <= 2e-4 * (1.0 + w.abs()), "{what}: {g} vs {w}");
+            }
+        };
+        close(&tape.action, &action.flatten_all().unwrap().to_vec1::<f32>().unwrap(), "action");
+        close(&tape.logp, &logp.flatten_all().unwrap().to_vec1::<f32>().unwrap(), "logp");
+        let mut g = actor.zero_grads();
+        actor.backward(&mut tape, &wa, &wl, &mut g);
+        for ((name, _, _), got) in actor.named().iter().zip(g.slices()) {
+            let (_, var) = params.iter().find(|(k, _)| *k == name).unwrap();
+            close(got, &grads.get(var).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap(), name);
+        }
     }
 
     #[test]
@@ -1062,18 +1289,15 @@ mod tests {
         let path = dir.path().join("c.safetensors");
         first.save(&path).unwrap();
         drop(first);
-        let mut resumed = Sac::resume_on(&path, &Device::Cpu).unwrap();
+        let mut resumed = Sac::resume(&path).unwrap();
         rows2.extend(run(&mut resumed, 400));
         let strip_sps = |r: &[SacStats]| r.iter().map(|s| SacStats { sps: 0.0, ..s.clone() }).collect::<Vec<_>>();
         assert_eq!(strip_sps(&rows), strip_sps(&rows2));
         assert_eq!(straight.replay(), resumed.replay());
-        for ((k, a), (_, b)) in straight.actor().params().iter().zip(resumed.actor().params().iter()) {
-            let (a, b) = (
-                a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                b.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            );
-            assert_eq!(a, b, "{k}");
+        for ((k, _, a), (_, _, b)) in straight.actor().named().iter().zip(resumed.actor().named()) {
+            assert_eq!(*a, b, "{k}");
         }
+        assert_eq!(straight.q(), resumed.q());
         assert_eq!(straight.alpha(), resumed.alpha());
     }
 
