@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Times open_clip's ViT-B/32 image tower in PyTorch (scripts/open_clip_bench.py), to compare
+# with `vlmgym bench reward` on the same machine in the same session.
+#
+# Uses the same virtual environment as scripts/cleanrl_sac_bench.sh (default
+# /tmp/cleanrl-venv, override with CLEANRL_VENV) and adds open-clip-torch to it. Arguments go
+# to the script: --repeats R (default 3), --batch B (default 64), --threads T (default 2).
+#
+#   bash scripts/open_clip_bench.sh --threads 2
+#   cargo run --release -- bench reward
+set -euo pipefail
+venv="${CLEANRL_VENV:-/tmp/cleanrl-venv}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet torch numpy
+fi
+if ! "$venv/bin/python" -c "import open_clip" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet open-clip-torch
+fi
+exec "$venv/bin/python" "$here/open_clip_bench.py" "$@"
