@@ -309,6 +309,8 @@ impl RewardHook for LanguageReward {
         self.score_seconds += t.elapsed().as_secs_f64();
         let names: Vec<String> = self.synth.term_names().to_vec();
         let mut sums = vec![0.0f64; names.len()];
+        rollout.term_names.clone_from(&names);
+        rollout.terms.clear();
         let (mut env_sum, mut sem_sum) = (0.0, 0.0);
         for (step, reset) in rec.resets.iter().enumerate() {
             if let Some(infos) = reset {
@@ -326,6 +328,7 @@ impl RewardHook for LanguageReward {
                 env_sum += rollout.rewards[k];
                 sem_sum += scores[k];
                 rollout.rewards[k] = ev.reward;
+                rollout.terms.extend(ev.values.iter().map(|&v| v as f32));
                 for (s, v) in sums.iter_mut().zip(&ev.values) {
                     if v.is_finite() {
                         *s += v;

@@ -36,6 +36,11 @@ pub struct Rollout {
     pub final_values: Vec<Option<f32>>,
     /// Per-step infos from the env.
     pub infos: Vec<Info>,
+    /// Names of the per-transition reward terms a [`RewardHook`] wrote (its synthesis
+    /// terms: the semantic score, speed and centre factors, ...); empty without a hook.
+    pub term_names: Vec<String>,
+    /// The terms, one row of `term_names.len()` values per transition, in transition order.
+    pub terms: Vec<f32>,
 }
 
 impl Rollout {
@@ -58,6 +63,8 @@ impl Rollout {
             starts: Vec::with_capacity(n),
             final_values: Vec::with_capacity(n),
             infos: Vec::with_capacity(n),
+            term_names: Vec::new(),
+            terms: Vec::new(),
         }
     }
 
@@ -73,6 +80,7 @@ impl Rollout {
         self.starts.clear();
         self.final_values.clear();
         self.infos.clear();
+        self.terms.clear();
     }
 
     /// Number of transitions stored.
@@ -95,7 +103,8 @@ impl Rollout {
 /// are computed (VLM-RL and VLM-RMs score frames in batches here). The trainer then
 /// normalises the rewards and adds the truncation bootstrap to the replaced values.
 pub trait RewardHook {
-    /// Overwrites `rollout.rewards` (same length); may read anything else in it.
+    /// Overwrites `rollout.rewards` (same length), and may fill `rollout.term_names` and
+    /// `rollout.terms` with each transition's reward terms; may read anything else in it.
     fn replace_rewards(&mut self, rollout: &mut Rollout) -> anyhow::Result<()>;
     /// Named statistics of the last replaced rollout (logged as `metrics.csv` columns).
     fn stats(&self) -> Vec<(String, f64)> {

@@ -380,6 +380,11 @@ pub struct ReplayBuffer {
     actions: Vec<f32>,
     rewards: Vec<f32>,
     terminated: Vec<f32>,
+    /// Names of the reward terms stored with each transition (a reward hook's synthesis
+    /// terms); empty when there are none.
+    term_names: Vec<String>,
+    /// One row of `term_names.len()` terms per transition.
+    terms: Vec<f32>,
     /// Where the next transition goes.
     pos: usize,
 }
@@ -407,6 +412,8 @@ impl ReplayBuffer {
             actions: Vec::new(),
             rewards: Vec::new(),
             terminated: Vec::new(),
+            term_names: Vec::new(),
+            terms: Vec::new(),
             pos: 0,
         }
     }
@@ -421,10 +428,36 @@ impl ReplayBuffer {
         self.rewards.is_empty()
     }
 
-    /// Stores one transition.
+    /// Names of the reward terms stored with each transition (empty: none).
+    pub fn term_names(&self) -> &[String] {
+        &self.term_names
+    }
+
+    /// The reward terms of stored transition `k`, in [`ReplayBuffer::term_names`] order.
+    pub fn terms_at(&self, k: usize) -> &[f32] {
+        let w = self.term_names.len();
+        &self.terms[k * w..(k + 1) * w]
+    }
+
+    /// Stores one transition (in a buffer without reward terms).
     pub fn push(&mut self, obs: &[f32], action: &[f32], reward: f32, next_obs: &[f32], terminated: bool) {
-        let (o, a) = (self.obs_dim, self.act_dim);
+        self.push_with_terms(obs, action, reward, next_obs, terminated, &[]);
+    }
+
+    /// Stores one transition with its reward terms (one per [`ReplayBuffer::term_names`]).
+    pub fn push_with_terms(
+        &mut self,
+        obs: &[f32],
+        action: &[f32],
+        reward: f32,
+        next_obs: &[f32],
+        terminated: bool,
+        terms: &[f32],
+    ) {
+        let (o, a, w) = (self.obs_dim, self.act_dim, self.term_names.len());
+        assert_eq!(terms.len(), w, "a transition's reward terms do not match the buffer's term names");
         if self.len() < self.capacity {
+            self.terms.extend_from_slice(terms);
             self.obs.extend_from_slice(obs);
             self.next_obs.extend_from_slice(next_obs);
             self.actions.extend_from_slice(action);
@@ -437,6 +470,7 @@ impl ReplayBuffer {
             self.actions[k * a..(k + 1) * a].copy_from_slice(action);
             self.rewards[k] = reward;
             self.terminated[k] = terminated as u8 as f32;
+            self.terms[k * w..(k + 1) * w].copy_from_slice(terms);
         }
         self.pos = (self.pos + 1) % self.capacity;
     }
@@ -471,11 +505,15 @@ impl ReplayBuffer {
         out.insert("replay.actions".into(), Tensor::from_slice(&self.actions, (n, self.act_dim), cpu)?);
         out.insert("replay.rewards".into(), Tensor::from_slice(&self.rewards, n, cpu)?);
         out.insert("replay.terminated".into(), Tensor::from_slice(&self.terminated, n, cpu)?);
+        if !self.term_names.is_empty() {
+            out.insert("replay.terms".into(), Tensor::from_slice(&self.terms, (n, self.term_names.len()), cpu)?);
+        }
         Ok(())
     }
 
-    /// Restores [`ReplayBuffer::tensors`] with the write position `pos`.
-    fn load(&mut self, t: &BTreeMap<String, Tensor>, len: usize, pos: usize) -> Result<()> {
+    /// Restores [`ReplayBuffer::tensors`] with the write position `pos` and reward terms
+    /// named `term_names`.
+    fn load(&mut self, t: &BTreeMap<String, Tensor>, len: usize, pos: usize, term_names: &[String]) -> Result<()> {
         let get = |k: &str| -> Result<Vec<f32>> {
             t.get(k)
                 .with_context(|| format!("the checkpoint lacks `{k}`"))?
@@ -485,8 +523,11 @@ impl ReplayBuffer {
         };
         if len == 0 {
             *self = ReplayBuffer::new(self.capacity, self.obs_dim, self.act_dim);
+            self.term_names = term_names.to_vec();
             return Ok(());
         }
+        self.term_names = term_names.to_vec();
+        self.terms = if term_names.is_empty() { Vec::new() } else { get("replay.terms")? };
         self.obs = get("replay.obs")?;
         self.next_obs = get("replay.next_obs")?;
         self.actions = get("replay.actions")?;
@@ -497,6 +538,7 @@ impl ReplayBuffer {
             && self.obs.len() == len * self.obs_dim
             && self.next_obs.len() == len * self.obs_dim
             && self.actions.len() == len * self.act_dim
+            && self.terms.len() == len * self.term_names.len()
             && len <= self.capacity
             && pos < self.capacity;
         if !ok {
@@ -820,7 +862,7 @@ impl Sac {
                     accumulate(&mut hook_sums, &h.stats(), held.len());
                     hooked += held.len();
                 }
-                self.store(&held, &held_next);
+                self.store(&held, &held_next)?;
                 held.clear();
                 held_next.clear();
             }
@@ -849,17 +891,33 @@ impl Sac {
 
     /// Pushes the held-back transitions (`obs`, `actions`, `rewards`, `terminations`, and
     /// their next observations `next`) into the replay buffer, step-major as collected.
-    fn store(&mut self, held: &Rollout, next: &[f32]) {
-        let (o, a) = (held.obs_dim, held.act_dim);
+    /// A reward hook's per-transition terms (`held.terms`) are stored with each transition.
+    fn store(&mut self, held: &Rollout, next: &[f32]) -> Result<()> {
+        let (o, a, w) = (held.obs_dim, held.act_dim, held.term_names.len());
+        if held.term_names != self.rb.term_names {
+            if !self.rb.is_empty() {
+                bail!(
+                    "the reward hook's terms changed from {:?} to {:?} during the run",
+                    self.rb.term_names,
+                    held.term_names
+                );
+            }
+            self.rb.term_names.clone_from(&held.term_names);
+        }
+        if held.terms.len() != held.len() * w {
+            bail!("the reward hook wrote {} term values for {} transitions of {w} terms", held.terms.len(), held.len());
+        }
         for k in 0..held.len() {
-            self.rb.push(
+            self.rb.push_with_terms(
                 &held.obs[k * o..(k + 1) * o],
                 &held.actions[k * a..(k + 1) * a],
                 held.rewards[k] as f32,
                 &next[k * o..(k + 1) * o],
                 held.terminations[k],
+                &held.terms[k * w..(k + 1) * w],
             );
         }
+        Ok(())
     }
 
     /// One gradient update as training does it (a critic update; every `policy_frequency`-th
@@ -1008,6 +1066,7 @@ impl Sac {
             alpha: self.alpha,
             replay_len: self.rb.len(),
             replay_pos: self.rb.pos,
+            replay_terms: self.rb.term_names.clone(),
             rng_seed: self.rng.get_seed().to_vec(),
             rng_stream: self.rng.get_stream(),
             rng_word_pos: self.rng.get_word_pos().to_string(),
@@ -1052,7 +1111,7 @@ impl Sac {
             load_tensors(vec![("log_alpha".into(), vec![1], v)], "alpha.", &t).with_context(ctx)?;
             opt.load_state(&log_alpha_named(v), "alpha_opt.", &t).with_context(ctx)?;
         }
-        sac.rb.load(&t, meta.replay_len, meta.replay_pos).with_context(ctx)?;
+        sac.rb.load(&t, meta.replay_len, meta.replay_pos, &meta.replay_terms).with_context(ctx)?;
         let seed: [u8; 32] = meta.rng_seed.as_slice().try_into().map_err(|_| corrupt(path, "bad rng_seed"))?;
         let word_pos: u128 = meta.rng_word_pos.parse().map_err(|_| corrupt(path, "bad rng_word_pos"))?;
         sac.rng = ChaCha8Rng::from_seed(seed);
@@ -1090,6 +1149,9 @@ pub struct SacMeta {
     pub replay_len: usize,
     /// The replay buffer's write position.
     pub replay_pos: usize,
+    /// The names of the reward terms stored with each transition (none without a hook).
+    #[serde(default)]
+    pub replay_terms: Vec<String>,
     /// The generator's key.
     pub rng_seed: Vec<u8>,
     /// The generator's stream.
@@ -1299,6 +1361,48 @@ mod tests {
         }
         assert_eq!(straight.q(), resumed.q());
         assert_eq!(straight.alpha(), resumed.alpha());
+    }
+
+    /// Doubles the env's reward and records the env's reward and the first observation as
+    /// its terms.
+    struct Doubling;
+
+    impl RewardHook for Doubling {
+        fn replace_rewards(&mut self, r: &mut Rollout) -> anyhow::Result<()> {
+            r.term_names = vec!["env".into(), "obs0".into()];
+            r.terms.clear();
+            for k in 0..r.len() {
+                r.terms.extend([r.rewards[k] as f32, r.raw_obs_at(k)[0]]);
+                r.rewards[k] *= 2.0;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_hooks_terms_are_stored_with_each_transition_and_survive_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sac = Sac::new(SacSpec::new("Pendulum-v1", 2, tiny(200))).unwrap();
+        while sac.global_step() < 200 {
+            sac.train_chunk_with(Some(&mut Doubling)).unwrap();
+        }
+        let rb = sac.replay();
+        assert_eq!(rb.term_names(), ["env", "obs0"]);
+        assert_eq!(rb.len(), 200);
+        for k in 0..rb.len() {
+            let t = rb.terms_at(k);
+            assert_eq!(rb.rewards[k], (2.0 * t[0] as f64) as f32, "transition {k}");
+            assert_eq!(t[1], rb.obs[k * 3], "transition {k}");
+        }
+        let path = dir.path().join("c.safetensors");
+        sac.save(&path).unwrap();
+        let resumed = Sac::resume(&path).unwrap();
+        assert_eq!(resumed.replay(), sac.replay());
+        // A hook whose terms change mid-run is an error, not a silent misalignment.
+        let mut other = Sac::new(SacSpec::new("Pendulum-v1", 2, tiny(400))).unwrap();
+        other.train_chunk_with(Some(&mut Doubling)).unwrap();
+        let err = other.train_chunk().unwrap_err().to_string();
+        assert!(err.contains("terms changed"), "{err}");
     }
 
     #[test]
