@@ -468,6 +468,7 @@ fn list() -> Result<()> {
 }
 
 fn main() {
+    vlmgym_agents::cache_thread_count();
     if let Err(e) = run() {
         eprintln!("error: {e:#}");
         std::process::exit(1);

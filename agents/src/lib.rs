@@ -29,3 +29,17 @@ pub use ppo::{EpisodeRecord, IterationStats, Ppo, RunSpec};
 pub use rollout::{RewardHook, Rollout};
 pub use sac::{Sac, SacSpec, SacStats};
 pub use sac_config::SacConfig;
+
+/// Sets `RAYON_NUM_THREADS`, when it is unset, to the thread count candle picks by default.
+///
+/// candle asks for its thread count on every CPU matrix product, and without
+/// `RAYON_NUM_THREADS` it counts physical cores by parsing `/proc/cpuinfo` each time: a fifth
+/// of PPO's time on CartPole. Call it at the start of `main`, before any thread starts (it
+/// sets an environment variable). Rayon's global pool then gets that many threads too (the
+/// same number wherever cores have one hardware thread each).
+pub fn cache_thread_count() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = candle_core::utils::get_num_threads();
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
