@@ -219,9 +219,14 @@ impl Mlp {
         Mlp { layers, relu_out }
     }
 
-    /// Output width.
-    pub fn outputs(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.outputs)
+    /// Every layer's weight then bias, input layer first (the order of [`name_mlp`]).
+    pub fn params(&self) -> impl Iterator<Item = &[f32]> {
+        self.layers.iter().flat_map(|l| [l.weight.as_slice(), l.bias.as_slice()])
+    }
+
+    /// [`Mlp::params`], mutable.
+    pub fn params_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.layers.iter_mut().flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
     }
 
     /// Runs `rows` rows of `x` through the network, keeping what backward needs in `tape`;
@@ -249,7 +254,7 @@ impl Mlp {
         tape: &mut Tape,
         dout: &[f32],
         mut grads: Option<&mut [DenseGrad]>,
-        dinput: Option<&mut Vec<f32>>,
+        mut dinput: Option<&mut Vec<f32>>,
     ) {
         let rows = tape.rows;
         let last = self.layers.len() - 1;
@@ -257,7 +262,6 @@ impl Mlp {
         let mut dx = std::mem::take(&mut tape.pong);
         dy.clear();
         dy.extend_from_slice(dout);
-        let mut dinput = dinput;
         for l in (0..self.layers.len()).rev() {
             if l < last || self.relu_out {
                 // A select, not a branch, so it vectorises.
@@ -281,6 +285,12 @@ impl Mlp {
     pub fn zero_grads(&self) -> Vec<DenseGrad> {
         self.layers.iter().map(Dense::zero_grad).collect()
     }
+}
+
+/// Gradients' weights then biases, in order (what [`HostAdam::step`] takes beside
+/// [`Mlp::params_mut`]).
+pub fn grad_slices<'a>(grads: impl IntoIterator<Item = &'a DenseGrad>) -> impl Iterator<Item = &'a [f32]> {
+    grads.into_iter().flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()])
 }
 
 /// Named parameters for checkpoints and optimizers: `(name, shape, values)`.
@@ -355,7 +365,11 @@ impl HostAdam {
     }
 
     /// One update of `params` with `grads` (same order and sizes as at construction).
-    pub fn step<'a>(&mut self, params: impl IntoIterator<Item = &'a mut [f32]>, grads: &[&[f32]]) {
+    pub fn step<'a, 'g>(
+        &mut self,
+        params: impl IntoIterator<Item = &'a mut [f32]>,
+        grads: impl IntoIterator<Item = &'g [f32]>,
+    ) {
         self.step += 1;
         let k = AdamConstants::new(self.lr, 0.9, 0.999, self.eps, self.step);
         let mut count = 0;
@@ -530,7 +544,7 @@ mod tests {
         let before = mlp.layers[0].weight[0];
         let mut named = NamedMut::new();
         name_mlp_mut(&mut named, "q", &mut mlp);
-        adam.step(named.into_iter().map(|(_, _, v)| v.as_mut_slice()), &gref);
+        adam.step(named.into_iter().map(|(_, _, v)| v.as_mut_slice()), gref);
         // Adam's first step moves every parameter by lr against the gradient's sign.
         assert!((mlp.layers[0].weight[0] - (before - 1e-3)).abs() < 1e-6);
         let mut named = Named::new();

@@ -42,8 +42,8 @@ use vlmgym_envs::{make_vec, AutoresetMode, Options, Space, Value, VectorEnv, Vec
 
 use crate::checkpoint::{corrupt, write_atomically};
 use crate::host_nn::{
-    load_tensors, name_dense, name_dense_mut, name_mlp, name_mlp_mut, to_tensors, Dense, DenseGrad, HostAdam, Mlp,
-    Named, NamedMut, Tape,
+    grad_slices, load_tensors, name_dense, name_dense_mut, name_mlp, name_mlp_mut, to_tensors, Dense, DenseGrad,
+    HostAdam, Mlp, Named, NamedMut, Tape,
 };
 use crate::ppo::{derive_seed, EpisodeRecord};
 use crate::rollout::{RewardHook, Rollout};
@@ -157,13 +157,9 @@ pub struct ActorGrads {
 }
 
 impl ActorGrads {
-    fn slices(&self) -> Vec<&[f32]> {
-        let mut out: Vec<&[f32]> = Vec::new();
-        for g in self.trunk.iter().chain([&self.mean, &self.log_std]) {
-            out.push(&g.weight);
-            out.push(&g.bias);
-        }
-        out
+    /// Weights then biases in [`SacActor::named`] order.
+    fn slices(&self) -> impl Iterator<Item = &[f32]> {
+        grad_slices(self.trunk.iter().chain([&self.mean, &self.log_std]))
     }
 }
 
@@ -201,6 +197,13 @@ impl SacActor {
         name_dense(&mut out, "mean", &self.mean);
         name_dense(&mut out, "log_std", &self.log_std);
         out
+    }
+
+    /// The parameters' values in [`SacActor::named`] order, without their names (for the
+    /// optimizer, every update).
+    fn params_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        let heads = [&mut self.mean, &mut self.log_std];
+        self.trunk.params_mut().chain(heads.into_iter().flat_map(|d| [d.weight.as_mut_slice(), d.bias.as_mut_slice()]))
     }
 
     fn named_mut(&mut self) -> NamedMut<'_> {
@@ -344,6 +347,17 @@ impl TwinQ {
         name_mlp(&mut out, "qf1", &self.qf[0]);
         name_mlp(&mut out, "qf2", &self.qf[1]);
         out
+    }
+
+    /// The parameters' values in [`TwinQ::named`] order, without their names (for the
+    /// optimizer and the target update, every update).
+    fn params(&self) -> impl Iterator<Item = &[f32]> {
+        self.qf.iter().flat_map(Mlp::params)
+    }
+
+    /// [`TwinQ::params`], mutable.
+    fn params_mut(&mut self) -> impl Iterator<Item = &mut [f32]> {
+        self.qf.iter_mut().flat_map(Mlp::params_mut)
     }
 
     fn named_mut(&mut self) -> NamedMut<'_> {
@@ -652,11 +666,6 @@ fn log_alpha_named(v: &[f32]) -> Named<'_> {
 /// The sizes of named parameters, in order (for an optimizer).
 fn sizes(named: &Named) -> Vec<usize> {
     named.iter().map(|(_, _, v)| v.len()).collect()
-}
-
-/// The values of named mutable parameters, in order (for an optimizer step).
-fn values<'a>(named: NamedMut<'a>) -> impl Iterator<Item = &'a mut [f32]> {
-    named.into_iter().map(|(_, _, v)| v.as_mut_slice())
 }
 
 /// An error naming the step when a loss is not finite, else the loss.
@@ -971,9 +980,7 @@ impl Sac {
         }
         sums.q[0] += finite("critic loss (qf1)", losses[0], step, updates)?;
         sums.q[1] += finite("critic loss (qf2)", losses[1], step, updates)?;
-        let grads: Vec<&[f32]> =
-            w.q_grads.iter().flatten().flat_map(|g| [g.weight.as_slice(), g.bias.as_slice()]).collect();
-        q_opt.step(values(q.named_mut()), &grads);
+        q_opt.step(q.params_mut(), grad_slices(w.q_grads.iter().flatten()));
         sums.q[2] += means[0];
         sums.q[3] += means[1];
         sums.q_n += 1;
@@ -1013,7 +1020,7 @@ impl Sac {
                 w.d_logp.resize(b, alpha * inv_b);
                 let grads = w.actor_grads.get_or_insert_with(|| actor.zero_grads());
                 actor.backward(&mut w.actor, &w.d_action, &w.d_logp, grads);
-                actor_opt.step(values(actor.named_mut()), &grads.slices());
+                actor_opt.step(actor.params_mut(), grads.slices());
                 if let Some((log_alpha, opt)) = log_alpha {
                     let eps = noise(rng, b * a);
                     actor.sample(&w.batch.obs, b, &eps, &mut w.actor);
@@ -1022,7 +1029,7 @@ impl Sac {
                     // loss = -exp(log_alpha) (mean log pi + target_entropy); d/dlog_alpha the same.
                     let loss = -log_alpha[0].exp() * gap;
                     sums.alpha += loss as f64;
-                    opt.step([log_alpha.as_mut_slice()], &[&[loss]]);
+                    opt.step([log_alpha.as_mut_slice()], [[loss].as_slice()]);
                     self.alpha = log_alpha[0].exp() as f64;
                 }
             }
@@ -1031,7 +1038,7 @@ impl Sac {
         // Targets: Polyak averaging.
         if updates.is_multiple_of(cfg.target_network_frequency) {
             let tau = cfg.tau as f32;
-            for ((_, _, p), (_, _, t)) in q.named().into_iter().zip(q_target.named_mut()) {
+            for (p, t) in q.params().zip(q_target.params_mut()) {
                 for (t, p) in t.iter_mut().zip(p) {
                     *t = p * tau + *t * (1.0 - tau);
                 }
