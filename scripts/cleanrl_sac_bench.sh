@@ -10,10 +10,7 @@
 #   bash scripts/cleanrl_sac_bench.sh --seconds 20 --threads 1
 #   RAYON_NUM_THREADS=1 cargo run --release -- bench sac --seconds 20
 set -euo pipefail
-venv="${CLEANRL_VENV:-/tmp/cleanrl-venv}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if ! "$venv/bin/python" -c "import torch, gymnasium, numpy" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch gymnasium numpy
-fi
-exec "$venv/bin/python" "$here/cleanrl_sac_bench.py" "$@"
+source "$here/peer_venv.sh"
+peer_python "torch, gymnasium, numpy" torch gymnasium numpy
+exec "$PEER_PYTHON" "$here/cleanrl_sac_bench.py" "$@"

@@ -19,6 +19,7 @@
 # WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/run_lib.sh
 
 V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
 RUNS=${RUNS:-runs/driving}
@@ -47,26 +48,15 @@ train_args() {
 run() {
     local name=$1
     IFS=_ read -r map reward seed <<<"$name"
-    local dir=$RUNS/$name keep=$KEEP/$name
-    if [[ -f $keep/eval.json ]]; then
-        echo "$name: done ($keep)"
-        return
-    fi
-    mkdir -p "$RUNS"
-    if [[ -d $dir/checkpoints ]]; then
-        "$V" train --out "$dir" --resume
-    else
-        mapfile -t args < <(train_args "$map" "$reward" "$seed")
-        "$V" train --out "$dir" "${args[@]}"
-    fi
-    "$V" eval --checkpoint "$dir" --episodes 20 --deterministic >"$dir/eval.json"
+    kept "$name" && return
+    mapfile -t args < <(train_args "$map" "$reward" "$seed")
+    train_and_eval "$name" "${args[@]}"
     if [[ $map == town ]]; then
+        local dir=$RUNS/$name
         "$V" eval --checkpoint "$dir" --episodes 20 --deterministic --kwarg 'map="country"' >"$dir/eval_country.json"
         "$V" eval --checkpoint "$dir" --episodes 20 --deterministic --kwarg 'npcs=40' >"$dir/eval_town_2x_traffic.json"
     fi
-    mkdir -p "$keep"
-    cp "$dir"/config.toml "$dir"/metrics.csv "$dir"/curves.png "$dir"/eval*.json "$keep"/
-    echo "$name: done"
+    keep "$name"
 }
 
 if [[ $# -gt 0 ]]; then

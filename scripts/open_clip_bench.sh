@@ -9,13 +9,7 @@
 #   bash scripts/open_clip_bench.sh --threads 2
 #   cargo run --release -- bench reward
 set -euo pipefail
-venv="${CLEANRL_VENV:-/tmp/cleanrl-venv}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch numpy
-fi
-if ! "$venv/bin/python" -c "import open_clip" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet open-clip-torch
-fi
-exec "$venv/bin/python" "$here/open_clip_bench.py" "$@"
+source "$here/peer_venv.sh"
+peer_python "torch, numpy, open_clip" torch numpy open-clip-torch
+exec "$PEER_PYTHON" "$here/open_clip_bench.py" "$@"

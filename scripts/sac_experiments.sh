@@ -14,6 +14,7 @@
 # Environment: VLMGYM (the binary), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/run_lib.sh
 
 V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
 RUNS=${RUNS:-runs/sac}
@@ -22,11 +23,7 @@ KEEP=${KEEP:-docs/runs/sac}
 run() {
     local name=$1
     IFS=_ read -r algo env seed <<<"$name"
-    local dir=$RUNS/$name keep=$KEEP/$name
-    if [[ -f $keep/eval.json ]]; then
-        echo "$name: done ($keep)"
-        return
-    fi
+    kept "$name" && return
     local args
     case $env in
         pendulum) args=(--env Pendulum-v1) ;;
@@ -34,19 +31,9 @@ run() {
         driving) args=(--env Driving-v0 --kwarg 'map="loop"') ;;
         *) echo "unknown env $env" >&2; return 1 ;;
     esac
-    local config=assets/configs/$algo/${env/mcc/mountaincar_continuous}.toml
-    mkdir -p "$RUNS"
-    if [[ -d $dir/checkpoints ]]; then
-        "$V" train --out "$dir" --resume
-    else
-        local algo_args=()
-        [[ $algo == sac ]] && algo_args=(--algo sac)
-        "$V" train --out "$dir" "${algo_args[@]}" "${args[@]}" --seed "$seed" --config "$config"
-    fi
-    "$V" eval --checkpoint "$dir" --episodes 20 --deterministic >"$dir/eval.json"
-    mkdir -p "$keep"
-    cp "$dir"/config.toml "$dir"/metrics.csv "$dir"/curves.png "$dir"/eval.json "$keep"/
-    echo "$name: done"
+    [[ $algo == sac ]] && args+=(--algo sac)
+    train_and_eval "$name" "${args[@]}" --seed "$seed" --config "assets/configs/$algo/${env/mcc/mountaincar_continuous}.toml"
+    keep "$name"
 }
 
 if [[ $# -gt 0 ]]; then

@@ -9,13 +9,7 @@
 #   bash scripts/sb3_ppo_bench.sh --seconds 20
 #   cargo run --release -- bench ppo --seconds 20
 set -euo pipefail
-venv="${CLEANRL_VENV:-/tmp/cleanrl-venv}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-if ! "$venv/bin/python" -c "import torch, gymnasium" 2>/dev/null; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch gymnasium numpy
-fi
-if ! "$venv/bin/python" -c "import stable_baselines3" 2>/dev/null; then
-    "$venv/bin/pip" install --quiet stable-baselines3
-fi
-exec "$venv/bin/python" "$here/sb3_ppo_bench.py" "$@"
+source "$here/peer_venv.sh"
+peer_python "torch, gymnasium, stable_baselines3" torch gymnasium numpy stable-baselines3
+exec "$PEER_PYTHON" "$here/sb3_ppo_bench.py" "$@"

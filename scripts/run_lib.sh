@@ -1,0 +1,32 @@
+# Sourced by scripts/driving_experiments.sh and scripts/sac_experiments.sh: one experiment
+# run's life. A run NAME trains in $RUNS/NAME and its small files are kept in $KEEP/NAME;
+# V is the vlmgym binary.
+
+# kept NAME: true (and says so) when NAME's files are already kept, i.e. the run is done.
+kept() {
+    [[ -f $KEEP/$1/eval.json ]] || return 1
+    echo "$1: done ($KEEP/$1)"
+}
+
+# train_and_eval NAME ARGS...: `vlmgym train ARGS...` into $RUNS/NAME, or `--resume` when it
+# already holds checkpoints (a run cut off earlier), then its eval.json (20 deterministic
+# episodes).
+train_and_eval() {
+    local name=$1 dir=$RUNS/$1
+    shift
+    mkdir -p "$RUNS"
+    if [[ -d $dir/checkpoints ]]; then
+        "$V" train --out "$dir" --resume
+    else
+        "$V" train --out "$dir" "$@"
+    fi
+    "$V" eval --checkpoint "$dir" --episodes 20 --deterministic >"$dir/eval.json"
+}
+
+# keep NAME: copies the run's config.toml, metrics.csv, curves.png and every eval*.json to
+# $KEEP/NAME, which marks it done.
+keep() {
+    mkdir -p "$KEEP/$1"
+    cp "$RUNS/$1"/config.toml "$RUNS/$1"/metrics.csv "$RUNS/$1"/curves.png "$RUNS/$1"/eval*.json "$KEEP/$1"/
+    echo "$1: done"
+}
