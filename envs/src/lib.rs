@@ -13,6 +13,8 @@
 //!   dynamics.
 //! * [`driving`]: `Driving-v0` / `Driving-Discrete-v0`, a rapier ray-cast car on generated
 //!   roads with IDM traffic, VLM-RL's reward and metrics, captions and scenes.
+//! * [`manipulation`]: `ArmReach-v0`, `ArmPushCube-v0`, `ArmPickCube-v0`: the Franka Panda
+//!   (URDF, rapier multibody) with ManiSkill3's task semantics, controllers and rewards.
 //!
 //! ```
 //! use vlmgym_envs::{make, Options, Value};
@@ -29,6 +31,7 @@ pub mod driving;
 pub mod env;
 pub mod error;
 pub mod frames;
+pub mod manipulation;
 pub mod metadata;
 pub mod registry;
 pub mod scene;

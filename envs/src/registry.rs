@@ -8,6 +8,7 @@ use crate::classic;
 use crate::driving;
 use crate::env::{Env, Options};
 use crate::error::{EnvError, Result};
+use crate::manipulation;
 use crate::metadata::EnvMetadata;
 use crate::wrappers::TimeLimit;
 
@@ -91,6 +92,7 @@ pub fn boxed<E: Env + 'static>(env: Result<E>) -> Result<Box<dyn Env>> {
 fn builtin_specs() -> Vec<EnvSpec> {
     let mut specs = classic::specs();
     specs.extend(driving::specs());
+    specs.extend(manipulation::specs());
     specs
 }
 

@@ -10,6 +10,11 @@
 //!   a force cap). After each step it reports what every collider touched
 //!   ([`World::contacts`], [`World::body_contacts`]) and what sensors overlapped
 //!   ([`World::intersections`]); [`World::cast_ray`] returns distance, normal and tag.
+//! * [`Robot`] (module [`robot`]): a URDF file loaded through `rapier3d-urdf` as one
+//!   multibody (fixed or free base, convex-hull link colliders, optional ideal gravity
+//!   compensation); its actuated joints read, teleported and driven by PD motors with
+//!   force-unit gains ([`DriveGains`]); each link's shapes and meshes for drawing; a
+//!   [`Chain`] from the root to any link for forward and inverse kinematics.
 //! * [`DrivingWorld`] (module [`driving`]): a [`World`] with builders for the ground, road
 //!   surfaces, barriers and kerbs, static props, the ego car and kinematic NPC cars, whose
 //!   colliders carry a driving [`Tag`]; [`VehicleConfig`] / [`VehicleControl`] describe the
@@ -17,7 +22,7 @@
 //!   force, brake, steering).
 //!
 //! Everything is deterministic: the same calls in the same order give bit-identical states.
-//! Coordinates are rapier's: metres, **Y up**; a yaw is a rotation about +Y, and a car's
+//! Coordinates are rapier's: metres, **Y up** unless [`WorldConfig::z_up`] (robot tasks); a yaw is a rotation about +Y, and a car's
 //! local forward axis is +X (its left is -Z). Plain arrays cross the API (vectors
 //! `[f32; 3]`, quaternions `[x, y, z, w]`) so callers need no math crate; rapier itself is
 //! re-exported as [`rapier3d`] for those who do ([`World::rapier`]).
@@ -25,10 +30,15 @@
 #![warn(missing_docs)]
 
 pub mod driving;
+pub mod robot;
 pub mod world;
 
 pub use driving::{DrivingWorld, Tag, VehicleConfig, VehicleControl, VehicleState};
 pub use rapier3d;
+pub use robot::{
+    Chain, DriveGains, JointType, LinkGeometry, LinkShape, Robot, RobotError, RobotJoint, RobotLink, RobotOptions,
+    TriangleMesh,
+};
 pub use world::{
     BodyDesc, BodyId, BodyKind, ColliderDesc, ColliderId, ColliderShape, JointDesc, JointId, JointKind, Motor,
     MultibodyJointId, RayFilter, RayHit, Touch, World, WorldConfig,

@@ -14,13 +14,16 @@ pub struct WorldConfig {
     pub control_dt: f32,
     /// Physics substeps per control step (default 4, i.e. 60 Hz physics).
     pub substeps: u32,
-    /// Gravity, m/s^2 (pointing down -Y).
+    /// Gravity, m/s^2 (pointing down: -Y, or -Z when `z_up`).
     pub gravity: f32,
+    /// Whether +Z is up (robotics' convention: URDF and MJCF models, ManiSkill and MuJoCo
+    /// tasks) instead of +Y (the renderer's and the driving world's).
+    pub z_up: bool,
 }
 
 impl Default for WorldConfig {
     fn default() -> Self {
-        WorldConfig { control_dt: 1.0 / 15.0, substeps: 4, gravity: 9.81 }
+        WorldConfig { control_dt: 1.0 / 15.0, substeps: 4, gravity: 9.81, z_up: false }
     }
 }
 
@@ -594,7 +597,8 @@ impl World {
     /// An empty world (gravity only).
     pub fn new(config: WorldConfig, seed: u64) -> Self {
         let mut pw = PhysicsWorld::new();
-        pw.gravity = Vector::new(0.0, -config.gravity, 0.0);
+        pw.gravity =
+            if config.z_up { Vector::new(0.0, 0.0, -config.gravity) } else { Vector::new(0.0, -config.gravity, 0.0) };
         pw.integration_parameters.dt = config.control_dt / config.substeps.max(1) as f32;
         World { pw, config, seed, time: 0.0, contacts: Vec::new(), intersections: Vec::new() }
     }
@@ -871,6 +875,27 @@ impl World {
     /// Every pair of colliders in contact during the last step, each once.
     pub fn contact_pairs(&self) -> impl Iterator<Item = (ColliderId, ColliderId)> + '_ {
         self.contacts.iter().map(|&(a, b)| (ColliderId(a), ColliderId(b)))
+    }
+
+    /// The contact force (N, world frame) that the colliders of body `other` exert on those
+    /// of body `on` during the last physics substep: normal impulses over the substep's
+    /// length, friction not included. Zero when they do not touch.
+    pub fn contact_force(&self, on: BodyId, other: BodyId) -> [f32; 3] {
+        let (Some(a), Some(b)) = (self.pw.bodies.get(on.0), self.pw.bodies.get(other.0)) else {
+            return [0.0; 3];
+        };
+        let mut impulse = Vector::ZERO;
+        for &ca in a.colliders() {
+            for &cb in b.colliders() {
+                if let Some(pair) = self.pw.narrow_phase.contact_pair(ca, cb) {
+                    // The pair's normal points out of its first collider; the impulse it
+                    // reports pushes the two apart along it.
+                    let sign = if pair.collider1 == ca { -1.0 } else { 1.0 };
+                    impulse += sign * pair.total_impulse();
+                }
+            }
+        }
+        (impulse / self.pw.integration_parameters.dt).to_array()
     }
 
     /// Casts a ray from `origin` along `dir` (any length) up to `max_dist` metres and returns

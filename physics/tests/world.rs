@@ -270,3 +270,25 @@ fn body_descriptions_set_mass_velocity_and_kinematic_motion() {
     assert_eq!(w.body_position(b), Some([9.0, 9.0, 9.0]));
     assert!((w.time() - 1.0).abs() < 1e-6);
 }
+
+#[test]
+fn contact_force_of_a_resting_box_is_its_weight_and_gravity_can_point_down_z() {
+    let mut w = World::new(WorldConfig { control_dt: 0.05, substeps: 5, gravity: 9.81, z_up: true }, 0);
+    let table = w.add_body(&BodyDesc::fixed());
+    w.add_collider(&ColliderDesc::cuboid([0.5, 0.5, 0.05]).position([0.0, 0.0, -0.05]), Some(table));
+    let cube = w.add_body(&BodyDesc::dynamic().position([0.0, 0.0, 0.05]));
+    w.add_collider(&ColliderDesc::cuboid([0.02; 3]).density(1000.0), Some(cube));
+    for _ in 0..20 {
+        w.step();
+    }
+    let z = w.body_position(cube).unwrap()[2];
+    assert!((z - 0.02).abs() < 2e-3, "the cube fell along -Z onto the table: z {z}");
+    let f = w.contact_force(cube, table);
+    let weight = 0.064 * 9.81;
+    assert!((f[2] - weight).abs() < 0.05 * weight, "force on the cube {f:?}, weight {weight}");
+    assert!(f[0].abs() < 1e-3 && f[1].abs() < 1e-3);
+    let g = w.contact_force(table, cube);
+    assert!((g[2] + f[2]).abs() < 1e-4, "action and reaction: {g:?}");
+    let free = w.add_body(&BodyDesc::dynamic().position([2.0, 0.0, 1.0]));
+    assert_eq!(w.contact_force(free, table), [0.0; 3]);
+}

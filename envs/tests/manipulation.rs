@@ -1,0 +1,152 @@
+//! The Panda arm tasks: the env contract, determinism, the scripted experts' success,
+//! ManiSkill3's reward semantics, grasp detection and clear errors.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vlmgym_envs::manipulation::{Arm, ArmConfig, ControlMode, RewardMode, Task};
+use vlmgym_envs::{check_env, make, make_with, Env, Options, Value};
+
+const IDS: [&str; 3] = ["ArmReach-v0", "ArmPushCube-v0", "ArmPickCube-v0"];
+
+fn config(task: Task, control_mode: ControlMode) -> ArmConfig {
+    ArmConfig { task, control_mode, reward_mode: RewardMode::Dense, qpos_noise: 0.02, terminate_on_success: true }
+}
+
+fn random_action(rng: &mut ChaCha8Rng, dim: usize) -> Value {
+    Value::Box((0..dim).map(|_| rng.random_range(-1.0..1.0f32)).collect())
+}
+
+#[test]
+fn every_arm_env_passes_the_checker_with_maniskill_shapes() {
+    for (id, obs, act) in [("ArmReach-v0", 31, 4), ("ArmPushCube-v0", 35, 4), ("ArmPickCube-v0", 42, 4)] {
+        let mut env = make(id).unwrap();
+        check_env(env.as_mut(), 3, 60).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let (o, info) = env.reset(Some(1), &Options::new()).unwrap();
+        assert_eq!(o.as_box().unwrap().len(), obs, "{id}");
+        assert_eq!(env.action_space().flatdim(), act, "{id}");
+        assert_eq!(info["success"], false, "{id}");
+    }
+    let mut kw = Options::new();
+    kw.insert("control_mode".into(), "pd_joint_delta_pos".into());
+    assert_eq!(make_with("ArmPushCube-v0", &kw).unwrap().action_space().flatdim(), 8);
+}
+
+#[test]
+fn same_seed_same_trajectory_and_random_play_stays_finite() {
+    for id in IDS {
+        let run = |seed: u64| {
+            let mut env = make(id).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let (mut obs, _) = env.reset(Some(seed), &Options::new()).unwrap();
+            let mut trace = vec![obs.as_box().unwrap().to_vec()];
+            for _ in 0..400 {
+                let s = env.step(&random_action(&mut rng, 4)).unwrap();
+                assert!(s.reward.is_finite(), "{id}: reward {}", s.reward);
+                let done = s.done();
+                obs = s.obs;
+                let o = obs.as_box().unwrap();
+                assert!(o.iter().all(|x| x.is_finite()), "{id}: non-finite obs {o:?}");
+                trace.push(o.to_vec());
+                if done {
+                    obs = env.reset(None, &Options::new()).unwrap().0;
+                    trace.push(obs.as_box().unwrap().to_vec());
+                }
+            }
+            trace
+        };
+        let a = run(7);
+        assert_eq!(a, run(7), "{id}: same seed, same trajectory");
+        assert_ne!(a, run(8), "{id}: another seed, another trajectory");
+    }
+}
+
+fn expert_success(task: Task, control_mode: ControlMode, seeds: u64) -> (u64, Vec<Vec<bool>>) {
+    let mut env = Arm::new(config(task, control_mode)).unwrap();
+    let mut wins = 0;
+    let mut grasps = Vec::new();
+    for seed in 0..seeds {
+        env.reset(Some(1000 + seed), &Options::new()).unwrap();
+        let mut g = Vec::new();
+        for _ in 0..50 {
+            let s = env.step(&env.expert_action().unwrap()).unwrap();
+            g.push(s.info["is_grasped"] == true);
+            if s.terminated {
+                assert_eq!(s.info["success"], true);
+                wins += 1;
+                break;
+            }
+        }
+        grasps.push(g);
+    }
+    (wins, grasps)
+}
+
+#[test]
+fn scripted_experts_solve_every_task() {
+    for task in [Task::Reach, Task::PushCube, Task::PickCube] {
+        let (wins, _) = expert_success(task, ControlMode::EeDeltaPos, 30);
+        assert!(wins >= 29, "{task:?} with pd_ee_delta_pos: {wins}/30");
+    }
+    let (wins, _) = expert_success(Task::PickCube, ControlMode::JointDeltaPos, 20);
+    assert!(wins >= 19, "PickCube with pd_joint_delta_pos: {wins}/20");
+}
+
+#[test]
+fn a_pick_grasps_before_it_lifts_and_a_push_never_grasps() {
+    let (_, grasps) = expert_success(Task::PickCube, ControlMode::EeDeltaPos, 5);
+    for g in &grasps {
+        let first = g.iter().position(|&x| x).expect("the expert grasps the cube");
+        assert!(first >= 3, "not grasped at the start: {g:?}");
+        assert!(g[first..].iter().filter(|&&x| x).count() >= 3, "the grasp holds: {g:?}");
+    }
+    let (_, grasps) = expert_success(Task::PushCube, ControlMode::EeDeltaPos, 5);
+    assert!(grasps.iter().flatten().all(|&x| !x), "pushing with closed fingers is no grasp");
+}
+
+#[test]
+fn rewards_follow_maniskill_semantics() {
+    // Reach: 1 - tanh(5 d) before success, the maximum 2 on success.
+    let mut env = Arm::new(config(Task::Reach, ControlMode::EeDeltaPos)).unwrap();
+    env.reset(Some(4), &Options::new()).unwrap();
+    let s = env.step(&Value::Box(vec![0.0; 4])).unwrap();
+    let d = s.info["state"]["tcp_to_goal"].as_f64().unwrap();
+    assert!((s.reward - (1.0 - (5.0 * d).tanh())).abs() < 1e-4, "{} vs d {d}", s.reward);
+    let mut last = s;
+    for _ in 0..50 {
+        last = env.step(&env.expert_action().unwrap()).unwrap();
+        if last.terminated {
+            break;
+        }
+    }
+    assert!(last.terminated && last.reward == 2.0);
+    // Normalised dense divides by the maximum; sparse is the success flag.
+    let mut kw = Options::new();
+    kw.insert("reward_mode".into(), "normalized_dense".into());
+    let mut env = make_with("ArmPushCube-v0", &kw).unwrap();
+    env.reset(Some(4), &Options::new()).unwrap();
+    let s = env.step(&Value::Box(vec![0.0; 4])).unwrap();
+    let reaching = s.info["reward_reaching"].as_f64().unwrap();
+    assert!((s.reward - reaching / 3.0).abs() < 1e-9 && s.reward > 0.0 && s.reward < 1.0 / 3.0);
+    kw.insert("reward_mode".into(), "sparse".into());
+    let mut env = make_with("ArmPushCube-v0", &kw).unwrap();
+    env.reset(Some(4), &Options::new()).unwrap();
+    assert_eq!(env.step(&Value::Box(vec![0.0; 4])).unwrap().reward, 0.0);
+}
+
+#[test]
+fn bad_actions_and_kwargs_are_clear_errors() {
+    let mut env = make("ArmReach-v0").unwrap();
+    let err = env.step(&Value::Box(vec![0.0; 4])).unwrap_err();
+    assert!(err.to_string().contains("reset"), "{err}");
+    env.reset(Some(0), &Options::new()).unwrap();
+    let err = env.step(&Value::Box(vec![0.0; 3])).unwrap_err();
+    assert!(err.to_string().contains("expected 4 elements"), "{err}");
+    let err = env.step(&Value::Box(vec![0.0, f32::NAN, 0.0, 0.0])).unwrap_err();
+    assert!(err.to_string().contains("NaN"), "{err}");
+    let mut kw = Options::new();
+    kw.insert("control_mode".into(), "pd_ee_pose".into());
+    let err = make_with("ArmReach-v0", &kw).err().expect("an unknown controller is an error");
+    assert!(err.to_string().contains("control_mode") && err.to_string().contains("pd_ee_delta_pos"), "{err}");
+    // The episode goes on after a rejected action.
+    assert!(env.step(&Value::Box(vec![0.1; 4])).is_ok());
+}
