@@ -119,18 +119,22 @@ fn rewards_follow_maniskill_semantics() {
         }
     }
     assert!(last.terminated && last.reward == 2.0);
-    // Normalised dense divides by the maximum; sparse is the success flag.
+    // Normalised dense (the default) divides by the maximum; sparse is the success flag.
     let mut kw = Options::new();
-    kw.insert("reward_mode".into(), "normalized_dense".into());
-    let mut env = make_with("ArmPushCube-v0", &kw).unwrap();
+    let mut env = make("ArmPushCube-v0").unwrap();
     env.reset(Some(4), &Options::new()).unwrap();
     let s = env.step(&Value::Box(vec![0.0; 4])).unwrap();
     let reaching = s.info["reward_reaching"].as_f64().unwrap();
-    assert!((s.reward - reaching / 3.0).abs() < 1e-9 && s.reward > 0.0 && s.reward < 1.0 / 3.0);
+    assert!((s.reward - reaching / 4.0).abs() < 1e-9 && s.reward > 0.0 && s.reward < 1.0 / 4.0);
     kw.insert("reward_mode".into(), "sparse".into());
     let mut env = make_with("ArmPushCube-v0", &kw).unwrap();
     env.reset(Some(4), &Options::new()).unwrap();
     assert_eq!(env.step(&Value::Box(vec![0.0; 4])).unwrap().reward, 0.0);
+    kw.insert("reward_mode".into(), "dense".into());
+    let mut env = make_with("ArmPushCube-v0", &kw).unwrap();
+    env.reset(Some(4), &Options::new()).unwrap();
+    let s = env.step(&Value::Box(vec![0.0; 4])).unwrap();
+    assert_eq!(s.reward, s.info["reward_reaching"].as_f64().unwrap(), "far from the push point only reaching counts");
 }
 
 #[test]

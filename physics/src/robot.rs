@@ -7,8 +7,9 @@
 //! (adjacent links of real arms overlap). A URDF `mimic` joint is not coupled by the
 //! physics: drive it with the same target as the joint it mimics.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rapier3d::glamx::EulerRot;
 use rapier3d::math::{Pose, Rotation, Vector};
@@ -200,6 +201,35 @@ fn link_shapes(collider: &Collider, visual: Option<&rapier3d_urdf::UrdfVisual>) 
     shape.as_ball().map(|b| at(local, LinkGeometry::Ball(b.radius)))
 }
 
+/// Parsed robots by file and options: reading the meshes and computing their convex hulls
+/// costs milliseconds, so an env that rebuilds its world at every reset pays it once.
+type Loaded = (UrdfRobot, urdf_rs::Robot);
+static LOADED: LazyLock<Mutex<HashMap<String, Loaded>>> = LazyLock::new(Default::default);
+
+fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -> Result<Loaded, RobotError> {
+    let key = format!("{}|{options:?}", path.display());
+    if let Some(hit) = LOADED.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(hit.clone());
+    }
+    if !path.is_file() {
+        return Err(load_error(path, "no such file"));
+    }
+    let loaded = UrdfRobot::from_file(path, loader, None).map_err(|e| load_error(path, e))?;
+    // The loader logs (rather than returns) a mesh it cannot read; check they all came.
+    for link in &loaded.1.links {
+        for c in &link.collision {
+            if let urdf_rs::Geometry::Mesh { filename, .. } = &c.geometry {
+                let mesh = path.parent().unwrap_or(Path::new(".")).join(filename);
+                if !mesh.is_file() {
+                    return Err(load_error(path, format!("mesh {} is missing", mesh.display())));
+                }
+            }
+        }
+    }
+    LOADED.lock().unwrap_or_else(|e| e.into_inner()).insert(key, loaded.clone());
+    Ok(loaded)
+}
+
 impl Robot {
     /// Loads the URDF file at `path` (meshes relative to its folder) into `world`.
     pub fn load(world: &mut World, path: &Path, options: &RobotOptions) -> Result<Robot, RobotError> {
@@ -215,21 +245,7 @@ impl Robot {
             rigid_body_blueprint: body,
             ..UrdfLoaderOptions::default()
         };
-        if !path.is_file() {
-            return Err(load_error(path, "no such file"));
-        }
-        let (urdf_robot, urdf) = UrdfRobot::from_file(path, loader, None).map_err(|e| load_error(path, e))?;
-        // The loader logs (rather than returns) a mesh it cannot read; check they all came.
-        for link in &urdf.links {
-            for c in &link.collision {
-                if let urdf_rs::Geometry::Mesh { filename, .. } = &c.geometry {
-                    let mesh = path.parent().unwrap_or(Path::new(".")).join(filename);
-                    if !mesh.is_file() {
-                        return Err(load_error(path, format!("mesh {} is missing", mesh.display())));
-                    }
-                }
-            }
-        }
+        let (urdf_robot, urdf) = load_cached(path, options, loader)?;
         let names: Vec<String> = urdf_robot.links.iter().map(|l| urdf.links[l.urdf_link_index].name.clone()).collect();
         let joint_sources: Vec<usize> = urdf_robot.joints.iter().map(|j| j.source_urdf_joint_index()).collect();
         let pw = world.rapier_mut();
@@ -302,6 +318,18 @@ impl Robot {
             name: name.to_string(),
             known: self.links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "),
         })
+    }
+
+    /// Sets the friction coefficient of every collider of the link named `name` (e.g. a
+    /// gripper's rubber pads).
+    pub fn set_link_friction(&self, world: &mut World, name: &str, friction: f32) -> Result<(), RobotError> {
+        let link = self.link(name)?;
+        for c in &link.colliders {
+            if let Some(collider) = world.rapier_mut().colliders.get_mut(c.0) {
+                collider.set_friction(friction);
+            }
+        }
+        Ok(())
     }
 
     fn check_len(&self, what: &'static str, got: usize) -> Result<(), RobotError> {

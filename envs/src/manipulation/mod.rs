@@ -5,12 +5,13 @@
 //!   0.025 m. Dense reward `1 - tanh(5 d)`, 2 on success.
 //! * `ArmPushCube-v0`: push a 4 cm cube into a goal disc 0.1 m + r ahead of it (r = 0.1);
 //!   success when the cube's centre is within r of the goal in xy and the cube is on the
-//!   table. Dense reward (ManiSkill3's PushCube-v1): reach the push point behind the cube
-//!   `1 - tanh(5 d)`, plus `1 - tanh(5 |cube_xy - goal_xy|)` once within 1 cm of it; 3 on
-//!   success.
+//!   table (its centre below 2.5 cm). Dense reward (ManiSkill3's PushCube-v1): reach the
+//!   push point behind the cube `1 - tanh(5 d)`; once within 1 cm of it, plus the place term
+//!   `1 - tanh(5 |cube_xy - goal_xy|)` and the place term times `1 - tanh(5 |cube_z - 0.02|)`;
+//!   4 on success.
 //! * `ArmPickCube-v0`: grasp the cube and hold it still at a goal up to 0.3 m above the
-//!   table; success when the cube is within 0.025 m of the goal and the arm's joint rates
-//!   are below 0.2 (norm). Dense reward (ManiSkill3's PickCube-v1): reach + grasped +
+//!   table; success when the cube is within 0.025 m of the goal and no arm joint turns
+//!   faster than 0.2 rad/s. Dense reward (ManiSkill3's PickCube-v1): reach + grasped +
 //!   place-while-grasped + static-at-goal, 5 on success.
 //!
 //! All tasks: 50 steps; control at 20 Hz with 5 physics substeps (100 Hz); the arm's base at
@@ -18,8 +19,10 @@
 //! xy in [-0.1, 0.1]; the arm starts at ManiSkill's rest pose plus N(0, 0.02) rad noise on
 //! its seven joints. PD joint drives with ManiSkill's gains (stiffness 1e3, damping 1e2,
 //! force limit 100, in force units) and ideal gravity compensation (links feel no gravity,
-//! as ManiSkill's `balance_passive_force`). Success terminates the episode (ManiSkill3's
-//! default).
+//! as ManiSkill's `balance_passive_force`); finger friction 2 (ManiSkill's gripper
+//! material). Success terminates the episode (ManiSkill3's default). Rewards are reported
+//! as ManiSkill3's default `normalized_dense` (the dense reward over its maximum) unless
+//! the kwarg `reward_mode` says `dense` or `sparse`.
 //!
 //! Controllers (kwarg `control_mode`), actions normalised to [-1, 1]:
 //! * `pd_ee_delta_pos` (default, 4-dim): TCP position delta in [-0.1, 0.1] m along the
@@ -106,7 +109,7 @@ impl Task {
     pub fn max_reward(self) -> f64 {
         match self {
             Task::Reach => 2.0,
-            Task::PushCube => 3.0,
+            Task::PushCube => 4.0,
             Task::PickCube => 5.0,
         }
     }
@@ -178,7 +181,7 @@ impl ArmConfig {
     pub fn from_kwargs(task: Task, kwargs: &Options) -> Result<Self> {
         let mut r = ArgReader::kwargs(kwargs);
         let control = r.choice("control_mode", "pd_ee_delta_pos", &ControlMode::NAMES)?;
-        let reward = r.choice("reward_mode", "dense", &RewardMode::NAMES)?;
+        let reward = r.choice("reward_mode", "normalized_dense", &RewardMode::NAMES)?;
         let qpos_noise = r.f64("robot_init_qpos_noise", 0.02)?;
         let terminate_on_success = r.bool("terminate_on_success", true)?;
         r.finish()?;
@@ -317,12 +320,16 @@ impl Arm {
             &ColliderDesc::cuboid([0.709, 0.6045, 0.025]).position([-0.12, 0.0, -0.025]).friction(0.5),
             None,
         );
-        let options = RobotOptions { position: [BASE_X, 0.0, 0.0], gravity: false, ..RobotOptions::default() };
+        let options =
+            RobotOptions { position: [BASE_X, 0.0, 0.0], gravity: false, friction: 0.3, ..RobotOptions::default() };
         let robot =
             Robot::load(&mut world, &self.urdf, &options).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
         let tcp = robot.chain(TCP_LINK).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
         let finger = |name: &str| robot.link(name).map(|l| l.body).map_err(|e| EnvError::kwarg("robot", e.to_string()));
         let fingers = [finger("panda_leftfinger")?, finger("panda_rightfinger")?];
+        for name in ["panda_leftfinger", "panda_rightfinger"] {
+            robot.set_link_friction(&mut world, name, 2.0).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
+        }
         Ok(Sim { world, robot, tcp, cube: None, fingers, state: ArmState::default() })
     }
 
@@ -383,11 +390,11 @@ impl Arm {
                 norm >= 0.5 && cos >= 85f32.to_radians().cos()
             });
         }
-        let arm_speed = s.qvel.iter().take(7).map(|v| v * v).sum::<f32>().sqrt();
+        let fastest_joint = s.qvel.iter().take(7).fold(0.0f32, |m, v| m.max(v.abs()));
         s.success = match self.config.task {
             Task::Reach => dist(s.tcp, s.goal) < GOAL_THRESH,
-            Task::PushCube => dist_xy(s.cube, s.goal) < GOAL_RADIUS && s.cube[2] < CUBE_HALF + 0.01,
-            Task::PickCube => dist(s.cube, s.goal) < GOAL_THRESH && arm_speed < 0.2,
+            Task::PushCube => dist_xy(s.cube, s.goal) < GOAL_RADIUS && s.cube[2] < CUBE_HALF + 5e-3,
+            Task::PickCube => dist(s.cube, s.goal) <= GOAL_THRESH && fastest_joint <= 0.2,
         };
     }
 
@@ -425,7 +432,8 @@ impl Arm {
             Task::PushCube => {
                 let d = dist(push_point(s.cube), s.tcp);
                 let reached = f64::from(u8::from(d < 0.01));
-                vec![("reaching", tanh_reward(d)), ("place", tanh_reward(dist_xy(s.cube, s.goal)) * reached)]
+                let place = tanh_reward(dist_xy(s.cube, s.goal)) * reached;
+                vec![("reaching", tanh_reward(d)), ("place", place), ("place_flat", place * tanh_reward(s.cube[2] - CUBE_HALF))]
             }
             Task::PickCube => {
                 let grasped = f64::from(u8::from(s.grasped));
