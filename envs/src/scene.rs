@@ -114,7 +114,8 @@ pub enum Shape {
         /// Whether the last point joins the first.
         closed: bool,
     },
-    /// A named mesh the renderer knows (e.g. "car"), scaled by `scale`.
+    /// A named triangle mesh from the [`meshes`] library (e.g. a robot link's), scaled by
+    /// `scale`; a name the library does not hold is drawn as a box of size `scale`.
     Mesh {
         /// Mesh name.
         name: String,
@@ -213,6 +214,35 @@ impl Scene {
     /// The object called `name`.
     pub fn object(&self, name: &str) -> Option<&SceneObject> {
         self.objects.iter().find(|o| o.name == name)
+    }
+}
+
+/// Triangle meshes that [`Shape::Mesh`] objects name: registered once by the env that
+/// loads them (e.g. a robot's link meshes), shared by every renderer in the process, never
+/// copied per frame.
+pub mod meshes {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, RwLock};
+
+    /// Vertices in the object's frame and counter-clockwise (seen from outside) triangles.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct MeshData {
+        /// Vertex positions, metres.
+        pub vertices: Vec<[f32; 3]>,
+        /// Triangles as vertex indices.
+        pub triangles: Vec<[u32; 3]>,
+    }
+
+    static LIBRARY: LazyLock<RwLock<HashMap<String, Arc<MeshData>>>> = LazyLock::new(Default::default);
+
+    /// Adds (or replaces) the mesh called `name`.
+    pub fn register(name: &str, mesh: Arc<MeshData>) {
+        LIBRARY.write().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), mesh);
+    }
+
+    /// The mesh called `name`, if registered.
+    pub fn get(name: &str) -> Option<Arc<MeshData>> {
+        LIBRARY.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
     }
 }
 

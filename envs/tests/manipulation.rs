@@ -154,3 +154,51 @@ fn bad_actions_and_kwargs_are_clear_errors() {
     // The episode goes on after a rejected action.
     assert!(env.step(&Value::Box(vec![0.1; 4])).is_ok());
 }
+
+#[test]
+fn the_scene_draws_the_arm_meshes_and_captions_follow_the_state() {
+    let mut env = Arm::new(config(Task::PickCube, ControlMode::EeDeltaPos)).unwrap();
+    assert!(env.scene().is_none(), "no scene before reset");
+    env.reset(Some(2), &Options::new()).unwrap();
+    let scene = env.scene().unwrap();
+    let meshes: Vec<&str> = scene
+        .objects
+        .iter()
+        .filter_map(|o| match &o.shape {
+            vlmgym_envs::Shape::Mesh { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(meshes.len(), 9, "link0-7 and the hand: {meshes:?}");
+    for name in &meshes {
+        let mesh = vlmgym_envs::scene::meshes::get(name).unwrap_or_else(|| panic!("{name} is registered"));
+        assert!(mesh.triangles.len() > 50);
+    }
+    let names: Vec<String> = scene.objects.iter().map(|o| o.name.clone()).collect();
+    assert!(names.contains(&"cube".to_string()) && names.contains(&"goal".to_string()));
+    for cam in ["front", "base", "side", "top"] {
+        assert!(scene.camera(cam).is_some(), "{cam}");
+    }
+    // The cube is drawn where the state says, in the Y-up scene frame.
+    let s = env.state().unwrap().clone();
+    let cube = scene.object("cube").unwrap().pose.translation;
+    assert!(
+        (cube[0] - s.cube[0]).abs() < 1e-5 && (cube[1] - s.cube[2]).abs() < 1e-5 && (cube[2] + s.cube[1]).abs() < 1e-5
+    );
+    let facts = |env: &Arm| env.captions().into_iter().map(|c| c.fact).collect::<Vec<_>>();
+    let start = facts(&env);
+    assert!(start.contains(&"gripper.open".into()) && start.contains(&"cube.on_table".into()), "{start:?}");
+    let mut held = false;
+    for _ in 0..50 {
+        let step = env.step(&env.expert_action().unwrap()).unwrap();
+        let f = facts(&env);
+        held |= f.contains(&"gripper.holding_cube".into()) && f.contains(&"cube.lifted".into());
+        if step.terminated {
+            assert!(f.contains(&"cube.on_target".into()), "{f:?}");
+            break;
+        }
+    }
+    assert!(held, "the expert's lift is captioned as holding a lifted cube");
+    let after = env.scene().unwrap();
+    assert_eq!(after.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), names, "names stay the same");
+}

@@ -185,7 +185,8 @@ fn link_shapes(collider: &Collider, visual: Option<&rapier3d_urdf::UrdfVisual>) 
         rotation: pose.rotation.to_array(),
         geometry,
     };
-    let local = collider.position_wrt_parent().copied().unwrap_or(Pose::IDENTITY);
+    // Before insertion a collider's pose is its pose in its (future) parent's frame.
+    let local = *collider.position();
     if let Some(v) = visual {
         let mesh = v.shape.as_trimesh()?;
         let data = TriangleMesh {
@@ -203,7 +204,8 @@ fn link_shapes(collider: &Collider, visual: Option<&rapier3d_urdf::UrdfVisual>) 
 
 /// Parsed robots by file and options: reading the meshes and computing their convex hulls
 /// costs milliseconds, so an env that rebuilds its world at every reset pays it once.
-type Loaded = (UrdfRobot, urdf_rs::Robot);
+/// The rapier objects, the URDF, and each link's shapes for drawing (meshes shared).
+type Loaded = (UrdfRobot, urdf_rs::Robot, Vec<Vec<LinkShape>>);
 static LOADED: LazyLock<Mutex<HashMap<String, Loaded>>> = LazyLock::new(Default::default);
 
 fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -> Result<Loaded, RobotError> {
@@ -214,9 +216,9 @@ fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -
     if !path.is_file() {
         return Err(load_error(path, "no such file"));
     }
-    let loaded = UrdfRobot::from_file(path, loader, None).map_err(|e| load_error(path, e))?;
+    let (robot, urdf) = UrdfRobot::from_file(path, loader, None).map_err(|e| load_error(path, e))?;
     // The loader logs (rather than returns) a mesh it cannot read; check they all came.
-    for link in &loaded.1.links {
+    for link in &urdf.links {
         for c in &link.collision {
             if let urdf_rs::Geometry::Mesh { filename, .. } = &c.geometry {
                 let mesh = path.parent().unwrap_or(Path::new(".")).join(filename);
@@ -226,6 +228,12 @@ fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -
             }
         }
     }
+    let shapes = robot
+        .links
+        .iter()
+        .map(|l| l.colliders.iter().filter_map(|c| link_shapes(&c.collider, c.visual.as_ref())).collect())
+        .collect();
+    let loaded = (robot, urdf, shapes);
     LOADED.lock().unwrap_or_else(|e| e.into_inner()).insert(key, loaded.clone());
     Ok(loaded)
 }
@@ -245,7 +253,7 @@ impl Robot {
             rigid_body_blueprint: body,
             ..UrdfLoaderOptions::default()
         };
-        let (urdf_robot, urdf) = load_cached(path, options, loader)?;
+        let (urdf_robot, urdf, shapes) = load_cached(path, options, loader)?;
         let names: Vec<String> = urdf_robot.links.iter().map(|l| urdf.links[l.urdf_link_index].name.clone()).collect();
         let joint_sources: Vec<usize> = urdf_robot.joints.iter().map(|j| j.source_urdf_joint_index()).collect();
         let pw = world.rapier_mut();
@@ -259,15 +267,12 @@ impl Robot {
             .links
             .iter()
             .zip(names)
-            .map(|(h, name)| RobotLink {
+            .zip(shapes)
+            .map(|((h, name), shapes)| RobotLink {
                 name,
                 body: BodyId(h.body),
                 colliders: h.colliders.iter().map(|c| ColliderId(c.handle)).collect(),
-                shapes: h
-                    .colliders
-                    .iter()
-                    .filter_map(|c| link_shapes(&pw.colliders[c.handle], c.visual.as_ref()))
-                    .collect(),
+                shapes,
             })
             .collect();
         let mut joints = Vec::new();

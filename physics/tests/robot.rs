@@ -124,3 +124,14 @@ fn bad_paths_names_and_lengths_are_clear_errors() {
     let err = r.set_joint_positions(&mut w, &[0.0; 3]).unwrap_err();
     assert!(err.to_string().contains("3 values") && err.to_string().contains("9 actuated joints"), "{err}");
 }
+
+#[test]
+fn a_second_load_shares_the_first_ones_meshes() {
+    let (mut w1, mut w2) = (world(), world());
+    let (a, b) = (panda(&mut w1), panda(&mut w2));
+    let mesh = |r: &Robot| match &r.link("panda_link2").unwrap().shapes[0].geometry {
+        LinkGeometry::Mesh(m) => m.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(std::sync::Arc::ptr_eq(&mesh(&a), &mesh(&b)));
+}

@@ -102,6 +102,27 @@ fn strip_mesh(points: &[[f32; 2]], width: f32, closed: bool) -> Mesh {
         .with_inserted_indices(Indices::U32(indices))
 }
 
+/// A library mesh scaled per axis, flat-shaded (three vertices and one normal per triangle).
+fn library_mesh(data: &vlmgym_envs::scene::meshes::MeshData, scale: [f32; 3]) -> Mesh {
+    let (mut positions, mut normals, mut uvs) = (Vec::new(), Vec::new(), Vec::new());
+    for t in &data.triangles {
+        let [a, b, c] =
+            t.map(|i| Vec3::from(data.vertices.get(i as usize).copied().unwrap_or_default()) * Vec3::from(scale));
+        let n = (b - a).cross(c - a).normalize_or_zero();
+        for p in [a, b, c] {
+            positions.push(p.to_array());
+            normals.push(n.to_array());
+            uvs.push([p.x, p.z]);
+        }
+    }
+    let indices = (0..positions.len() as u32).collect();
+    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+        .with_inserted_indices(Indices::U32(indices))
+}
+
 fn shape_mesh(shape: &Shape) -> Mesh {
     match shape {
         Shape::Cuboid { half_extents: h } => Cuboid::new(2.0 * h[0], 2.0 * h[1], 2.0 * h[2]).into(),
@@ -110,8 +131,10 @@ fn shape_mesh(shape: &Shape) -> Mesh {
         Shape::Capsule { radius, half_height } => Capsule3d::new(*radius, 2.0 * half_height).into(),
         Shape::Plane { half_size } => Plane3d::new(Vec3::Y, Vec2::new(half_size[0], half_size[1])).into(),
         Shape::Strip { points, width, closed } => strip_mesh(points, *width, *closed),
-        // Named meshes are drawn as unit boxes scaled by `scale` until mesh assets exist.
-        Shape::Mesh { scale, .. } => Cuboid::new(scale[0], scale[1], scale[2]).into(),
+        Shape::Mesh { name, scale } => match vlmgym_envs::scene::meshes::get(name) {
+            Some(data) => library_mesh(&data, *scale),
+            None => Cuboid::new(scale[0], scale[1], scale[2]).into(),
+        },
     }
 }
 

@@ -125,11 +125,28 @@ fn strip_is_drawn_from_both_sides() {
 }
 
 #[test]
-fn mesh_is_drawn_as_a_box_of_its_scale() {
+fn unknown_mesh_is_drawn_as_a_box_of_its_scale() {
     let mesh = Shape::Mesh { name: "car".into(), scale: [1.0, 1.0, 1.0] };
     let f = shape_alone(mesh, Pose::IDENTITY, front());
     let cube = shape_alone(Shape::Cuboid { half_extents: [0.5, 0.5, 0.5] }, Pose::IDENTITY, front());
     assert_eq!(f.frame(0), cube.frame(0));
+}
+
+#[test]
+fn library_mesh_is_drawn_from_its_triangles_and_scale() {
+    use std::sync::Arc;
+    use vlmgym_envs::scene::meshes;
+    // A unit square facing the camera (+Z), as two triangles, scaled to 2 m x 1 m.
+    let square = meshes::MeshData {
+        vertices: vec![[-0.5, -0.5, 0.0], [0.5, -0.5, 0.0], [0.5, 0.5, 0.0], [-0.5, 0.5, 0.0]],
+        triangles: vec![[0, 1, 2], [0, 2, 3]],
+    };
+    meshes::register("test/square", Arc::new(square));
+    let cam = Camera { ortho_height: Some(10.0), ..front() };
+    let shape = Shape::Mesh { name: "test/square".into(), scale: [2.0, 1.0, 1.0] };
+    let f = render(&[scene(vec![object("m", shape, Pose::IDENTITY, unlit(RED), false)], cam)], 100);
+    let (w, h) = (red_run(&f, true, 50) as i32, red_run(&f, false, 50) as i32);
+    assert!((w - 20).abs() <= 1 && (h - 10).abs() <= 1, "{w} x {h}");
 }
 
 /// Red pixels along row `y` / column `x`.

@@ -42,11 +42,18 @@
 //! A grasp (ManiSkill3's `is_grasping`): both fingers press on the cube with at least 0.5 N,
 //! each force within 85 degrees of that finger's closing direction.
 //!
+//! Scene (module [`scene`]): table, floor, every link of the arm (its meshes), the red cube
+//! and the green goal (a ball, or ManiSkill's ring target for the push); cameras `front`
+//! (ManiSkill's render camera, the reward camera), `base`, `side`, `top`. Captions: the
+//! gripper open or closed, at or far from the goal, the cube on or far from the target,
+//! lifted or on the table, held, the gripper above the cube.
+//!
 //! `info`: `success`, `is_grasped`, the reward terms, and under [`crate::env::STATE_KEY`]
 //! the distances: `tcp_to_goal`, `tcp_to_cube`, `cube_to_goal`, `cube_height`,
 //! `is_grasped`, `success`.
 
 mod expert;
+pub mod scene;
 mod specs;
 
 use std::path::PathBuf;
@@ -57,6 +64,7 @@ use vlmgym_physics::{BodyDesc, BodyId, Chain, ColliderDesc, DriveGains, Robot, R
 
 use crate::env::{state_object, ArgReader, Env, EnvRng, Info, Options, Step};
 use crate::error::{EnvError, Result};
+use crate::scene::{Caption, Scene};
 use crate::spaces::{BoxSpace, Space, Value};
 
 pub use specs::{specs, ARM_PICK_ID, ARM_PUSH_ID, ARM_REACH_ID};
@@ -433,7 +441,11 @@ impl Arm {
                 let d = dist(push_point(s.cube), s.tcp);
                 let reached = f64::from(u8::from(d < 0.01));
                 let place = tanh_reward(dist_xy(s.cube, s.goal)) * reached;
-                vec![("reaching", tanh_reward(d)), ("place", place), ("place_flat", place * tanh_reward(s.cube[2] - CUBE_HALF))]
+                vec![
+                    ("reaching", tanh_reward(d)),
+                    ("place", place),
+                    ("place_flat", place * tanh_reward(s.cube[2] - CUBE_HALF)),
+                ]
             }
             Task::PickCube => {
                 let grasped = f64::from(u8::from(s.grasped));
@@ -508,12 +520,21 @@ impl Env for Arm {
         ArgReader::options(options).finish()?;
         self.rng.reseed(seed);
         let mut sim = self.build(seed.unwrap_or(0))?;
+        scene::register_meshes(&sim);
         self.sample_episode(&mut sim)?;
         self.observe(&mut sim);
         let (_, terms) = self.reward_terms(&sim.state);
         let out = (self.obs(&sim.state), self.info(&sim.state, &terms));
         self.sim = Some(sim);
         Ok(out)
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.sim.as_ref().map(|sim| self.build_scene(sim))
+    }
+
+    fn captions(&self) -> Vec<Caption> {
+        self.sim.as_ref().map(|sim| scene::captions(self.config.task, &sim.state)).unwrap_or_default()
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {

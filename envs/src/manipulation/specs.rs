@@ -13,7 +13,7 @@ pub const ARM_PICK_ID: &str = "ArmPickCube-v0";
 
 /// The registry entries of the manipulation envs.
 pub fn specs() -> Vec<EnvSpec> {
-    let meta = EnvMetadata::default().render_fps(super::CONTROL_HZ as f64);
+    let meta = EnvMetadata::default().render_fps(super::CONTROL_HZ as f64).reward_camera("front");
     let spec = |id: &str, description: &str, task: Task| {
         EnvSpec::new(id, description, move |k| boxed(Arm::from_kwargs(task, k)))
             .max_episode_steps(50)

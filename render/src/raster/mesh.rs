@@ -78,7 +78,10 @@ impl LocalMesh {
 pub(crate) fn tessellate(shape: &Shape, repeats: [f32; 2]) -> LocalMesh {
     let mesh = match shape {
         Shape::Cuboid { half_extents } => cuboid(*half_extents),
-        Shape::Mesh { scale, .. } => cuboid([scale[0] / 2.0, scale[1] / 2.0, scale[2] / 2.0]),
+        Shape::Mesh { name, scale } => match vlmgym_envs::scene::meshes::get(name) {
+            Some(data) => triangles(&data, *scale),
+            None => cuboid([scale[0] / 2.0, scale[1] / 2.0, scale[2] / 2.0]),
+        },
         Shape::Cylinder { radius, half_height } => cylinder(*radius, *half_height),
         Shape::Sphere { radius } => capsule(*radius, 0.0),
         Shape::Capsule { radius, half_height } => capsule(*radius, *half_height),
@@ -86,6 +89,27 @@ pub(crate) fn tessellate(shape: &Shape, repeats: [f32; 2]) -> LocalMesh {
         Shape::Strip { points, width, closed } => strip(points, *width, *closed),
     };
     mesh.scale_uvs(repeats)
+}
+
+/// A library mesh scaled per axis, flat-shaded (each triangle its own three vertices and
+/// normal), planar UVs from x and z.
+fn triangles(data: &vlmgym_envs::scene::meshes::MeshData, scale: V3) -> LocalMesh {
+    let mut m = LocalMesh::default();
+    for t in &data.triangles {
+        let [a, b, c] = t.map(|i| {
+            let v = data.vertices.get(i as usize).copied().unwrap_or_default();
+            [v[0] * scale[0], v[1] * scale[1], v[2] * scale[2]]
+        });
+        let g = cross(sub(b, a), sub(c, a));
+        let len = dot(g, g).sqrt();
+        if len < 1e-12 {
+            continue;
+        }
+        let n = [g[0] / len, g[1] / len, g[2] / len];
+        let idx = [a, b, c].map(|p| m.vertex(p, n, [p[0], p[2]]));
+        m.tris.push(idx);
+    }
+    m
 }
 
 /// bevy's `Cuboid` mesh: 24 vertices, its per-face UVs.

@@ -1,0 +1,246 @@
+//! What an arm task looks like ([`Scene`]) and what is true of it ([`Caption`]).
+//!
+//! The task frame is Z up; the Scene is Y up, so every pose goes through [`to_scene`]
+//! (x, y, z) -> (x, z, -y). The arm's link meshes are registered once in the scene's mesh
+//! library as `panda/LINK/K`.
+
+use std::sync::Arc;
+
+use vlmgym_physics::LinkGeometry;
+
+use super::{dist, dist_xy, Arm, ArmState, Sim, Task, CUBE_HALF, GOAL_RADIUS, GOAL_THRESH};
+use crate::scene::{meshes, Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
+
+/// -90 degrees about X: the task frame (Z up) into the Scene's (Y up).
+const Z_UP_TO_Y_UP: Pose = Pose {
+    translation: [0.0; 3],
+    rotation: [-std::f32::consts::FRAC_1_SQRT_2, 0.0, 0.0, std::f32::consts::FRAC_1_SQRT_2],
+};
+
+/// A task-frame pose in the Scene's frame.
+pub fn to_scene(position: [f32; 3], rotation: [f32; 4]) -> Pose {
+    Z_UP_TO_Y_UP.compose(&Pose { translation: position, rotation })
+}
+
+fn point(p: [f32; 3]) -> [f32; 3] {
+    [p[0], p[2], -p[1]]
+}
+
+fn object(name: &str, shape: Shape, pose: Pose, material: Material, dynamic: bool) -> SceneObject {
+    SceneObject { name: name.to_string(), shape, pose, material, dynamic }
+}
+
+fn camera(name: &str, eye: [f32; 3], target: [f32; 3], fov_y_deg: f32) -> Camera {
+    Camera {
+        name: name.to_string(),
+        eye: point(eye),
+        target: point(target),
+        up: [0.0, 1.0, 0.0],
+        fov_y_deg,
+        ortho_height: None,
+    }
+}
+
+/// Registers the robot's link meshes in the scene's mesh library (once per process; the
+/// data is shared, not copied).
+pub(super) fn register_meshes(sim: &Sim) {
+    for link in sim.robot.links() {
+        for (k, shape) in link.shapes.iter().enumerate() {
+            if let LinkGeometry::Mesh(m) = &shape.geometry {
+                let name = format!("panda/{}/{k}", link.name);
+                if meshes::get(&name).is_none() {
+                    meshes::register(
+                        &name,
+                        Arc::new(meshes::MeshData { vertices: m.vertices.clone(), triangles: m.triangles.clone() }),
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Arm {
+    pub(super) fn build_scene(&self, sim: &Sim) -> Scene {
+        let s = &sim.state;
+        let w = &sim.world;
+        let mut objects = vec![
+            object(
+                "floor",
+                Shape::Plane { half_size: [3.0, 3.0] },
+                Pose::from_translation([0.0, -0.92, 0.0]),
+                Material::textured("concrete", 1.0),
+                false,
+            ),
+            object(
+                "table",
+                Shape::Cuboid { half_extents: [0.709, 0.025, 0.6045] },
+                Pose::from_translation([-0.12, -0.025, 0.0]),
+                Material::color(0.62, 0.47, 0.32),
+                false,
+            ),
+        ];
+        let dark = ["panda_hand", "panda_leftfinger", "panda_rightfinger"];
+        for link in sim.robot.links() {
+            let (Some(p), Some(r)) = (w.body_position(link.body), w.body_rotation(link.body)) else { continue };
+            let link_pose = Pose { translation: p, rotation: r };
+            let material = if dark.contains(&link.name.as_str()) {
+                Material::color(0.2, 0.2, 0.22)
+            } else {
+                Material::color(0.93, 0.93, 0.93)
+            };
+            for (k, shape) in link.shapes.iter().enumerate() {
+                let local = Pose { translation: shape.position, rotation: shape.rotation };
+                let world = link_pose.compose(&local);
+                let geometry = match &shape.geometry {
+                    LinkGeometry::Cuboid(h) => Shape::Cuboid { half_extents: *h },
+                    LinkGeometry::Ball(r) => Shape::Sphere { radius: *r },
+                    LinkGeometry::Mesh(_) => Shape::Mesh { name: format!("panda/{}/{k}", link.name), scale: [1.0; 3] },
+                };
+                let pose = to_scene(world.translation, world.rotation);
+                objects.push(object(&format!("{}_{k}", link.name), geometry, pose, material.clone(), true));
+            }
+        }
+        if self.config.task.has_cube() {
+            let pose = to_scene(s.cube, s.cube_rot);
+            let red = Material::color(0.85, 0.08, 0.08);
+            objects.push(object("cube", Shape::Cuboid { half_extents: [CUBE_HALF; 3] }, pose, red, true));
+        }
+        let green = Material::color(0.1, 0.75, 0.2);
+        match self.config.task {
+            Task::PushCube => {
+                // A target of rings, as ManiSkill3's goal region (green and white here).
+                for (i, (r, white)) in
+                    [(GOAL_RADIUS, false), (GOAL_RADIUS * 2.0 / 3.0, true), (GOAL_RADIUS / 3.0, false)]
+                        .into_iter()
+                        .enumerate()
+                {
+                    let material = if white { Material::color(0.95, 0.95, 0.95) } else { green.clone() };
+                    let centre = [s.goal[0], s.goal[1], 0.0005 + 0.0005 * i as f32];
+                    let pose = Pose::from_translation(point(centre));
+                    let shape = Shape::Cylinder { radius: r, half_height: 0.0005 };
+                    objects.push(object(&format!("goal_{i}"), shape, pose, material, true));
+                }
+            }
+            Task::Reach | Task::PickCube => {
+                let pose = Pose::from_translation(point(s.goal));
+                objects.push(object("goal", Shape::Sphere { radius: GOAL_THRESH }, pose, green, true));
+            }
+        }
+        Scene {
+            objects,
+            cameras: vec![
+                // A view like ManiSkill3's human render camera (aimed lower, so the cube and
+                // the goal sit mid-frame), its base camera, a side and a top view.
+                camera("front", [0.55, 0.55, 0.5], [-0.05, 0.0, 0.08], 55.0),
+                camera("base", [0.3, 0.0, 0.6], [-0.1, 0.0, 0.1], 90.0),
+                camera("side", [0.05, -0.85, 0.4], [0.0, 0.0, 0.1], 50.0),
+                Camera {
+                    name: "top".into(),
+                    eye: point([0.0, 0.0, 1.2]),
+                    target: [0.0; 3],
+                    up: point([1.0, 0.0, 0.0]),
+                    fov_y_deg: 45.0,
+                    ortho_height: Some(0.8),
+                },
+            ],
+            sun_direction: [-0.35, -1.0, -0.45],
+            sky_color: [0.72, 0.8, 0.9],
+        }
+    }
+}
+
+/// The facts a text goal can name, three phrasings each.
+pub(super) fn captions(task: Task, s: &ArmState) -> Vec<Caption> {
+    let mut out = Vec::new();
+    let finger = s.qpos.get(7).copied().unwrap_or(0.04);
+    if finger > 0.03 {
+        out.push(Caption::new(
+            "gripper.open",
+            &["the gripper is open", "the robot's fingers are spread apart", "the gripper's jaws are wide open"],
+        ));
+    } else if finger < 0.015 {
+        out.push(Caption::new(
+            "gripper.closed",
+            &["the gripper is closed", "the robot's fingers are pressed together", "the gripper's jaws are shut"],
+        ));
+    }
+    if task == Task::Reach {
+        let d = dist(s.tcp, s.goal);
+        if d < GOAL_THRESH {
+            out.push(Caption::new(
+                "gripper.at_goal",
+                &[
+                    "the gripper touches the green ball",
+                    "the robot's hand is at the green marker",
+                    "the fingertips reach the green sphere",
+                ],
+            ));
+        } else if d > 0.15 {
+            out.push(Caption::new(
+                "gripper.far_from_goal",
+                &[
+                    "the gripper is far from the green ball",
+                    "the robot's hand is away from the green marker",
+                    "the green sphere is out of the gripper's reach",
+                ],
+            ));
+        }
+        return out;
+    }
+    let to_goal = if task == Task::PushCube { dist_xy(s.cube, s.goal) } else { dist(s.cube, s.goal) };
+    if s.success {
+        out.push(Caption::new(
+            "cube.on_target",
+            &[
+                "the red cube sits on the green target",
+                "the red block is at the goal",
+                "the cube has reached the green target",
+            ],
+        ));
+    } else if to_goal > 0.15 {
+        out.push(Caption::new(
+            "cube.far_from_target",
+            &[
+                "the cube is far from the target",
+                "the red block is away from the green goal",
+                "the cube has not reached the target",
+            ],
+        ));
+    }
+    if s.cube[2] > CUBE_HALF + 0.03 {
+        out.push(Caption::new(
+            "cube.lifted",
+            &[
+                "the red cube is lifted above the table",
+                "the robot holds the cube up in the air",
+                "the block is raised off the table",
+            ],
+        ));
+    } else if s.cube[2] < CUBE_HALF + 0.005 {
+        out.push(Caption::new(
+            "cube.on_table",
+            &["the red cube rests on the table", "the block lies on the table", "the cube sits on the tabletop"],
+        ));
+    }
+    if s.grasped {
+        out.push(Caption::new(
+            "gripper.holding_cube",
+            &[
+                "the gripper holds the red cube",
+                "the robot has grasped the block",
+                "the cube is held between the fingers",
+            ],
+        ));
+    }
+    if dist_xy(s.tcp, s.cube) < 0.02 && s.tcp[2] > s.cube[2] + 0.05 {
+        out.push(Caption::new(
+            "gripper.above_cube",
+            &[
+                "the gripper is right above the red cube",
+                "the robot's hand hovers over the block",
+                "the fingers are positioned over the cube",
+            ],
+        ));
+    }
+    out
+}
