@@ -202,3 +202,40 @@ fn the_scene_draws_the_arm_meshes_and_captions_follow_the_state() {
     let after = env.scene().unwrap();
     assert_eq!(after.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), names, "names stay the same");
 }
+
+#[test]
+fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides() {
+    let mut env = make("ArmPushCube-v0").unwrap();
+    let mut opts = Options::new();
+    opts.insert("cube_xy".into(), serde_json::json!([0.05, -0.02]));
+    opts.insert("goal_xy".into(), serde_json::json!([0.08, 0.0]));
+    let (obs, info) = env.reset(Some(1), &opts).unwrap();
+    let o = obs.as_box().unwrap();
+    assert_eq!(&o[25..27], &[0.08, 0.0], "goal position in the observation");
+    assert!((o[28] - 0.05).abs() < 1e-6 && (o[29] + 0.02).abs() < 1e-6, "cube position {:?}", &o[28..31]);
+    assert_eq!(info["state"]["success"], 1.0, "a cube placed in the disc is a success");
+    opts.insert("cube_xy".into(), serde_json::json!([0.9, 0.0]));
+    let err = env.reset(Some(1), &opts).unwrap_err().to_string();
+    assert!(err.contains("cube_xy") && err.contains("0.5 m"), "{err}");
+    let mut reach = make("ArmReach-v0").unwrap();
+    let mut opts = Options::new();
+    opts.insert("cube_xy".into(), serde_json::json!([0.0, 0.0]));
+    assert!(reach.reset(Some(1), &opts).unwrap_err().to_string().contains("no cube"));
+
+    let spec = vlmgym_envs::registry::spec("ArmPushCube-v0").unwrap();
+    let sampler = spec.metadata.require_sampler("ArmPushCube-v0", "test").unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (mut on, mut far) = (0, 0);
+    for _ in 0..40 {
+        let plan = sampler.plan(&mut rng, false);
+        let (_, info) = env.reset(Some(3), &plan.options).unwrap();
+        let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+        let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
+        match sampler.label(&facts, sampler.success(&info, false)) {
+            Some(true) => on += 1,
+            Some(false) => far += 1,
+            None => {}
+        }
+    }
+    assert!(on >= 10 && far >= 10, "both labels drawn: {on} on target, {far} far");
+}

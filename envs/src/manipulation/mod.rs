@@ -20,7 +20,9 @@
 //! its seven joints. PD joint drives with ManiSkill's gains (stiffness 1e3, damping 1e2,
 //! force limit 100, in force units) and ideal gravity compensation (links feel no gravity,
 //! as ManiSkill's `balance_passive_force`); finger friction 2 (ManiSkill's gripper
-//! material). Success terminates the episode (ManiSkill3's default). Rewards are reported
+//! material). Success terminates the cube tasks' episodes (ManiSkill3's default); a reach
+//! runs its 50 steps (FetchReach's semantics: with termination, hovering just outside the
+//! goal would pay more than reaching it). Rewards are reported
 //! as ManiSkill3's default `normalized_dense` (the dense reward over its maximum) unless
 //! the kwarg `reward_mode` says `dense` or `sparse`.
 //!
@@ -47,6 +49,9 @@
 //! (ManiSkill's render camera, the reward camera), `base`, `side`, `top`. Captions: the
 //! gripper open or closed, at or far from the goal, the cube on or far from the target,
 //! lifted or on the table, held, the gripper above the cube.
+//!
+//! Reset options: `cube_xy` and `goal_xy` ([x, y], metres) place the cube or the goal
+//! instead of sampling them (states for reward-model datasets and checks).
 //!
 //! `info`: `success`, `is_grasped`, the reward terms, and under [`crate::env::STATE_KEY`]
 //! the distances: `tcp_to_goal`, `tcp_to_cube`, `cube_to_goal`, `cube_height`,
@@ -185,13 +190,15 @@ pub struct ArmConfig {
 
 impl ArmConfig {
     /// Reads the kwargs `control_mode`, `reward_mode`, `robot_init_qpos_noise`,
-    /// `terminate_on_success`.
+    /// `terminate_on_success` (default: true for the cube tasks, as ManiSkill3; false for
+    /// reaching, as Gymnasium-Robotics' FetchReach, so holding the TCP at the goal earns the
+    /// most).
     pub fn from_kwargs(task: Task, kwargs: &Options) -> Result<Self> {
         let mut r = ArgReader::kwargs(kwargs);
         let control = r.choice("control_mode", "pd_ee_delta_pos", &ControlMode::NAMES)?;
         let reward = r.choice("reward_mode", "normalized_dense", &RewardMode::NAMES)?;
         let qpos_noise = r.f64("robot_init_qpos_noise", 0.02)?;
-        let terminate_on_success = r.bool("terminate_on_success", true)?;
+        let terminate_on_success = r.bool("terminate_on_success", task != Task::Reach)?;
         r.finish()?;
         if !(0.0..=0.5).contains(&qpos_noise) {
             return Err(EnvError::kwarg("robot_init_qpos_noise", format!("expected 0 to 0.5 rad, got {qpos_noise}")));
@@ -236,6 +243,46 @@ pub struct ArmState {
     pub grasped: bool,
     /// The task is done.
     pub success: bool,
+}
+
+/// Reset options that place the cube or the goal (task frame, metres) instead of
+/// sampling them: `cube_xy` (tasks with a cube) and `goal_xy`.
+struct Placement {
+    cube_xy: Option<[f32; 2]>,
+    goal_xy: Option<[f32; 2]>,
+}
+
+impl Placement {
+    fn parse(options: &Options, task: Task) -> Result<Self> {
+        let mut r = ArgReader::options(options);
+        let mut xy = |key: &'static str| -> Result<Option<[f32; 2]>> {
+            let Some(v) = r.opt_vec(key, 2)? else { return Ok(None) };
+            if v.iter().any(|c| c.abs() > 0.5) {
+                return Err(EnvError::option(
+                    key,
+                    format!("must lie on the table within 0.5 m of its centre, got {v:?}"),
+                ));
+            }
+            Ok(Some([v[0] as f32, v[1] as f32]))
+        };
+        let placement = Placement { cube_xy: xy("cube_xy")?, goal_xy: xy("goal_xy")? };
+        r.finish()?;
+        if placement.cube_xy.is_some() && !task.has_cube() {
+            return Err(EnvError::option("cube_xy", "this task has no cube"));
+        }
+        Ok(placement)
+    }
+
+    fn apply(&self, sim: &mut Sim) {
+        if let Some([x, y]) = self.goal_xy {
+            sim.state.goal[0] = x;
+            sim.state.goal[1] = y;
+        }
+        if let (Some([x, y]), Some(cube)) = (self.cube_xy, sim.cube) {
+            let rot = sim.world.body_rotation(cube).unwrap_or([0.0, 0.0, 0.0, 1.0]);
+            sim.world.set_body_pose(cube, [x, y, CUBE_HALF], rot);
+        }
+    }
 }
 
 struct Sim {
@@ -517,11 +564,12 @@ impl Env for Arm {
     }
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        ArgReader::options(options).finish()?;
+        let placement = Placement::parse(options, self.config.task)?;
         self.rng.reseed(seed);
         let mut sim = self.build(seed.unwrap_or(0))?;
         scene::register_meshes(&sim);
         self.sample_episode(&mut sim)?;
+        placement.apply(&mut sim);
         self.observe(&mut sim);
         let (_, terms) = self.reward_terms(&sim.state);
         let out = (self.obs(&sim.state), self.info(&sim.state, &terms));
