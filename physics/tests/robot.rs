@@ -9,7 +9,10 @@ fn panda_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/robots/panda/panda_v2.urdf")
 }
 
-const REST: [f32; 9] = [0.0, 0.3927, 0.0, -1.9635, 0.0, 2.3562, 0.7854, 0.04, 0.04];
+use std::f32::consts::{FRAC_PI_4, FRAC_PI_8};
+
+/// ManiSkill3's Panda rest pose.
+const REST: [f32; 9] = [0.0, FRAC_PI_8, 0.0, -5.0 * FRAC_PI_8, 0.0, 3.0 * FRAC_PI_4, FRAC_PI_4, 0.04, 0.04];
 
 fn world() -> World {
     World::new(WorldConfig { control_dt: 0.05, substeps: 5, gravity: 9.81, z_up: true }, 0)
