@@ -225,6 +225,57 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
     Ok(out)
 }
 
+/// `vlmgym bench manipulation`: single-env steps/s (one thread) of each arm task with
+/// random actions, on state observations alone and with the reward camera's frame drawn by
+/// the raster renderer every step (`front`, 112 x 112 px, the tower's input size).
+pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
+    use vlmgym_envs::manipulation::{ARM_PICK_ID, ARM_PUSH_ID, ARM_REACH_ID};
+    let mut out = Vec::new();
+    for id in [ARM_REACH_ID, ARM_PUSH_ID, ARM_PICK_ID] {
+        let steps_per_sec = Workload::new(id, Target::Single, 0)?.steps_per_second(min_time)?;
+        out.push(Measurement {
+            name: "state_obs".into(),
+            env_id: id.into(),
+            num_envs: 1,
+            threads: 1,
+            steps_per_sec,
+            kwargs: None,
+        });
+        let mut env = make_with(id, &Options::new())?;
+        let config = vlmgym_render::RenderConfig { width: 112, height: 112, camera: Some("front".into()) };
+        let mut renderer = vlmgym_render::RasterRenderer::new(1, config)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        env.reset(Some(0), &Options::new())?;
+        let mut step = |env: &mut Box<dyn Env>| -> anyhow::Result<()> {
+            let s = env.step(&env.action_space().sample(&mut rng))?;
+            let scene = env.scene().ok_or_else(|| anyhow::anyhow!("{id} has no scene"))?;
+            renderer.render(&[scene])?;
+            if s.done() {
+                env.reset(None, &Options::new())?;
+            }
+            Ok(())
+        };
+        for _ in 0..20 {
+            step(&mut env)?;
+        }
+        let (start, mut n) = (Instant::now(), 0u64);
+        while start.elapsed() < min_time {
+            step(&mut env)?;
+            n += 1;
+        }
+        let steps_per_sec = n as f64 / start.elapsed().as_secs_f64();
+        out.push(Measurement {
+            name: "state_obs_and_front_112px_raster_frame".into(),
+            env_id: id.into(),
+            num_envs: 1,
+            threads: 1,
+            steps_per_sec,
+            kwargs: None,
+        });
+    }
+    Ok(out)
+}
+
 /// One `vlmgym bench render` measurement: frames per second of one renderer drawing
 /// `num_envs` envs of `env_id` at `width x height`, with the mean time per batch by stage.
 #[derive(Clone, Debug, Serialize)]

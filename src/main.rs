@@ -413,6 +413,9 @@ enum BenchSuite {
     Classic,
     /// Driving-v0 steps/s (town map, 0 and 20 NPCs): one env and a threaded vector env.
     Driving,
+    /// Arm tasks' steps/s (one env, one thread): state observations alone, and with the
+    /// reward camera's 112 px raster frame every step.
+    Manipulation,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
     /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
@@ -749,6 +752,7 @@ fn run() -> Result<()> {
             let (name, results) = match suite {
                 BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
+                BenchSuite::Manipulation => ("manipulation", vlmgym::bench::manipulation(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
                 BenchSuite::Sac => {
                     let result = vlmgym::bench::sac(time)?;
