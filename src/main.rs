@@ -239,7 +239,8 @@ enum Command {
         #[command(flatten)]
         renderer: RewardRendererOpts,
     },
-    /// Play an env in a window: arrow keys (or a checkpoint) act; the HUD shows the step,
+    /// Play an env in a window: arrow keys (the arm also W / S to raise and lower, G to
+    /// grip) or a checkpoint act; the HUD shows the step,
     /// goal, reward, each reward term and the return. Space pauses, N steps, R resets,
     /// C cycles cameras (last: orbit, drag to turn, wheel to zoom), Esc quits.
     View {

@@ -45,11 +45,19 @@ pub fn step_seconds(env_id: &str) -> Result<f64> {
 
 /// The action the arrow keys stand for in `env_id`, by the env's keyboard map (its
 /// metadata): arrows drive the car, push the cart, push the mountain car, torque the
-/// pendulum or the acrobot.
+/// pendulum or the acrobot, move the arm's gripper (with W / S up and down, G to grip).
 pub fn keyboard_action(env_id: &str, space: &Space, c: Controls) -> Result<Value> {
     let spec = vlmgym_envs::registry::spec(env_id)?;
     let keys = spec.metadata.require_keyboard(env_id, "`vlmgym view` without --checkpoint")?;
-    let keys_held = vlmgym_envs::Keys { left: c.left, right: c.right, up: c.up, down: c.down };
+    let keys_held = vlmgym_envs::Keys {
+        left: c.left,
+        right: c.right,
+        up: c.up,
+        down: c.down,
+        raise: c.raise,
+        lower: c.lower,
+        grip: c.grip,
+    };
     keys(space, keys_held).with_context(|| format!("{env_id}: the keyboard cannot act here; pass --checkpoint"))
 }
 
@@ -264,7 +272,7 @@ mod tests {
     use vlmgym_envs::registry;
 
     fn keys(left: bool, right: bool, up: bool, down: bool) -> Controls {
-        Controls { left, right, up, down }
+        Controls { left, right, up, down, ..Controls::default() }
     }
 
     #[test]

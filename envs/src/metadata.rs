@@ -20,7 +20,8 @@ use crate::error::{EnvError, Result};
 use crate::scene::Scene;
 use crate::spaces::{Space, Value};
 
-/// The arrow keys held in the viewer at one step.
+/// The keys held in the viewer at one step: the arrows, and for envs that move in 3-D
+/// (the arm) W / S (raise, lower) and G (grip).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Keys {
     /// Left arrow.
@@ -31,6 +32,12 @@ pub struct Keys {
     pub up: bool,
     /// Down arrow.
     pub down: bool,
+    /// W: raise.
+    pub raise: bool,
+    /// S: lower.
+    pub lower: bool,
+    /// G: close the gripper (open while released).
+    pub grip: bool,
 }
 
 impl Keys {
@@ -256,6 +263,21 @@ pub mod keymaps {
         match space {
             Space::Discrete(_) => left_right(space, keys),
             _ => push(space, keys),
+        }
+    }
+
+    /// The arm's `pd_ee_delta_pos` actions (4-dim): the up / down arrows move the gripper
+    /// away from / toward the robot's base (+-x), left / right to +-y, W / S raise and lower
+    /// it, each at half the largest step; G held closes the gripper.
+    pub fn arm(space: &Space, keys: Keys) -> Result<Value> {
+        match space {
+            Space::Box(b) if b.shape() == [4] => Ok(Value::Box(vec![
+                0.5 * keys.vertical() as f32,
+                -0.5 * keys.horizontal() as f32,
+                0.5 * (i32::from(keys.raise) - i32::from(keys.lower)) as f32,
+                if keys.grip { -1.0 } else { 1.0 },
+            ])),
+            other => Err(unsupported(other)),
         }
     }
 

@@ -224,6 +224,10 @@ fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides(
 
     let spec = vlmgym_envs::registry::spec("ArmPushCube-v0").unwrap();
     let sampler = spec.metadata.require_sampler("ArmPushCube-v0", "test").unwrap();
+    assert!(
+        env.reset(Some(1), &serde_json::from_str(r#"{"goal_z": 0.1}"#).unwrap()).is_err(),
+        "a push goal has no height"
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let (mut on, mut far) = (0, 0);
     for _ in 0..40 {
@@ -238,4 +242,29 @@ fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides(
         }
     }
     assert!(on >= 10 && far >= 10, "both labels drawn: {on} on target, {far} far");
+}
+
+#[test]
+fn the_keyboard_moves_the_gripper() {
+    use vlmgym_envs::Keys;
+    let spec = vlmgym_envs::registry::spec("ArmReach-v0").unwrap();
+    let keys = spec.metadata.require_keyboard("ArmReach-v0", "test").unwrap();
+    let mut env = make("ArmReach-v0").unwrap();
+    env.reset(Some(0), &Options::new()).unwrap();
+    let tcp = |o: &Value| o.as_box().unwrap()[18..21].to_vec();
+    let (start, _) = env.reset(Some(0), &Options::new()).unwrap();
+    let mut last = start.clone();
+    for _ in 0..5 {
+        let a = keys(env.action_space(), Keys { up: true, raise: true, grip: true, ..Keys::default() }).unwrap();
+        assert_eq!(a.as_box().unwrap(), &[0.5, 0.0, 0.5, -1.0]);
+        last = env.step(&a).unwrap().obs;
+    }
+    let (a, b) = (tcp(&start), tcp(&last));
+    // Five steps of 5 cm commands: the PD drives lag a little behind.
+    assert!(b[0] - a[0] > 0.07 && b[2] - a[2] > 0.07 && (b[1] - a[1]).abs() < 0.02, "{a:?} -> {b:?}");
+    assert!(last.as_box().unwrap()[7] < 0.01, "G closed the fingers");
+    let mut kw = Options::new();
+    kw.insert("control_mode".into(), "pd_joint_delta_pos".into());
+    let joint = make_with("ArmReach-v0", &kw).unwrap();
+    assert!(keys(joint.action_space(), Keys::default()).is_err(), "joint control has no key map");
 }

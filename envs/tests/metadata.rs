@@ -51,7 +51,7 @@ fn missing_metadata_is_an_error_naming_env_and_need() {
 
 #[test]
 fn keyboard_maps_follow_the_arrows() {
-    let keys = |l, r, u, d| Keys { left: l, right: r, up: u, down: d };
+    let keys = |l, r, u, d| Keys { left: l, right: r, up: u, down: d, ..Keys::default() };
     let act = |id: &str, k: Keys| {
         let env = make(id).unwrap();
         (spec(id).unwrap().metadata.keyboard.unwrap())(env.action_space(), k).unwrap()

@@ -24,7 +24,7 @@ use vlmgym_envs::scene::Scene;
 
 use crate::batch::{camera_transform, spawn_light_and_sky, to_vec3, AssetCache, DynamicObjects};
 
-/// The arrow keys held this step.
+/// The keys that act, held this step: arrows, and W / S / G for the arm.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Controls {
     /// Left arrow.
@@ -35,6 +35,12 @@ pub struct Controls {
     pub up: bool,
     /// Down arrow.
     pub down: bool,
+    /// W (raise).
+    pub raise: bool,
+    /// S (lower).
+    pub lower: bool,
+    /// G (grip).
+    pub grip: bool,
 }
 
 /// What the HUD shows, as the driver reports it after each step.
@@ -309,6 +315,9 @@ impl Session {
             right: keys.pressed(KeyCode::ArrowRight),
             up: keys.pressed(KeyCode::ArrowUp),
             down: keys.pressed(KeyCode::ArrowDown),
+            raise: keys.pressed(KeyCode::KeyW),
+            lower: keys.pressed(KeyCode::KeyS),
+            grip: keys.pressed(KeyCode::KeyG),
         };
         let (pause, step_once, reset, cycle, quit) = (
             keys.just_pressed(KeyCode::Space),

@@ -546,6 +546,16 @@ fn configs_load_by_name_or_path() {
 }
 
 #[test]
+fn manipulation_reward_adds_a_quarter_of_the_reach_term() {
+    let mut syn = Synthesizer::new(RewardSpec::builtin("manipulation_vlmrl").unwrap(), 1);
+    let inf = info(json!({"tcp_to_cube": 0.1, "tcp_to_goal": 0.3, "cube_to_goal": 0.2}));
+    let e = syn.step(0, &StepInput::new(&[("semantic", 0.6)], &inf)).unwrap();
+    assert!((e.reward - (0.6 + 0.25 * 0.8)).abs() < 1e-12, "{}", e.reward);
+    let far = info(json!({"tcp_to_cube": 0.9}));
+    assert_eq!(syn.step(0, &StepInput::new(&[("semantic", 0.6)], &far)).unwrap().reward, 0.6);
+}
+
+#[test]
 fn cartpole_vlmrm_reward_is_the_semantic_score() {
     let mut syn = Synthesizer::new(RewardSpec::builtin("cartpole_vlmrm").unwrap(), 1);
     let inf = info(json!({"x": 0.0, "x_dot": 0.0, "theta": 0.0, "theta_dot": 0.0}));

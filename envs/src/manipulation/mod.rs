@@ -50,8 +50,9 @@
 //! gripper open or closed, at or far from the goal, the cube on or far from the target,
 //! lifted or on the table, held, the gripper above the cube.
 //!
-//! Reset options: `cube_xy` and `goal_xy` ([x, y], metres) place the cube or the goal
-//! instead of sampling them (states for reward-model datasets and checks).
+//! Reset options: `cube_xy` and `goal_xy` ([x, y], metres) and `goal_z` (reach, pick)
+//! place the cube or the goal instead of sampling them (states for reward-model datasets
+//! and checks).
 //!
 //! `info`: `success`, `is_grasped`, the reward terms, and under [`crate::env::STATE_KEY`]
 //! the distances: `tcp_to_goal`, `tcp_to_cube`, `cube_to_goal`, `cube_height`,
@@ -246,10 +247,12 @@ pub struct ArmState {
 }
 
 /// Reset options that place the cube or the goal (task frame, metres) instead of
-/// sampling them: `cube_xy` (tasks with a cube) and `goal_xy`.
+/// sampling them: `cube_xy` (tasks with a cube), `goal_xy`, and `goal_z` (reach and pick;
+/// 0 to 0.6 m above the table).
 struct Placement {
     cube_xy: Option<[f32; 2]>,
     goal_xy: Option<[f32; 2]>,
+    goal_z: Option<f32>,
 }
 
 impl Placement {
@@ -265,8 +268,18 @@ impl Placement {
             }
             Ok(Some([v[0] as f32, v[1] as f32]))
         };
-        let placement = Placement { cube_xy: xy("cube_xy")?, goal_xy: xy("goal_xy")? };
+        let (cube_xy, goal_xy) = (xy("cube_xy")?, xy("goal_xy")?);
+        let goal_z = r.opt_f64("goal_z")?;
         r.finish()?;
+        if let Some(z) = goal_z {
+            if task == Task::PushCube {
+                return Err(EnvError::option("goal_z", "the push goal lies on the table"));
+            }
+            if !(0.0..=0.6).contains(&z) {
+                return Err(EnvError::option("goal_z", format!("must be 0 to 0.6 m above the table, got {z}")));
+            }
+        }
+        let placement = Placement { cube_xy, goal_xy, goal_z: goal_z.map(|z| z as f32) };
         if placement.cube_xy.is_some() && !task.has_cube() {
             return Err(EnvError::option("cube_xy", "this task has no cube"));
         }
@@ -277,6 +290,9 @@ impl Placement {
         if let Some([x, y]) = self.goal_xy {
             sim.state.goal[0] = x;
             sim.state.goal[1] = y;
+        }
+        if let Some(z) = self.goal_z {
+            sim.state.goal[2] = z;
         }
         if let (Some([x, y]), Some(cube)) = (self.cube_xy, sim.cube) {
             let rot = sim.world.body_rotation(cube).unwrap_or([0.0, 0.0, 0.0, 1.0]);

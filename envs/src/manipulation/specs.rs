@@ -1,5 +1,6 @@
 //! The manipulation family's registry entries (50-step episodes at 20 Hz, as ManiSkill3's;
-//! the `front` reward camera) and ArmPushCube's state sampler.
+//! the `front` reward camera, the arm key map, the `manipulation_vlmrl` reward config) and
+//! their state sampler.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -7,7 +8,7 @@ use serde_json::json;
 
 use super::{Arm, Task};
 use crate::env::{Info, Options};
-use crate::metadata::{EnvMetadata, ResetPlan, StateSampler};
+use crate::metadata::{keymaps, EnvMetadata, ResetPlan, StateSampler};
 use crate::registry::{boxed, EnvSpec};
 use crate::spaces::{Space, Value};
 
@@ -20,9 +21,13 @@ pub const ARM_PICK_ID: &str = "ArmPickCube-v0";
 
 /// The registry entries of the manipulation envs.
 pub fn specs() -> Vec<EnvSpec> {
-    let meta = EnvMetadata::default().render_fps(super::CONTROL_HZ as f64).reward_camera("front");
+    let meta = EnvMetadata::default()
+        .render_fps(super::CONTROL_HZ as f64)
+        .reward_camera("front")
+        .keyboard(keymaps::arm)
+        .reward_config("manipulation_vlmrl");
     let spec = |id: &str, description: &str, task: Task| {
-        let meta = if task == Task::PushCube { meta.clone().sampler(PushSampler) } else { meta.clone() };
+        let meta = meta.clone().sampler(ArmSampler(task));
         EnvSpec::new(id, description, move |k| boxed(Arm::from_kwargs(task, k))).max_episode_steps(50).metadata(meta)
     };
     vec![
@@ -44,27 +49,47 @@ pub fn specs() -> Vec<EnvSpec> {
     ]
 }
 
-/// ArmPushCube states for reward-model datasets and `reward-check`: the cube placed in the
-/// goal disc (success), far from it, or in between (with `hard_cases`, right at the disc's
-/// rim), then a few small random arm moves. Labels: "the cube is on the target" (success)
-/// against "the cube is far from the target".
-pub struct PushSampler;
+/// Arm states for reward-model datasets and `reward-check`, placed by reset options, then
+/// a few small random arm moves. Cube tasks: the cube in the goal (a push's disc; a pick's
+/// goal put down on the table next to it), far from it, or in between (with `hard_cases`,
+/// right at the disc's rim); labels "the cube is on the target" (success) against "the
+/// cube is far from the target". Reach: the goal at the gripper's start or far from it;
+/// labels "at the goal" against "far from the goal".
+pub struct ArmSampler(pub Task);
 
-impl StateSampler for PushSampler {
+/// Where the TCP starts (the rest pose), task frame.
+const REST_TCP: [f64; 3] = [0.0, 0.0, 0.165];
+
+impl StateSampler for ArmSampler {
     fn plan(&self, rng: &mut ChaCha8Rng, hard_cases: bool) -> ResetPlan {
-        let cube = [rng.random_range(-0.1..0.1f64), rng.random_range(-0.1..0.1f64)];
+        let mut options = Options::new();
         let scenario = rng.random_range(0..if hard_cases { 12 } else { 10 });
+        if self.0 == Task::Reach {
+            let (r, z) = match scenario {
+                0..5 => (rng.random_range(0.0..0.015), REST_TCP[2] + rng.random_range(-0.01..0.01)),
+                _ => (rng.random_range(0.15..0.3), rng.random_range(0.02..0.35)),
+            };
+            let angle: f64 = rng.random_range(-std::f64::consts::PI..std::f64::consts::PI);
+            options.insert("goal_xy".into(), json!([REST_TCP[0] + r * angle.cos(), REST_TCP[1] + r * angle.sin()]));
+            options.insert("goal_z".into(), json!(z));
+            return ResetPlan { options, steps: 2, record_every: 2, record_reset: true };
+        }
+        let cube = [rng.random_range(-0.1..0.1f64), rng.random_range(-0.1..0.1f64)];
+        let (near, far) = if self.0 == Task::PickCube { (0.015, 0.1) } else { (0.08, 0.16) };
         let (r, spread) = match scenario {
-            0..4 => (rng.random_range(0.0..0.08), std::f64::consts::PI),
-            4..8 => (rng.random_range(0.16..0.3), 1.0),
-            8..10 => (rng.random_range(0.08..0.16), 1.0),
-            _ => (rng.random_range(0.09..0.11), std::f64::consts::PI),
+            0..4 => (rng.random_range(0.0..near), std::f64::consts::PI),
+            4..8 => (rng.random_range(far..0.3), 1.0),
+            8..10 => (rng.random_range(near..far), 1.0),
+            _ => (rng.random_range(0.9 * near..1.1 * near), std::f64::consts::PI),
         };
         let angle: f64 = rng.random_range(-spread..spread);
         let goal = [(cube[0] + r * angle.cos()).clamp(-0.45, 0.45), (cube[1] + r * angle.sin()).clamp(-0.45, 0.45)];
-        let mut options = Options::new();
         options.insert("cube_xy".into(), json!(cube));
         options.insert("goal_xy".into(), json!(goal));
+        if self.0 == Task::PickCube {
+            let z = if scenario < 4 { super::CUBE_HALF as f64 } else { rng.random_range(0.02..0.32) };
+            options.insert("goal_z".into(), json!(z));
+        }
         ResetPlan { options, steps: 4, record_every: 2, record_reset: true }
     }
 
@@ -78,9 +103,13 @@ impl StateSampler for PushSampler {
     }
 
     fn label(&self, facts: &[&str], success: bool) -> Option<bool> {
-        if success && facts.contains(&"cube.on_target") {
+        let (good, bad) = match self.0 {
+            Task::Reach => ("gripper.at_goal", "gripper.far_from_goal"),
+            _ => ("cube.on_target", "cube.far_from_target"),
+        };
+        if success && facts.contains(&good) {
             Some(true)
-        } else if facts.contains(&"cube.far_from_target") {
+        } else if facts.contains(&bad) {
             Some(false)
         } else {
             None
