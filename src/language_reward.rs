@@ -12,8 +12,8 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use vlmgym_agents::{Device, RewardHook, Rollout, RunSpec};
-use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Space, Value, VecStep, VectorEnv, VectorizationMode};
-use vlmgym_render::{ObsMode, RenderConfig, RenderedVecEnv, RendererKind};
+use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Scene, Space, Value, VecStep, VectorEnv, VectorizationMode};
+use vlmgym_render::{make_renderer, ObsMode, RenderConfig, RenderedVecEnv, RendererKind, SceneRenderer};
 use vlmgym_reward::synthesis::{RewardSpec, Synthesizer};
 use vlmgym_reward::{Backend, Frames, GoalScore, RewardPipeline};
 
@@ -398,4 +398,49 @@ pub fn build_for(
         render_seconds: 0.0,
     };
     Ok((env, hook))
+}
+
+/// The language reward of one env, scored step by step through the reward pipeline.
+pub struct LiveReward {
+    renderer: Box<dyn SceneRenderer>,
+    pipeline: RewardPipeline,
+    synth: Synthesizer,
+    /// The goal text.
+    pub goal: String,
+}
+
+impl LiveReward {
+    /// The pipeline of `settings` for one env of `env_id` and a one-env renderer.
+    pub fn new(settings: &RewardSettings, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
+        let pipeline = settings.pipeline(env_id, kwargs, device)?;
+        let size = pipeline.size();
+        let cfg = RenderConfig { width: size, height: size, camera: Some(pipeline.camera().to_string()) };
+        Ok(LiveReward {
+            renderer: make_renderer(settings.frame_renderer()?, 1, cfg)?,
+            synth: pipeline.synthesizer(1),
+            pipeline,
+            goal: settings.goal.clone(),
+        })
+    }
+
+    /// Clears the per-episode state of the reward (its windows and terminal rules).
+    pub fn start_episode(&mut self) -> Result<()> {
+        self.synth.reset(0, None)
+    }
+
+    /// The synthesized reward and each term of the state `scene` shows.
+    pub fn score(
+        &mut self,
+        scene: Scene,
+        info: &Info,
+        terminated: bool,
+        truncated: bool,
+    ) -> Result<(f64, Vec<(String, f64)>)> {
+        let frames = self.renderer.render(&[scene])?;
+        let step = self.pipeline.score_step(&mut self.synth, &frames, info, terminated, truncated)?;
+        let ev = step.evaluation;
+        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), step.semantic)];
+        terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
+        Ok((ev.reward, terms))
+    }
 }

@@ -118,6 +118,10 @@ enum Command {
         /// map="country" or npcs=40 for an unseen scenario); repeatable.
         #[arg(long = "kwarg", value_name = "KEY=VALUE")]
         kwargs: Vec<String>,
+        /// Also score every visited state with the run's own language reward and report how
+        /// that score separates the env's clear successes from its clear failures (`visited`).
+        #[arg(long)]
+        score_visited: bool,
     },
     /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
     Render {
@@ -589,10 +593,18 @@ fn run() -> Result<()> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
-        Command::Eval { checkpoint, episodes, deterministic, seed, env_id, kwargs } => {
+        Command::Eval { checkpoint, episodes, deterministic, seed, env_id, kwargs, score_visited } => {
             let kwargs = parse_kwargs(&kwargs)?;
-            let report =
-                vlmgym::train::eval(&checkpoint, env_id.as_deref(), &kwargs, episodes, deterministic, seed, &device)?;
+            let report = vlmgym::train::eval(
+                &checkpoint,
+                env_id.as_deref(),
+                &kwargs,
+                episodes,
+                deterministic,
+                seed,
+                score_visited,
+                &device,
+            )?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -273,6 +273,90 @@ pub struct EvalReport {
     /// Means of the numeric (and boolean, as 0/1) fields of each episode's last info, and of
     /// objects one level down as `outer.inner` (env metrics).
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// With `--score-visited`: how the run's own language reward scored the states its agent
+    /// visited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visited: Option<VisitedScores>,
+}
+
+/// How a text-goal run's own language reward scored every state its agent visited during
+/// evaluation, against the env's labels of those states (its state sampler's reading of the
+/// captions: a clear success, a clear failure, or neither).
+#[derive(Clone, Debug, Serialize)]
+pub struct VisitedScores {
+    /// The goal text.
+    pub goal: String,
+    /// States scored.
+    pub steps: usize,
+    /// Mean semantic score.
+    pub mean_semantic: f64,
+    /// Labelled states: clear successes, clear failures.
+    pub labelled: [usize; 2],
+    /// Mean semantic score of the clear successes.
+    pub mean_semantic_success: Option<f64>,
+    /// Mean semantic score of the clear failures.
+    pub mean_semantic_failure: Option<f64>,
+    /// ROC AUC of the semantic score separating them (None without both kinds).
+    pub auc: Option<f64>,
+    /// Pearson correlation of the semantic score with the env's own reward per step.
+    pub pearson_env_reward: Option<f64>,
+}
+
+/// Scores the states of an evaluation with a run's language reward (see [`VisitedScores`]).
+struct VisitedScorer {
+    live: crate::language_reward::LiveReward,
+    sampler: std::sync::Arc<dyn vlmgym_envs::StateSampler>,
+    semantic: Vec<f64>,
+    env_reward: Vec<f64>,
+    labelled: Vec<(f64, bool)>,
+}
+
+impl VisitedScorer {
+    fn new(run: &CheckpointRun, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
+        let settings = RewardSettings::from_table(&run.reward)?.ok_or_else(|| {
+            anyhow::anyhow!("--score-visited needs a run trained on a language reward; this one used the env's own")
+        })?;
+        let live = crate::language_reward::LiveReward::new(&settings, env_id, kwargs, device)?;
+        let spec = registry::spec(env_id)?;
+        spec.metadata.require_sampler(env_id, "--score-visited")?;
+        let sampler = spec.metadata.sampler.clone().expect("checked");
+        Ok(VisitedScorer { live, sampler, semantic: Vec::new(), env_reward: Vec::new(), labelled: Vec::new() })
+    }
+
+    fn step(&mut self, env: &dyn vlmgym_envs::Env, step: &vlmgym_envs::Step) -> Result<()> {
+        let scene = env.scene().ok_or_else(|| anyhow::anyhow!("the env has no scene to score"))?;
+        let (_, terms) = self.live.score(scene, &step.info, step.terminated, step.truncated)?;
+        let semantic = terms.first().map(|t| t.1).unwrap_or(f64::NAN);
+        self.semantic.push(semantic);
+        self.env_reward.push(step.reward);
+        let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+        let facts: Vec<&str> = facts.iter().map(String::as_str).collect();
+        if let Some(label) = self.sampler.label(&facts, self.sampler.success(&step.info, step.terminated)) {
+            self.labelled.push((semantic, label));
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> VisitedScores {
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        let of = |want: bool| self.labelled.iter().filter(|l| l.1 == want).map(|l| l.0).collect::<Vec<_>>();
+        let (good, bad) = (of(true), of(false));
+        let (scores, labels): (Vec<f64>, Vec<bool>) = self.labelled.iter().copied().unzip();
+        VisitedScores {
+            goal: self.live.goal.clone(),
+            steps: self.semantic.len(),
+            mean_semantic: mean(&self.semantic).unwrap_or(f64::NAN),
+            labelled: [good.len(), bad.len()],
+            mean_semantic_success: mean(&good),
+            mean_semantic_failure: mean(&bad),
+            auc: (!good.is_empty() && !bad.is_empty())
+                .then(|| vlmgym_reward::diagnostics::roc_auc(&scores, &labels).ok())
+                .flatten(),
+            pearson_env_reward: vlmgym_reward::diagnostics::pearson(&self.semantic, &self.env_reward)
+                .ok()
+                .filter(|p| p.is_finite()),
+        }
+    }
 }
 
 /// The run's env kwargs with `over` replacing or adding keys.
@@ -351,7 +435,9 @@ impl CheckpointRun {
     }
 }
 
-/// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...).
+/// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...); with
+/// `score_visited`, also scores every visited state with the run's language reward.
+#[allow(clippy::too_many_arguments)]
 pub fn eval(
     checkpoint: &Path,
     env_override: Option<&str>,
@@ -359,6 +445,7 @@ pub fn eval(
     episodes: usize,
     deterministic: bool,
     seed: u64,
+    score_visited: bool,
     device: &Device,
 ) -> Result<EvalReport> {
     if episodes == 0 {
@@ -368,8 +455,10 @@ pub fn eval(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let run = CheckpointRun::read(&file)?;
     let env_id = env_override.unwrap_or(&run.env_id).to_string();
-    let mut env = make_with(&env_id, &merged(run.kwargs.clone(), kwargs))?;
+    let env_kwargs = merged(run.kwargs.clone(), kwargs);
+    let mut env = make_with(&env_id, &env_kwargs)?;
     let mut act = run.policy(&file, &env_id, env.as_ref(), deterministic, device)?;
+    let mut scorer = score_visited.then(|| VisitedScorer::new(&run, &env_id, &env_kwargs, device)).transpose()?;
     let (trained_on, global_step) = (run.env_id.clone(), run.global_step);
     let env_id = env_override.map(str::to_string).unwrap_or(trained_on);
     let obs_space: Space = env.observation_space().clone();
@@ -377,11 +466,17 @@ pub fn eval(
     let mut sums: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
     for ep in 0..episodes {
         let (obs, _) = env.reset(Some(seed + ep as u64), &Options::new())?;
+        if let Some(s) = &mut scorer {
+            s.live.start_episode()?;
+        }
         let mut flat = obs_space.flatten(&obs)?;
         let (mut ret, mut len) = (0.0, 0u64);
         loop {
             let action = act(&flat, &mut rng)?;
             let step = env.step(&action)?;
+            if let Some(s) = &mut scorer {
+                s.step(env.as_ref(), &step)?;
+            }
             ret += step.reward;
             len += 1;
             flat = obs_space.flatten(&step.obs)?;
@@ -429,6 +524,7 @@ pub fn eval(
         success_rate: (!successes.is_empty())
             .then(|| successes.iter().filter(|s| **s).count() as f64 / successes.len() as f64),
         metrics: sums.into_iter().map(|(k, (s, c))| (k, s / c as f64)).collect(),
+        visited: scorer.map(|s| s.report()),
     })
 }
 

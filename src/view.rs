@@ -8,13 +8,10 @@ use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use vlmgym_agents::Device;
-use vlmgym_envs::{make_with, Env, Info, Options, Scene, Space, Value};
+use vlmgym_envs::{make_with, Env, Options, Scene, Space, Value};
 use vlmgym_render::viewer::{self, Controls, Driver, HudState, ViewerConfig};
-use vlmgym_render::{make_renderer, RenderConfig, SceneRenderer};
-use vlmgym_reward::synthesis::Synthesizer;
-use vlmgym_reward::RewardPipeline;
 
-use crate::language_reward::RewardSettings;
+use crate::language_reward::{LiveReward, RewardSettings};
 use crate::train::{checkpoint_file, Act, CheckpointRun};
 
 /// What `vlmgym view` plays.
@@ -59,44 +56,6 @@ pub fn keyboard_action(env_id: &str, space: &Space, c: Controls) -> Result<Value
         grip: c.grip,
     };
     keys(space, keys_held).with_context(|| format!("{env_id}: the keyboard cannot act here; pass --checkpoint"))
-}
-
-/// The language reward of one env, scored step by step through the reward pipeline.
-struct LiveReward {
-    renderer: Box<dyn SceneRenderer>,
-    pipeline: RewardPipeline,
-    synth: Synthesizer,
-    goal: String,
-}
-
-impl LiveReward {
-    fn new(settings: &RewardSettings, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
-        let pipeline = settings.pipeline(env_id, kwargs, device)?;
-        let size = pipeline.size();
-        let cfg = RenderConfig { width: size, height: size, camera: Some(pipeline.camera().to_string()) };
-        Ok(LiveReward {
-            renderer: make_renderer(settings.frame_renderer()?, 1, cfg)?,
-            synth: pipeline.synthesizer(1),
-            pipeline,
-            goal: settings.goal.clone(),
-        })
-    }
-
-    /// The synthesized reward and each term of the state `scene` shows.
-    fn score(
-        &mut self,
-        scene: Scene,
-        info: &Info,
-        terminated: bool,
-        truncated: bool,
-    ) -> Result<(f64, Vec<(String, f64)>)> {
-        let frames = self.renderer.render(&[scene])?;
-        let step = self.pipeline.score_step(&mut self.synth, &frames, info, terminated, truncated)?;
-        let ev = step.evaluation;
-        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), step.semantic)];
-        terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
-        Ok((ev.reward, terms))
-    }
 }
 
 /// A trained policy and how its observations are prepared.
@@ -191,7 +150,7 @@ impl EnvDriver {
         let (obs, _) = self.env.reset(seed, &Options::new())?;
         self.obs = self.obs_space.flatten(&obs)?;
         if let Some(l) = &mut self.live {
-            l.synth.reset(0, None)?;
+            l.start_episode()?;
         }
         self.hud.step = 0;
         self.hud.episode_return = 0.0;

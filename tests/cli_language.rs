@@ -305,6 +305,24 @@ fn train_from_a_text_goal_logs_each_term_and_resumes() {
     };
     assert_eq!(strip_sps(&metrics), strip_sps(&std::fs::read_to_string(copy.join("metrics.csv")).unwrap()));
 
+    // `eval --score-visited` scores every visited state with the run's own reward.
+    let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--episodes", "2", "--score-visited"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report = json(&o);
+    let v = &report["visited"];
+    assert_eq!(v["goal"], "the pole is balanced upright on the cart");
+    let lengths: f64 = report["returns"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).sum();
+    assert_eq!(v["steps"].as_f64().unwrap(), lengths, "one score per step (CartPole pays 1 a step)");
+    assert!((0.0..=1.0).contains(&v["mean_semantic"].as_f64().unwrap()), "{v}");
+    let labelled: u64 = v["labelled"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).sum();
+    assert!(labelled <= v["steps"].as_u64().unwrap());
+    let plain = dir.path().join("plain");
+    let o =
+        vlmgym(&["train", "--env", "CartPole-v1", "--config", cfg.to_str().unwrap(), "--out", plain.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = vlmgym(&["eval", "--checkpoint", plain.to_str().unwrap(), "--score-visited"]);
+    assert!(!o.status.success() && stderr(&o).contains("needs a run trained on a language reward"), "{}", stderr(&o));
+
     let o = vlmgym(&[
         "train",
         "--env",
