@@ -9,8 +9,10 @@
 # Every run trains in $RUNS/NAME (checkpoints every 10 updates; a run that was cut off
 # resumes from its last checkpoint when the script is run again), is evaluated with 20
 # deterministic episodes, and its small files (config.toml, metrics.csv, eval.json,
-# curves.png) are copied to $KEEP/NAME, which marks it done. Town-trained agents are also
-# evaluated, without retraining, on the country map and on town with twice the traffic.
+# curves.png) are copied to $KEEP/NAME, which marks it done. Text-goal runs also get
+# eval_visited.json (`eval --score-visited`: their reward's scores of the states the agent
+# visits). Town-trained agents are also evaluated, without retraining, on the country map
+# and on town with twice the traffic.
 #
 #   scripts/driving_experiments.sh                # every run, in table order
 #   scripts/driving_experiments.sh loop_gt_1 ...  # just these
@@ -51,8 +53,12 @@ run() {
     kept "$name" && return
     mapfile -t args < <(train_args "$map" "$reward" "$seed")
     train_and_eval "$name" "${args[@]}"
+    local dir=$RUNS/$name
+    if [[ $reward != gt ]]; then
+        # What the run's own language reward says of the states its agent visits.
+        "$V" eval --checkpoint "$dir" --episodes 20 --deterministic --score-visited >"$dir/eval_visited.json"
+    fi
     if [[ $map == town ]]; then
-        local dir=$RUNS/$name
         "$V" eval --checkpoint "$dir" --episodes 20 --deterministic --kwarg 'map="country"' >"$dir/eval_country.json"
         "$V" eval --checkpoint "$dir" --episodes 20 --deterministic --kwarg 'npcs=40' >"$dir/eval_town_2x_traffic.json"
     fi
