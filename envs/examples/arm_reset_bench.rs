@@ -13,6 +13,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..1000 {
         env.step(&Value::Box(vec![0.1, 0.0, -0.1, 1.0]))?;
     }
-    println!("step: {:.3} ms", t.elapsed().as_secs_f64());
+    println!("step: {:.3} ms", t.elapsed().as_secs_f64() * 1e3 / 1000.0);
     Ok(())
 }

@@ -1,16 +1,20 @@
-//! Prints one expert episode step by step: `--example arm_trace -- TASK SEED [joint]`.
+//! Prints one expert episode step by step:
+//! `--example arm_trace -- [reach|push|pick] [SEED] [joint]` (default: push, seed 0, TCP
+//! control; `joint` uses joint control).
 use vlmgym_envs::manipulation::{Arm, ArmConfig, ControlMode, RewardMode, Task};
 use vlmgym_envs::{Env, Options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let task = match args[1].as_str() {
+    let task = match args.get(1).map(String::as_str).unwrap_or("push") {
         "reach" => Task::Reach,
         "push" => Task::PushCube,
-        _ => Task::PickCube,
+        "pick" => Task::PickCube,
+        other => return Err(format!("unknown task `{other}`: reach, push or pick").into()),
     };
-    let seed: u64 = args[2].parse()?;
-    let control_mode = if args.len() > 3 { ControlMode::JointDeltaPos } else { ControlMode::EeDeltaPos };
+    let seed: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(0);
+    let control_mode =
+        if args.get(3).is_some_and(|a| a == "joint") { ControlMode::JointDeltaPos } else { ControlMode::EeDeltaPos };
     let mut env = Arm::new(ArmConfig {
         task,
         control_mode,

@@ -224,14 +224,9 @@ pub mod meshes {
     use std::collections::HashMap;
     use std::sync::{Arc, LazyLock, RwLock};
 
-    /// Vertices in the object's frame and counter-clockwise (seen from outside) triangles.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct MeshData {
-        /// Vertex positions, metres.
-        pub vertices: Vec<[f32; 3]>,
-        /// Triangles as vertex indices.
-        pub triangles: Vec<[u32; 3]>,
-    }
+    /// Vertices in the object's frame and counter-clockwise (seen from outside) triangles:
+    /// the physics crate's mesh type, so a robot's loaded meshes are registered as they are.
+    pub use vlmgym_physics::TriangleMesh as MeshData;
 
     static LIBRARY: LazyLock<RwLock<HashMap<String, Arc<MeshData>>>> = LazyLock::new(Default::default);
 

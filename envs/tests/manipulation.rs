@@ -250,7 +250,6 @@ fn the_keyboard_moves_the_gripper() {
     let spec = vlmgym_envs::registry::spec("ArmReach-v0").unwrap();
     let keys = spec.metadata.require_keyboard("ArmReach-v0", "test").unwrap();
     let mut env = make("ArmReach-v0").unwrap();
-    env.reset(Some(0), &Options::new()).unwrap();
     let tcp = |o: &Value| o.as_box().unwrap()[18..21].to_vec();
     let (start, _) = env.reset(Some(0), &Options::new()).unwrap();
     let mut last = start.clone();

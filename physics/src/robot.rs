@@ -169,10 +169,10 @@ pub struct DriveGains {
 /// A robot built from a URDF file into a [`World`] as one multibody.
 #[derive(Clone, Debug)]
 pub struct Robot {
-    name: String,
     links: Vec<RobotLink>,
     joints: Vec<RobotJoint>,
-    urdf: urdf_rs::Robot,
+    /// The parsed file (shared with the load cache): names and the kinematic tree.
+    urdf: Arc<urdf_rs::Robot>,
 }
 
 fn load_error(path: &Path, reason: impl ToString) -> RobotError {
@@ -202,10 +202,11 @@ fn link_shapes(collider: &Collider, visual: Option<&rapier3d_urdf::UrdfVisual>) 
     shape.as_ball().map(|b| at(local, LinkGeometry::Ball(b.radius)))
 }
 
+/// A loaded robot: the rapier objects, the URDF, and each link's shapes for drawing.
+type Loaded = (UrdfRobot, Arc<urdf_rs::Robot>, Vec<Vec<LinkShape>>);
+
 /// Parsed robots by file and options: reading the meshes and computing their convex hulls
 /// costs milliseconds, so an env that rebuilds its world at every reset pays it once.
-/// The rapier objects, the URDF, and each link's shapes for drawing (meshes shared).
-type Loaded = (UrdfRobot, urdf_rs::Robot, Vec<Vec<LinkShape>>);
 static LOADED: LazyLock<Mutex<HashMap<String, Loaded>>> = LazyLock::new(Default::default);
 
 fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -> Result<Loaded, RobotError> {
@@ -233,7 +234,7 @@ fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -
         .iter()
         .map(|l| l.colliders.iter().filter_map(|c| link_shapes(&c.collider, c.visual.as_ref())).collect())
         .collect();
-    let loaded = (robot, urdf, shapes);
+    let loaded = (robot, Arc::new(urdf), shapes);
     LOADED.lock().unwrap_or_else(|e| e.into_inner()).insert(key, loaded.clone());
     Ok(loaded)
 }
@@ -297,12 +298,21 @@ impl Robot {
                 mimic: j.mimic.as_ref().map(|m| m.joint.clone()),
             });
         }
-        Ok(Robot { name: urdf.name.clone(), links, joints, urdf })
+        Ok(Robot { links, joints, urdf })
     }
 
     /// The robot's name (from the URDF).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.urdf.name
+    }
+
+    /// The error for a link name not among `known`.
+    fn unknown_link<'a>(&self, name: &str, known: impl Iterator<Item = &'a str>) -> RobotError {
+        RobotError::UnknownLink {
+            robot: self.urdf.name.clone(),
+            name: name.to_string(),
+            known: known.collect::<Vec<_>>().join(", "),
+        }
     }
 
     /// The links that have a body (URDF links without geometry or mass that only mark a
@@ -318,11 +328,10 @@ impl Robot {
 
     /// The link named `name`.
     pub fn link(&self, name: &str) -> Result<&RobotLink, RobotError> {
-        self.links.iter().find(|l| l.name == name).ok_or_else(|| RobotError::UnknownLink {
-            robot: self.name.clone(),
-            name: name.to_string(),
-            known: self.links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.links
+            .iter()
+            .find(|l| l.name == name)
+            .ok_or_else(|| self.unknown_link(name, self.links.iter().map(|l| l.name.as_str())))
     }
 
     /// Sets the friction coefficient of every collider of the link named `name` (e.g. a
@@ -341,7 +350,7 @@ impl Robot {
         if got == self.joints.len() {
             return Ok(());
         }
-        Err(RobotError::Length { robot: self.name.clone(), what, got, expected: self.joints.len() })
+        Err(RobotError::Length { robot: self.urdf.name.clone(), what, got, expected: self.joints.len() })
     }
 
     /// The actuated joints' positions.
@@ -399,13 +408,8 @@ impl Robot {
     /// The kinematic chain from the root link to the URDF link `tip` (any link, also one
     /// that only marks a frame, such as a tool centre point).
     pub fn chain(&self, tip: &str) -> Result<Chain, RobotError> {
-        let unknown = || RobotError::UnknownLink {
-            robot: self.name.clone(),
-            name: tip.to_string(),
-            known: self.urdf.links.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", "),
-        };
         if !self.urdf.links.iter().any(|l| l.name == tip) {
-            return Err(unknown());
+            return Err(self.unknown_link(tip, self.urdf.links.iter().map(|l| l.name.as_str())));
         }
         let mut steps = Vec::new();
         let mut link = tip.to_string();

@@ -97,7 +97,7 @@ fn expert(task: Task, mode: ControlMode, sim: &Sim) -> Vec<f32> {
             ]
         }
         ControlMode::JointDeltaPos => {
-            let (p, r) = sim.tcp.forward(&s.qpos);
+            let (p, r) = sim.tcp_base;
             let rot = if task == Task::PickCube && !s.grasped { aligned_rotation(s) } else { r };
             let goal = [p[0] + delta[0], p[1] + delta[1], p[2] + delta[2]];
             let q = sim.tcp.inverse(&s.qpos, goal, rot, 30).0;

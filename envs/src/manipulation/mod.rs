@@ -305,9 +305,17 @@ struct Sim {
     world: World,
     robot: Robot,
     tcp: Chain,
+    /// The TCP's pose in the arm's base frame as of the last observation (the controller's
+    /// and the IK's frame).
+    tcp_base: ([f32; 3], [f32; 4]),
     cube: Option<BodyId>,
     fingers: [BodyId; 2],
     state: ArmState,
+}
+
+/// A robot-loading error as the env reports it.
+fn robot_error(e: vlmgym_physics::RobotError) -> EnvError {
+    EnvError::kwarg("robot", e.to_string())
 }
 
 /// A Panda arm task (see the module doc).
@@ -393,15 +401,15 @@ impl Arm {
         );
         let options =
             RobotOptions { position: [BASE_X, 0.0, 0.0], gravity: false, friction: 0.3, ..RobotOptions::default() };
-        let robot =
-            Robot::load(&mut world, &self.urdf, &options).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
-        let tcp = robot.chain(TCP_LINK).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
-        let finger = |name: &str| robot.link(name).map(|l| l.body).map_err(|e| EnvError::kwarg("robot", e.to_string()));
+        let robot = Robot::load(&mut world, &self.urdf, &options).map_err(robot_error)?;
+        let tcp = robot.chain(TCP_LINK).map_err(robot_error)?;
+        let finger = |name: &str| robot.link(name).map(|l| l.body).map_err(robot_error);
         let fingers = [finger("panda_leftfinger")?, finger("panda_rightfinger")?];
         for name in ["panda_leftfinger", "panda_rightfinger"] {
-            robot.set_link_friction(&mut world, name, 2.0).map_err(|e| EnvError::kwarg("robot", e.to_string()))?;
+            robot.set_link_friction(&mut world, name, 2.0).map_err(robot_error)?;
         }
-        Ok(Sim { world, robot, tcp, cube: None, fingers, state: ArmState::default() })
+        let tcp_base = ([0.0; 3], [0.0, 0.0, 0.0, 1.0]);
+        Ok(Sim { world, robot, tcp, tcp_base, cube: None, fingers, state: ArmState::default() })
     }
 
     fn sample_episode(&mut self, sim: &mut Sim) -> Result<()> {
@@ -422,10 +430,8 @@ impl Arm {
                 CUBE_HALF + rng.random_range(0.0..0.3f32),
             ],
         };
-        let set = |e: vlmgym_physics::RobotError| EnvError::kwarg("robot", e.to_string());
-        sim.robot.set_joint_positions(&mut sim.world, &q).map_err(set)?;
-        let gains = [ARM_GAINS; 9];
-        sim.robot.set_drive_targets(&mut sim.world, &q, &gains).map_err(set)?;
+        sim.robot.set_joint_positions(&mut sim.world, &q).map_err(robot_error)?;
+        sim.robot.set_drive_targets(&mut sim.world, &q, &[ARM_GAINS; 9]).map_err(robot_error)?;
         if task.has_cube() {
             let (s, c) = (yaw / 2.0).sin_cos();
             let body = sim.world.add_body(
@@ -444,6 +450,7 @@ impl Arm {
         s.qpos = sim.robot.joint_positions(w);
         s.qvel = sim.robot.joint_velocities(w);
         let (p, r) = sim.tcp.forward(&s.qpos);
+        sim.tcp_base = (p, r);
         s.tcp = [p[0] + BASE_X, p[1], p[2]];
         s.tcp_rot = r;
         if let Some(cube) = sim.cube {
@@ -552,7 +559,7 @@ impl Arm {
         let clip = |x: f32| x.clamp(-1.0, 1.0);
         match self.config.control_mode {
             ControlMode::EeDeltaPos => {
-                let (p, r) = sim.tcp.forward(&s.qpos);
+                let (p, r) = sim.tcp_base;
                 let target = [p[0] + 0.1 * clip(a[0]), p[1] + 0.1 * clip(a[1]), p[2] + 0.1 * clip(a[2])];
                 q = sim.tcp.inverse(&s.qpos, target, r, 20).0;
             }
@@ -603,9 +610,8 @@ impl Env for Arm {
 
     fn step(&mut self, action: &Value) -> Result<Step> {
         self.action_space.check_action(action)?;
-        let a = action.as_box().expect("checked").to_vec();
         let mut sim = self.sim.take().ok_or(EnvError::ResetNeeded)?;
-        let targets = self.targets(&sim, &a);
+        let targets = self.targets(&sim, action.as_box().expect("checked"));
         let result = sim.robot.set_drive_targets(&mut sim.world, &targets, &[ARM_GAINS; 9]);
         if let Err(e) = result {
             self.sim = Some(sim);

@@ -41,18 +41,20 @@ fn camera(name: &str, eye: [f32; 3], target: [f32; 3], fov_y_deg: f32) -> Camera
     }
 }
 
+/// The library name of mesh `k` of link `link`.
+fn mesh_name(link: &str, k: usize) -> String {
+    format!("panda/{link}/{k}")
+}
+
 /// Registers the robot's link meshes in the scene's mesh library (once per process; the
-/// data is shared, not copied).
+/// data is shared with the loaded robot, not copied).
 pub(super) fn register_meshes(sim: &Sim) {
     for link in sim.robot.links() {
         for (k, shape) in link.shapes.iter().enumerate() {
             if let LinkGeometry::Mesh(m) = &shape.geometry {
-                let name = format!("panda/{}/{k}", link.name);
+                let name = mesh_name(&link.name, k);
                 if meshes::get(&name).is_none() {
-                    meshes::register(
-                        &name,
-                        Arc::new(meshes::MeshData { vertices: m.vertices.clone(), triangles: m.triangles.clone() }),
-                    );
+                    meshes::register(&name, Arc::clone(m));
                 }
             }
         }
@@ -94,7 +96,7 @@ impl Arm {
                 let geometry = match &shape.geometry {
                     LinkGeometry::Cuboid(h) => Shape::Cuboid { half_extents: *h },
                     LinkGeometry::Ball(r) => Shape::Sphere { radius: *r },
-                    LinkGeometry::Mesh(_) => Shape::Mesh { name: format!("panda/{}/{k}", link.name), scale: [1.0; 3] },
+                    LinkGeometry::Mesh(_) => Shape::Mesh { name: mesh_name(&link.name, k), scale: [1.0; 3] },
                 };
                 let pose = to_scene(world.translation, world.rotation);
                 objects.push(object(&format!("{}_{k}", link.name), geometry, pose, material.clone(), true));
