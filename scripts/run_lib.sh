@@ -9,8 +9,8 @@ kept() {
 }
 
 # train_and_eval NAME ARGS...: `vlmgym train ARGS...` into $RUNS/NAME, or `--resume` when it
-# already holds checkpoints (a run cut off earlier), then its eval.json (20 deterministic
-# episodes).
+# already holds checkpoints (a run cut off earlier), then its eval.json ($EPISODES
+# deterministic episodes, default 20).
 train_and_eval() {
     local name=$1 dir=$RUNS/$1
     shift
@@ -20,7 +20,7 @@ train_and_eval() {
     else
         "$V" train --out "$dir" "$@"
     fi
-    "$V" eval --checkpoint "$dir" --episodes 20 --deterministic >"$dir/eval.json"
+    "$V" eval --checkpoint "$dir" --episodes "${EPISODES:-20}" --deterministic >"$dir/eval.json"
 }
 
 # keep NAME: copies the run's config.toml, metrics.csv, curves.png and every eval*.json to

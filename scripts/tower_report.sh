@@ -22,6 +22,15 @@ PAIRS=(
     "un|Driving-v0|an automobile proceeding smoothly, keeping to its own side|a wrecked automobile after an accident"
     "cp|CartPole-v1|the pole is balanced upright on the cart|the pole has fallen over"
 )
+# Towers trained on arm frames are also judged on the push (ARM=1, or automatically when
+# the tower's report names ArmPushCube-v0).
+if [[ ${ARM:-} == 1 ]] || grep -q ArmPushCube-v0 "${TOWER%.safetensors}.json" 2>/dev/null; then
+    PAIRS+=(
+        "arm|ArmPushCube-v0|the red cube sits on the green target|the cube is far from the target"
+        "armun|ArmPushCube-v0|the block has been pushed into the green circle|the block is nowhere near the green circle"
+    )
+    HELDOUT_ARM=1
+fi
 for p in "${PAIRS[@]}"; do
     IFS='|' read -r name env goal negative <<<"$p"
     for s in "${SEEDS[@]}"; do
@@ -29,7 +38,9 @@ for p in "${PAIRS[@]}"; do
             --samples 600 --out "$OUT/checks/${name}_$s" >"$OUT/checks/${name}_$s.json"
     done
 done
-for f in driving:Driving-v0 cartpole:CartPole-v1 mountaincar:MountainCar-v0; do
+FILES=(driving:Driving-v0 cartpole:CartPole-v1 mountaincar:MountainCar-v0)
+[[ -n ${HELDOUT_ARM:-} ]] && FILES+=(arm_push:ArmPushCube-v0)
+for f in "${FILES[@]}"; do
     file=${f%%:*} env=${f#*:}
     for s in "${SEEDS[@]}"; do
         "$V" reward-check "$env" --goals "assets/goals/heldout/$file.toml" --tower "$TOWER" --seed "$s" \
@@ -41,10 +52,17 @@ import json, sys, statistics as st
 out = sys.argv[1]
 seeds = [1000000, 2000000, 3000000]
 rows = ["| check | seed 1M | 2M | 3M | mean |", "|---|---|---|---|---|"]
-for name, label in [("dr", "Driving, named pair"), ("un", "Driving, unseen wording"), ("cp", "CartPole, named pair")]:
+import os
+checks = [("dr", "Driving, named pair"), ("un", "Driving, unseen wording"), ("cp", "CartPole, named pair"),
+          ("arm", "ArmPushCube, named pair"), ("armun", "ArmPushCube, unseen wording")]
+for name, label in checks:
+    if not os.path.exists(f"{out}/checks/{name}_{seeds[0]}.json"):
+        continue
     a = [json.load(open(f"{out}/checks/{name}_{s}.json"))["auc"] for s in seeds]
     rows.append(f"| {label} AUC | " + " | ".join(f"{x:.3f}" for x in a) + f" | {st.mean(a):.3f} |")
-for file in ["driving", "cartpole", "mountaincar"]:
+for file in ["driving", "cartpole", "mountaincar", "arm_push"]:
+    if not os.path.exists(f"{out}/heldout/{file}_{seeds[0]}/goals_report.json"):
+        continue
     r = [json.load(open(f"{out}/heldout/{file}_{s}/goals_report.json")) for s in seeds]
     for key, label in [("mean_auc", "mean"), ("worst_auc", "worst pair")]:
         a = [x[key] for x in r]

@@ -51,6 +51,13 @@ pub struct DatasetArgs {
     /// Which renderer draws the frames (recorded in `meta.json`; a tower trained on them
     /// scores that renderer's frames).
     pub renderer: RendererKind,
+    /// Keep at most this many phrasings of each fact (the first ones, one per template
+    /// before the synonyms; `None`: all). With `compound_facts` off and 3, every fact has
+    /// three phrasings, as the captions the shipped tower trained on had.
+    pub max_phrasings: Option<usize>,
+    /// Add compound facts joining each env's main fact with every other one ("the car is
+    /// centred in its lane and it has not hit anything"; see `with_compound_facts`).
+    pub compound_facts: bool,
 }
 
 /// The camera reward models see `env_id` from when neither `--camera` nor the reward model
@@ -297,7 +304,13 @@ pub fn generate(
                     return Ok(true);
                 }
                 let scene = env.scene().context("the env stopped describing its scene")?;
-                let captions = vlmgym_envs::scene::with_compound_facts(env.captions());
+                let mut captions = env.captions();
+                if let Some(n) = args.max_phrasings {
+                    captions.iter_mut().for_each(|c| c.phrasings.truncate(n));
+                }
+                if args.compound_facts {
+                    captions = vlmgym_envs::scene::with_compound_facts(captions);
+                }
                 let sample = Sample {
                     env: src.env_id.clone(),
                     seed,

@@ -188,6 +188,14 @@ enum Command {
         /// renderer's frames).
         #[arg(long, default_value = "raster", value_name = "raster|bevy")]
         renderer: RendererKind,
+        /// Keep at most N phrasings of each fact (the first N; default: all).
+        #[arg(long, value_name = "N")]
+        max_phrasings: Option<usize>,
+        /// Leave out the compound facts ("the car is centred in its lane and it has not hit
+        /// anything"). With --max-phrasings 3: three phrasings per fact, as the shipped tower's
+        /// captions had.
+        #[arg(long)]
+        no_compound_facts: bool,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -619,9 +627,14 @@ fn run() -> Result<()> {
             extra_crashes,
             skip_ambiguous,
             renderer,
+            max_phrasings,
+            no_compound_facts,
         } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
+            }
+            if max_phrasings == Some(0) {
+                bail!("--max-phrasings must be at least 1 (a fact needs a sentence that says it)");
             }
             let args = vlmgym::dataset::DatasetArgs {
                 envs,
@@ -634,6 +647,8 @@ fn run() -> Result<()> {
                 extra_crashes,
                 skip_ambiguous,
                 renderer,
+                max_phrasings,
+                compound_facts: !no_compound_facts,
             };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());

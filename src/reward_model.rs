@@ -373,6 +373,8 @@ fn sample_states(args: &CheckArgs, pipeline: &RewardPipeline, renderer: Renderer
         extra_crashes: false,
         skip_ambiguous: false,
         renderer,
+        max_phrasings: None,
+        compound_facts: true,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {

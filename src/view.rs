@@ -128,9 +128,14 @@ impl EnvDriver {
             (Some(given), Some(p)) => format!("checkpoint {} ({})", given.display(), p.progress),
             _ => "keyboard".into(),
         };
+        let keys = match &player {
+            Some(_) => String::new(),
+            None => vlmgym_envs::registry::spec(&env_id)?.metadata.keyboard_help.clone().unwrap_or_default(),
+        };
         let hud = HudState {
             env_id: env_id.clone(),
             controller,
+            keys,
             goal: live.as_ref().map(|l| l.goal.clone()),
             ..HudState::default()
         };
@@ -281,6 +286,15 @@ mod tests {
         let hud = d.hud();
         assert_eq!((hud.episode, hud.step, hud.episode_return, hud.ended.clone()), (1, 0, 0.0, None));
         assert_eq!(hud.terms, vec![]);
+    }
+
+    #[test]
+    fn the_hud_says_what_the_keys_do_in_the_env() {
+        let arm = EnvDriver::new(&view_args(Some("ArmPushCube-v0"), None, 1)).unwrap();
+        let text = arm.hud().text(false, "front");
+        assert!(text.contains("arrows move the gripper  w/s raise/lower  g hold to grip  space pause"), "{text}");
+        let cart = EnvDriver::new(&view_args(Some("CartPole-v1"), None, 1)).unwrap();
+        assert!(cart.hud().text(false, "side").lines().last().unwrap().starts_with("arrows act  space pause"));
     }
 
     #[test]

@@ -137,6 +137,8 @@ pub struct EnvMetadata {
     pub reward_camera: Option<String>,
     /// The viewer's keyboard map.
     pub keyboard: Option<KeyMap>,
+    /// What the keys do, for the viewer's HUD (None: "arrows act").
+    pub keyboard_help: Option<String>,
     /// The reward-synthesis config (a name under `assets/rewards`) a language reward goes
     /// through by default.
     pub reward_config: Option<String>,
@@ -152,6 +154,7 @@ impl fmt::Debug for EnvMetadata {
             .field("render_fps", &self.render_fps)
             .field("reward_camera", &self.reward_camera)
             .field("keyboard", &self.keyboard.is_some())
+            .field("keyboard_help", &self.keyboard_help)
             .field("reward_config", &self.reward_config)
             .field("sampler", &self.sampler.is_some())
             .field("landscape", &self.landscape.is_some())
@@ -179,6 +182,12 @@ impl EnvMetadata {
     /// Sets the keyboard map.
     pub fn keyboard(mut self, map: KeyMap) -> Self {
         self.keyboard = Some(map);
+        self
+    }
+
+    /// Sets what the keys do, as the viewer's HUD says it ("arrows move the gripper ...").
+    pub fn keyboard_help(mut self, help: &str) -> Self {
+        self.keyboard_help = Some(help.to_string());
         self
     }
 

@@ -176,7 +176,7 @@ fn the_scene_draws_the_arm_meshes_and_captions_follow_the_state() {
     }
     let names: Vec<String> = scene.objects.iter().map(|o| o.name.clone()).collect();
     assert!(names.contains(&"cube".to_string()) && names.contains(&"goal".to_string()));
-    for cam in ["front", "base", "side", "top"] {
+    for cam in ["front", "workspace", "base", "side", "top"] {
         assert!(scene.camera(cam).is_some(), "{cam}");
     }
     // The cube is drawn where the state says, in the Y-up scene frame.
@@ -266,4 +266,43 @@ fn the_keyboard_moves_the_gripper() {
     kw.insert("control_mode".into(), "pd_joint_delta_pos".into());
     let joint = make_with("ArmReach-v0", &kw).unwrap();
     assert!(keys(joint.action_space(), Keys::default()).is_err(), "joint control has no key map");
+}
+
+#[test]
+fn a_push_is_captioned_as_touching_the_cube_not_holding_it() {
+    let mut env = Arm::new(config(Task::PushCube, ControlMode::EeDeltaPos)).unwrap();
+    env.reset(Some(1001), &Options::new()).unwrap();
+    let facts = |env: &Arm| env.captions().into_iter().map(|c| c.fact).collect::<Vec<_>>();
+    assert!(!facts(&env).contains(&"gripper.touching_cube".into()), "the gripper starts away from the cube");
+    let (mut touching, mut holding) = (0, 0);
+    for _ in 0..50 {
+        let step = env.step(&env.expert_action().unwrap()).unwrap();
+        let f = facts(&env);
+        touching += f.contains(&"gripper.touching_cube".into()) as usize;
+        holding += f.contains(&"gripper.holding_cube".into()) as usize;
+        if step.terminated {
+            break;
+        }
+    }
+    assert!(touching >= 3, "the push is captioned as touching on {touching} steps");
+    assert_eq!(holding, 0);
+}
+
+#[test]
+fn the_tcp_xyz_option_starts_the_gripper_there_and_refuses_bad_places() {
+    let mut env = Arm::new(config(Task::PushCube, ControlMode::EeDeltaPos)).unwrap();
+    let opts = |v: serde_json::Value| -> Options { serde_json::from_value(v).unwrap() };
+    env.reset(Some(2), &opts(serde_json::json!({"cube_xy": [0.0, 0.0], "tcp_xyz": [-0.04, 0.01, 0.03]}))).unwrap();
+    let tcp = env.state().unwrap().tcp;
+    let err = ((tcp[0] + 0.04).powi(2) + (tcp[1] - 0.01).powi(2) + (tcp[2] - 0.03).powi(2)).sqrt();
+    assert!(err < 0.005, "TCP at {tcp:?}");
+    let e = env
+        .reset(Some(2), &opts(serde_json::json!({"cube_xy": [0.0, 0.0], "tcp_xyz": [0.0, 0.005, 0.02]})))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("tcp_xyz") && e.contains("inside the cube"), "{e}");
+    let e = env.reset(Some(2), &opts(serde_json::json!({"tcp_xyz": [0.39, 0.39, 0.0]}))).unwrap_err().to_string();
+    assert!(e.contains("tcp_xyz") && e.contains("reach"), "{e}");
+    let e = env.reset(Some(2), &opts(serde_json::json!({"tcp_xyz": [0.0, 0.0, 0.9]}))).unwrap_err().to_string();
+    assert!(e.contains("tcp_xyz") && e.contains("0.5 m"), "{e}");
 }

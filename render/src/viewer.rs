@@ -2,7 +2,7 @@
 //! (keyboard or a trained policy), with a HUD of the env id, step, goal, reward, each
 //! reward term and the episode return.
 //!
-//! Keys: arrows act (the driver maps them to actions), `Space` pauses, `N` steps once while
+//! Keys: arrows act (the driver maps them to actions; the HUD says how, e.g. W / S / G for the arm), `Space` pauses, `N` steps once while
 //! paused, `R` resets, `C` cycles the camera (the Scene's cameras, then a free orbit camera
 //! moved by dragging with the left mouse button and zoomed with the wheel), `Esc` or `Q`
 //! quits. With [`ViewerConfig::screenshot`] the viewer instead takes exactly `frames` steps,
@@ -64,6 +64,8 @@ pub struct HudState {
     pub episode_return: f64,
     /// How the last episode ended, while the next one has not started yet.
     pub ended: Option<String>,
+    /// What the keys do in this env (empty: "arrows act").
+    pub keys: String,
 }
 
 impl HudState {
@@ -92,7 +94,8 @@ impl HudState {
         if let Some(e) = &self.ended {
             s += &format!("episode ended: {e}\n");
         }
-        s += "arrows act  space pause  n step  r reset  c camera  esc quit";
+        s += if self.keys.is_empty() { "arrows act" } else { &self.keys };
+        s += "  space pause  n step  r reset  c camera  esc quit";
         s
     }
 }
@@ -472,6 +475,7 @@ mod tests {
             terms: vec![("semantic".into(), 0.9), ("speed".into(), -0.25)],
             episode_return: 12.5,
             ended: None,
+            keys: String::new(),
         };
         let tiny = HudState { reward: -1e-6, episode_return: -0.0, ..HudState::default() };
         assert!(tiny.text(false, "side").contains("reward +0.000   return 0.00"), "{}", tiny.text(false, "side"));

@@ -42,7 +42,7 @@
 //! promised for the CPU; other devices' kernels may not be deterministic.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -95,6 +95,11 @@ pub struct TrainConfig {
     /// Tower architecture; `None` uses [`TowerConfig::default`]. Its `input_size` is
     /// replaced by [`input_size`](Self::input_size) and its `dim` by the text encoder's.
     pub tower: Option<TowerConfig>,
+    /// Start from this tower's weights instead of fresh ones (fine-tuning a shipped tower
+    /// on a dataset that adds envs). Its architecture must be the one this config trains
+    /// (same input size, text dimension and layers); `seed` then only draws batches and
+    /// augmentation. A relative path is taken from the working directory.
+    pub init: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -114,6 +119,7 @@ impl Default for TrainConfig {
             max_shift: 4,
             jitter: 0.1,
             tower: None,
+            init: None,
         }
     }
 }
@@ -467,7 +473,21 @@ pub fn train_tower_on(
     let pairs = (config.hard_negative_fraction * config.batch_size as f64 / 2.0).round() as usize;
 
     let tower_config = config.tower_config(dim);
-    let tower = ImageTower::init_on(&tower_config, config.seed, device)?;
+    let tower = match &config.init {
+        None => ImageTower::init_on(&tower_config, config.seed, device)?,
+        Some(path) => {
+            let t = ImageTower::load_on(path, device).context("train: the config's `init` tower")?;
+            ensure!(
+                *t.config() == tower_config,
+                "train: the `init` tower {} has architecture {:?}, but this config trains {:?} \
+                 (match input_size and [tower] to the tower being fine-tuned)",
+                path.display(),
+                t.config(),
+                tower_config
+            );
+            t
+        }
+    };
     let s = config.input_size;
     let images = resize_all(dataset, &train_idx, s)?;
 

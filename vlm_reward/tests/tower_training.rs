@@ -211,3 +211,31 @@ fn training_errors_are_clear() {
     assert!(e.contains("frames are 24x24 but the config's input_size is 32") && e.contains("--size 32"), "{e}");
     assert!(!out.exists());
 }
+
+#[test]
+fn fine_tuning_starts_from_the_init_tower_and_refuses_another_architecture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = synthetic(&tmp.path().join("ds"));
+    let base = tmp.path().join("base.safetensors");
+    let trained = train_tower(&ds, &BagOfWords, &config(300), &base, &mut |_| {}).unwrap();
+    let trained_after = trained.test_after.unwrap();
+
+    // One step from the trained tower starts where it ended (a fresh tower starts near chance).
+    let tuned = tmp.path().join("tuned.safetensors");
+    let cfg = TrainConfig { init: Some(base.clone()), seed: 5, ..config(1) };
+    let r = train_tower(&ds, &BagOfWords, &cfg, &tuned, &mut |_| {}).unwrap();
+    assert_eq!(r.test_before.unwrap(), trained_after, "retrieval before fine-tuning is the init tower's");
+    assert!(r.first_loss < trained.first_loss * 0.5, "{} vs {}", r.first_loss, trained.first_loss);
+
+    // Another input size or trunk: a clear error naming the init tower; nothing written.
+    let bad = tmp.path().join("bad.safetensors");
+    let mut other = config(1);
+    other.tower.as_mut().unwrap().hidden = 32;
+    let cfg = TrainConfig { init: Some(base.clone()), ..other };
+    let e = format!("{:#}", train_tower(&ds, &BagOfWords, &cfg, &bad, &mut |_| {}).unwrap_err());
+    assert!(e.contains("`init` tower") && e.contains("base.safetensors"), "{e}");
+    assert!(!bad.exists());
+    let cfg = TrainConfig { init: Some(tmp.path().join("missing.safetensors")), ..config(1) };
+    let e = format!("{:#}", train_tower(&ds, &BagOfWords, &cfg, &bad, &mut |_| {}).unwrap_err());
+    assert!(e.contains("missing.safetensors") && e.contains("does not exist"), "{e}");
+}

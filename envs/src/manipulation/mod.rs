@@ -46,13 +46,15 @@
 //!
 //! Scene (module [`scene`]): table, floor, every link of the arm (its meshes), the red cube
 //! and the green goal (a ball, or ManiSkill's ring target for the push); cameras `front`
-//! (ManiSkill's render camera, the reward camera), `base`, `side`, `top`. Captions: the
-//! gripper open or closed, at or far from the goal, the cube on or far from the target,
-//! lifted or on the table, held, the gripper above the cube.
+//! (ManiSkill's render camera), `workspace` (closer over the spawn area: the reward
+//! camera), `base`, `side`, `top`. Captions: the gripper open or closed, at or far from the
+//! goal, the cube on or far from the target, lifted or on the table, held, the gripper
+//! touching the cube or above it.
 //!
 //! Reset options: `cube_xy` and `goal_xy` ([x, y], metres) and `goal_z` (reach, pick)
-//! place the cube or the goal instead of sampling them (states for reward-model datasets
-//! and checks).
+//! place the cube or the goal instead of sampling them, and `tcp_xyz` ([x, y, z]) starts the
+//! gripper there (the arm's joints by inverse kinematics): states for reward-model datasets
+//! and checks.
 //!
 //! `info`: `success`, `is_grasped`, the reward terms, and under [`crate::env::STATE_KEY`]
 //! the distances: `tcp_to_goal`, `tcp_to_cube`, `cube_to_goal`, `cube_height`,
@@ -248,11 +250,12 @@ pub struct ArmState {
 
 /// Reset options that place the cube or the goal (task frame, metres) instead of
 /// sampling them: `cube_xy` (tasks with a cube), `goal_xy`, and `goal_z` (reach and pick;
-/// 0 to 0.6 m above the table).
+/// 0 to 0.6 m above the table); `tcp_xyz` poses the arm so its TCP starts there.
 struct Placement {
     cube_xy: Option<[f32; 2]>,
     goal_xy: Option<[f32; 2]>,
     goal_z: Option<f32>,
+    tcp_xyz: Option<[f32; 3]>,
 }
 
 impl Placement {
@@ -270,7 +273,18 @@ impl Placement {
         };
         let (cube_xy, goal_xy) = (xy("cube_xy")?, xy("goal_xy")?);
         let goal_z = r.opt_f64("goal_z")?;
+        let tcp_xyz = r.opt_vec("tcp_xyz", 3)?;
         r.finish()?;
+        let tcp_xyz = match tcp_xyz {
+            None => None,
+            Some(v) if v[0].abs() > 0.4 || v[1].abs() > 0.4 || !(0.0..=0.5).contains(&v[2]) => {
+                return Err(EnvError::option(
+                    "tcp_xyz",
+                    format!("must lie within 0.4 m of the table's centre and 0 to 0.5 m above it, got {v:?}"),
+                ))
+            }
+            Some(v) => Some([v[0] as f32, v[1] as f32, v[2] as f32]),
+        };
         if let Some(z) = goal_z {
             if task == Task::PushCube {
                 return Err(EnvError::option("goal_z", "the push goal lies on the table"));
@@ -279,14 +293,14 @@ impl Placement {
                 return Err(EnvError::option("goal_z", format!("must be 0 to 0.6 m above the table, got {z}")));
             }
         }
-        let placement = Placement { cube_xy, goal_xy, goal_z: goal_z.map(|z| z as f32) };
+        let placement = Placement { cube_xy, goal_xy, goal_z: goal_z.map(|z| z as f32), tcp_xyz };
         if placement.cube_xy.is_some() && !task.has_cube() {
             return Err(EnvError::option("cube_xy", "this task has no cube"));
         }
         Ok(placement)
     }
 
-    fn apply(&self, sim: &mut Sim) {
+    fn apply(&self, sim: &mut Sim) -> Result<()> {
         if let Some([x, y]) = self.goal_xy {
             sim.state.goal[0] = x;
             sim.state.goal[1] = y;
@@ -298,6 +312,39 @@ impl Placement {
             let rot = sim.world.body_rotation(cube).unwrap_or([0.0, 0.0, 0.0, 1.0]);
             sim.world.set_body_pose(cube, [x, y, CUBE_HALF], rot);
         }
+        if let Some(p) = self.tcp_xyz {
+            if let Some(cube) = sim.cube {
+                let c = sim.world.body_position(cube).unwrap_or_default();
+                let dxy = ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt();
+                if dxy < CUBE_HALF + 0.01 && p[2] < c[2] + CUBE_HALF + 0.01 {
+                    return Err(EnvError::option(
+                        "tcp_xyz",
+                        format!("{p:?} would put the gripper inside the cube at {c:?}"),
+                    ));
+                }
+            }
+            // Along the straight line from the rest pose in 2 cm moves, as the controller
+            // would take it (one long jump can leave damped least squares in a bad branch).
+            let mut q = sim.robot.joint_positions(&sim.world);
+            let (start, rot) = sim.tcp.forward(&q);
+            let end = [p[0] - BASE_X, p[1], p[2]];
+            let moves = (dist(start, end) / 0.02).ceil().max(1.0) as usize;
+            let mut err = 0.0;
+            for k in 1..=moves {
+                let t = k as f32 / moves as f32;
+                let via = [0, 1, 2].map(|i| start[i] + t * (end[i] - start[i]));
+                (q, err) = sim.tcp.inverse(&q, via, rot, 30);
+            }
+            if err > 0.005 {
+                return Err(EnvError::option(
+                    "tcp_xyz",
+                    format!("{p:?} is out of the arm's reach (inverse kinematics ends {:.0} mm away)", err * 1e3),
+                ));
+            }
+            sim.robot.set_joint_positions(&mut sim.world, &q).map_err(robot_error)?;
+            sim.robot.set_drive_targets(&mut sim.world, &q, &[ARM_GAINS; 9]).map_err(robot_error)?;
+        }
+        Ok(())
     }
 }
 
@@ -592,7 +639,7 @@ impl Env for Arm {
         let mut sim = self.build(seed.unwrap_or(0))?;
         scene::register_meshes(&sim);
         self.sample_episode(&mut sim)?;
-        placement.apply(&mut sim);
+        placement.apply(&mut sim)?;
         self.observe(&mut sim);
         let (_, terms) = self.reward_terms(&sim.state);
         let out = (self.obs(&sim.state), self.info(&sim.state, &terms));

@@ -96,6 +96,12 @@ impl Arm {
                 let geometry = match &shape.geometry {
                     LinkGeometry::Cuboid(h) => Shape::Cuboid { half_extents: *h },
                     LinkGeometry::Ball(r) => Shape::Sphere { radius: *r },
+                    LinkGeometry::Capsule { half_height, radius } => {
+                        Shape::Capsule { half_height: *half_height, radius: *radius }
+                    }
+                    LinkGeometry::Cylinder { half_height, radius } => {
+                        Shape::Cylinder { half_height: *half_height, radius: *radius }
+                    }
                     LinkGeometry::Mesh(_) => Shape::Mesh { name: mesh_name(&link.name, k), scale: [1.0; 3] },
                 };
                 let pose = to_scene(world.translation, world.rotation);
@@ -132,8 +138,11 @@ impl Arm {
             objects,
             cameras: vec![
                 // A view like ManiSkill3's human render camera (aimed lower, so the cube and
-                // the goal sit mid-frame), its base camera, a side and a top view.
+                // the goal sit mid-frame), its base camera, a side and a top view, and the
+                // reward models' view: closer, over where cubes and goals are spawned, so a
+                // 4 cm cube is about 8 pixels wide in a 112-pixel frame (5 from `front`).
                 camera("front", [0.55, 0.55, 0.5], [-0.05, 0.0, 0.08], 55.0),
+                camera("workspace", [0.5, 0.38, 0.5], [0.05, 0.0, 0.07], 50.0),
                 camera("base", [0.3, 0.0, 0.6], [-0.1, 0.0, 0.1], 90.0),
                 camera("side", [0.05, -0.85, 0.4], [0.0, 0.0, 0.1], 50.0),
                 Camera {
@@ -231,6 +240,16 @@ pub(super) fn captions(task: Task, s: &ArmState) -> Vec<Caption> {
                 "the gripper holds the red cube",
                 "the robot has grasped the block",
                 "the cube is held between the fingers",
+            ],
+        ));
+    }
+    if !s.grasped && dist(s.tcp, s.cube) < 0.04 && s.tcp[2] < s.cube[2] + 0.03 {
+        out.push(Caption::new(
+            "gripper.touching_cube",
+            &[
+                "the gripper touches the side of the red cube",
+                "the robot's hand is pressed against the block",
+                "the fingers are right next to the cube",
             ],
         ));
     }

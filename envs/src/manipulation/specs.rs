@@ -1,5 +1,5 @@
 //! The manipulation family's registry entries (50-step episodes at 20 Hz, as ManiSkill3's;
-//! the `front` reward camera, the arm key map, the `manipulation_vlmrl` reward config) and
+//! the `workspace` reward camera, the arm key map, the `manipulation_vlmrl` reward config) and
 //! their state sampler.
 
 use rand::Rng;
@@ -23,8 +23,9 @@ pub const ARM_PICK_ID: &str = "ArmPickCube-v0";
 pub fn specs() -> Vec<EnvSpec> {
     let meta = EnvMetadata::default()
         .render_fps(super::CONTROL_HZ as f64)
-        .reward_camera("front")
+        .reward_camera("workspace")
         .keyboard(keymaps::arm)
+        .keyboard_help("arrows move the gripper  w/s raise/lower  g hold to grip")
         .reward_config("manipulation_vlmrl");
     let spec = |id: &str, description: &str, task: Task| {
         let meta = meta.clone().sampler(ArmSampler(task));
@@ -53,7 +54,10 @@ pub fn specs() -> Vec<EnvSpec> {
 /// a few small random arm moves. Cube tasks: the cube in the goal (a push's disc; a pick's
 /// goal put down on the table next to it), far from it, or in between (with `hard_cases`,
 /// right at the disc's rim); labels "the cube is on the target" (success) against "the
-/// cube is far from the target". Reach: the goal at the gripper's start or far from it;
+/// cube is far from the target". The gripper starts at its rest pose (two plans in five),
+/// right behind the cube as a push leaves it (one in five; the side away from the goal),
+/// or anywhere over the workspace, so a reward model sees the cube with the gripper
+/// beside, above or away from it. Reach: the goal at the gripper's start or far from it;
 /// labels "at the goal" against "far from the goal".
 pub struct ArmSampler(pub Task);
 
@@ -89,6 +93,26 @@ impl StateSampler for ArmSampler {
         if self.0 == Task::PickCube {
             let z = if scenario < 4 { super::CUBE_HALF as f64 } else { rng.random_range(0.02..0.32) };
             options.insert("goal_z".into(), json!(z));
+        }
+        let tcp = match rng.random_range(0..5) {
+            0..2 => None,
+            2 => {
+                // Behind the cube, on the side away from the goal, fingers at cube height.
+                let (dx, dy) = (goal[0] - cube[0], goal[1] - cube[1]);
+                let norm = (dx * dx + dy * dy).sqrt().max(1e-6);
+                let back = rng.random_range(0.03..0.05);
+                let z = rng.random_range(0.015..0.04);
+                Some([cube[0] - back * dx / norm, cube[1] - back * dy / norm, z])
+            }
+            _ => {
+                let (x, y) = (rng.random_range(-0.15..0.15f64), rng.random_range(-0.2..0.2f64));
+                let clear = ((x - cube[0]).powi(2) + (y - cube[1]).powi(2)).sqrt() > 0.045;
+                let z = rng.random_range(if clear { 0.03 } else { 0.09 }..0.25);
+                Some([x, y, z])
+            }
+        };
+        if let Some(p) = tcp {
+            options.insert("tcp_xyz".into(), json!(p));
         }
         ResetPlan { options, steps: 4, record_every: 2, record_reset: true }
     }
