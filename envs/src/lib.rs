@@ -15,6 +15,8 @@
 //!   roads with IDM traffic, VLM-RL's reward and metrics, captions and scenes.
 //! * [`manipulation`]: `ArmReach-v0`, `ArmPushCube-v0`, `ArmPickCube-v0`: the Franka Panda
 //!   (URDF, rapier multibody) with ManiSkill3's task semantics, controllers and rewards.
+//! * [`locomotion`]: `Ant-v0`, `HalfCheetah-v0`, `Hopper-v0`, `Walker2d-v0`, `Humanoid-v0`:
+//!   Gymnasium's MuJoCo bodies (MJCF, rapier multibody) with Gymnasium v5's terms.
 //!
 //! ```
 //! use vlmgym_envs::{make, Options, Value};
@@ -31,6 +33,7 @@ pub mod driving;
 pub mod env;
 pub mod error;
 pub mod frames;
+pub mod locomotion;
 pub mod manipulation;
 pub mod metadata;
 pub mod registry;

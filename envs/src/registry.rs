@@ -8,9 +8,9 @@ use crate::classic;
 use crate::driving;
 use crate::env::{Env, Options};
 use crate::error::{EnvError, Result};
-use crate::manipulation;
 use crate::metadata::EnvMetadata;
 use crate::wrappers::TimeLimit;
+use crate::{locomotion, manipulation};
 
 /// Builds an env from its kwargs.
 pub type EnvFactory = Arc<dyn Fn(&Options) -> Result<Box<dyn Env>> + Send + Sync>;
@@ -93,6 +93,7 @@ fn builtin_specs() -> Vec<EnvSpec> {
     let mut specs = classic::specs();
     specs.extend(driving::specs());
     specs.extend(manipulation::specs());
+    specs.extend(locomotion::specs());
     specs
 }
 

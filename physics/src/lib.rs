@@ -15,6 +15,9 @@
 //!   compensation); its actuated joints read, teleported and driven by PD motors with
 //!   force-unit gains ([`DriveGains`]); each link's shapes and meshes for drawing; a
 //!   [`Chain`] from the root to any link for forward and inverse kinematics.
+//! * [`MjcfModel`] (module [`mjcf`]): a MuJoCo MJCF file (Gymnasium's legged models)
+//!   loaded through `rapier3d-mjcf` as one multibody; its state in MuJoCo's `qpos` /
+//!   `qvel` layout, `<motor>` actuators taking `ctrl`, each body's geoms for drawing.
 //! * [`DrivingWorld`] (module [`driving`]): a [`World`] with builders for the ground, road
 //!   surfaces, barriers and kerbs, static props, the ego car and kinematic NPC cars, whose
 //!   colliders carry a driving [`Tag`]; [`VehicleConfig`] / [`VehicleControl`] describe the
@@ -30,10 +33,12 @@
 #![warn(missing_docs)]
 
 pub mod driving;
+pub mod mjcf;
 pub mod robot;
 pub mod world;
 
 pub use driving::{DrivingWorld, Tag, VehicleConfig, VehicleControl, VehicleState};
+pub use mjcf::{Actuator, DofKind, MjcfLink, MjcfModel};
 pub use rapier3d;
 pub use robot::{
     Chain, DriveGains, JointType, LinkGeometry, LinkShape, Robot, RobotError, RobotJoint, RobotLink, RobotOptions,

@@ -101,6 +101,20 @@ pub enum LinkGeometry {
     Cuboid([f32; 3]),
     /// A sphere of this radius.
     Ball(f32),
+    /// A capsule along the local Y axis.
+    Capsule {
+        /// Half the length of the straight part.
+        half_height: f32,
+        /// Radius.
+        radius: f32,
+    },
+    /// A cylinder along the local Y axis.
+    Cylinder {
+        /// Half the height.
+        half_height: f32,
+        /// Radius.
+        radius: f32,
+    },
     /// A triangle mesh (shared: loaded once per robot).
     Mesh(Arc<TriangleMesh>),
 }

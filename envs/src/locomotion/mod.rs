@@ -1,0 +1,491 @@
+//! The locomotion family: Gymnasium's MuJoCo bodies on rapier, with Gymnasium v5's
+//! interface and reward terms.
+//!
+//! * `Ant-v0`: the four-legged ant (`ant.xml`), action Box(-1, 1, (8,)), reward = 1
+//!   healthy + forward velocity of the torso - 0.5 |a|^2 - 5e-4 contact cost, healthy
+//!   while the torso's height is in [0.2, 1.0], ends when unhealthy.
+//! * `HalfCheetah-v0`: the planar cheetah (`half_cheetah.xml`), Box(-1, 1, (6,)), reward =
+//!   forward velocity - 0.1 |a|^2, never ends early.
+//! * `Hopper-v0` (`hopper.xml`): Box(-1, 1, (3,)), reward = 1 healthy + forward velocity -
+//!   1e-3 |a|^2; healthy while the height is above 0.7, the torso's angle within 0.2 rad
+//!   and every other state entry within 100 in size.
+//! * `Walker2d-v0` (`walker2d_v5.xml`): Box(-1, 1, (6,)), as the hopper with height in
+//!   [0.8, 2.0] and angle within 1 rad.
+//! * `Humanoid-v0` (`humanoid.xml`): Box(-0.4, 0.4, (17,)), reward = 5 healthy + 1.25
+//!   forward velocity of the centre of mass - 0.1 |a|^2 - 5e-7 contact cost; healthy while
+//!   the torso's height is in [1.0, 2.0].
+//!
+//! All run 1,000 steps (the registry's time limit) of `frame_skip` physics steps at the
+//! model's timestep (ant, cheetah, humanoid: 5; hopper, walker: 4), reset to the model's
+//! initial pose plus uniform noise on `qpos` and Gaussian (cheetah, ant: scaled) noise on
+//! `qvel` of `reset_noise_scale` (Gymnasium's defaults). Observations are Gymnasium v5's
+//! positions (without the x, and for the ant and humanoid the y, position:
+//! `exclude_current_positions_from_observation`) and velocities (hopper and walker: clipped
+//! to +-10). Kwargs: `forward_reward_weight`, `ctrl_cost_weight`, `healthy_reward`,
+//! `terminate_when_unhealthy`, `reset_noise_scale`, `exclude_current_positions_from_observation`.
+//!
+//! Differences from Gymnasium v5 (documented in the README): the ant and humanoid leave
+//! the external contact forces (`cfrc_ext`) and the humanoid also `cinert`, `cvel` and
+//! `qfrc_actuator` out of the observation (v5 includes them by default: 105 and 348
+//! floats; here 27 and 45); their contact cost uses the clipped contact force on each body
+//! from the ground (rapier's contact impulses over the step), not MuJoCo's 6-D `cfrc_ext`.
+//! Rapier's contact model and integrator differ from MuJoCo's (see
+//! `vlmgym_physics::mjcf`), so returns are comparable in kind, not number for number.
+//!
+//! `info`: `x_position`, `x_velocity`, the reward terms (`reward_forward`, `reward_ctrl`,
+//! `reward_contact`, `reward_survive`), and for the ant and humanoid `y_position`,
+//! `y_velocity`, `distance_from_origin`.
+
+mod specs;
+
+use std::path::PathBuf;
+
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use vlmgym_physics::{BodyDesc, BodyId, ColliderDesc, MjcfModel, World, WorldConfig};
+
+use crate::env::{state_object, ArgReader, Env, EnvRng, Info, Options, Step};
+use crate::error::{EnvError, Result};
+use crate::spaces::{BoxSpace, Space, Value};
+
+pub use specs::specs;
+
+/// Which of Gymnasium's bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// `ant.xml`.
+    Ant,
+    /// `half_cheetah.xml`.
+    HalfCheetah,
+    /// `hopper.xml`.
+    Hopper,
+    /// `walker2d_v5.xml`.
+    Walker2d,
+    /// `humanoid.xml`.
+    Humanoid,
+}
+
+/// How forward progress is measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Progress {
+    /// The x (and y) of the main body's origin.
+    MainBody,
+    /// `qpos[0]` (a planar body's root slide).
+    RootSlide,
+    /// The centre of mass.
+    MassCenter,
+}
+
+/// The v5 defaults of one body.
+#[derive(Clone, Copy, Debug)]
+struct Defaults {
+    file: &'static str,
+    frame_skip: u32,
+    forward_reward_weight: f64,
+    ctrl_cost_weight: f64,
+    contact_cost_weight: f64,
+    healthy_reward: f64,
+    /// Healthy range of the torso height (`qpos[2]` for free bodies, `qpos[1]` for planar).
+    healthy_z: Option<(f64, f64)>,
+    /// Healthy range of the torso angle (`qpos[2]` of planar bodies).
+    healthy_angle: Option<(f64, f64)>,
+    /// Every state entry but the first within this size (hopper).
+    healthy_state: Option<f64>,
+    terminates: bool,
+    reset_noise_scale: f64,
+    /// Excluded leading `qpos` entries (x, or x and y).
+    excluded: usize,
+    /// Clip of the velocities in the observation.
+    qvel_clip: Option<f64>,
+    progress: Progress,
+    /// Name of the main body.
+    main_body: &'static str,
+}
+
+impl Body {
+    fn defaults(self) -> Defaults {
+        let base = Defaults {
+            file: "ant.xml",
+            frame_skip: 5,
+            forward_reward_weight: 1.0,
+            ctrl_cost_weight: 0.5,
+            contact_cost_weight: 5e-4,
+            healthy_reward: 1.0,
+            healthy_z: Some((0.2, 1.0)),
+            healthy_angle: None,
+            healthy_state: None,
+            terminates: true,
+            reset_noise_scale: 0.1,
+            excluded: 2,
+            qvel_clip: None,
+            progress: Progress::MainBody,
+            main_body: "torso",
+        };
+        match self {
+            Body::Ant => base,
+            Body::HalfCheetah => Defaults {
+                file: "half_cheetah.xml",
+                ctrl_cost_weight: 0.1,
+                contact_cost_weight: 0.0,
+                healthy_reward: 0.0,
+                healthy_z: None,
+                terminates: false,
+                excluded: 1,
+                progress: Progress::RootSlide,
+                ..base
+            },
+            Body::Hopper => Defaults {
+                file: "hopper.xml",
+                frame_skip: 4,
+                ctrl_cost_weight: 1e-3,
+                contact_cost_weight: 0.0,
+                healthy_z: Some((0.7, f64::INFINITY)),
+                healthy_angle: Some((-0.2, 0.2)),
+                healthy_state: Some(100.0),
+                reset_noise_scale: 5e-3,
+                excluded: 1,
+                qvel_clip: Some(10.0),
+                progress: Progress::RootSlide,
+                ..base
+            },
+            Body::Walker2d => Defaults {
+                file: "walker2d_v5.xml",
+                frame_skip: 4,
+                ctrl_cost_weight: 1e-3,
+                contact_cost_weight: 0.0,
+                healthy_z: Some((0.8, 2.0)),
+                healthy_angle: Some((-1.0, 1.0)),
+                reset_noise_scale: 5e-3,
+                excluded: 1,
+                qvel_clip: Some(10.0),
+                progress: Progress::RootSlide,
+                ..base
+            },
+            Body::Humanoid => Defaults {
+                file: "humanoid.xml",
+                forward_reward_weight: 1.25,
+                ctrl_cost_weight: 0.1,
+                contact_cost_weight: 5e-7,
+                healthy_reward: 5.0,
+                healthy_z: Some((1.0, 2.0)),
+                reset_noise_scale: 1e-2,
+                progress: Progress::MassCenter,
+                ..base
+            },
+        }
+    }
+
+    /// Whether the body moves in the x-z plane (root slides and a hinge), not freely.
+    fn planar(self) -> bool {
+        matches!(self, Body::HalfCheetah | Body::Hopper | Body::Walker2d)
+    }
+}
+
+/// The model files: under `$VLMGYM_ASSETS/robots/gymnasium`, else this source tree's
+/// `assets/`.
+pub fn model_path(file: &str) -> PathBuf {
+    let assets = std::env::var_os("VLMGYM_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets"));
+    assets.join("robots/gymnasium").join(file)
+}
+
+/// A legged body's settings (Gymnasium v5's kwargs).
+#[derive(Clone, Debug)]
+pub struct LeggedConfig {
+    /// Which body.
+    pub body: Body,
+    /// Weight of the forward velocity.
+    pub forward_reward_weight: f64,
+    /// Weight of `|a|^2`.
+    pub ctrl_cost_weight: f64,
+    /// Weight of the contact cost (ant, humanoid).
+    pub contact_cost_weight: f64,
+    /// Reward per healthy step.
+    pub healthy_reward: f64,
+    /// End the episode when unhealthy.
+    pub terminate_when_unhealthy: bool,
+    /// Size of the reset noise.
+    pub reset_noise_scale: f64,
+    /// Leave the x (and y) position out of the observation.
+    pub exclude_current_positions: bool,
+}
+
+impl LeggedConfig {
+    /// Gymnasium v5's defaults for `body`, changed by `kwargs` (unknown keys are errors).
+    pub fn from_kwargs(body: Body, kwargs: &Options) -> Result<Self> {
+        let d = body.defaults();
+        let mut r = ArgReader::kwargs(kwargs);
+        let c = LeggedConfig {
+            body,
+            forward_reward_weight: r.f64("forward_reward_weight", d.forward_reward_weight)?,
+            ctrl_cost_weight: r.f64("ctrl_cost_weight", d.ctrl_cost_weight)?,
+            contact_cost_weight: r.f64("contact_cost_weight", d.contact_cost_weight)?,
+            healthy_reward: r.f64("healthy_reward", d.healthy_reward)?,
+            terminate_when_unhealthy: r.bool("terminate_when_unhealthy", d.terminates)?,
+            reset_noise_scale: r.f64("reset_noise_scale", d.reset_noise_scale)?,
+            exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
+        };
+        r.finish()?;
+        for (k, v) in [
+            ("forward_reward_weight", c.forward_reward_weight),
+            ("ctrl_cost_weight", c.ctrl_cost_weight),
+            ("contact_cost_weight", c.contact_cost_weight),
+            ("healthy_reward", c.healthy_reward),
+            ("reset_noise_scale", c.reset_noise_scale),
+        ] {
+            if !v.is_finite() || (k != "forward_reward_weight" && v < 0.0) {
+                return Err(EnvError::kwarg(k, format!("expected a finite, non-negative number, got {v}")));
+            }
+        }
+        Ok(c)
+    }
+}
+
+struct Sim {
+    world: World,
+    model: MjcfModel,
+    ground: BodyId,
+    init_qpos: Vec<f64>,
+}
+
+/// One of Gymnasium's legged bodies (see the module doc).
+pub struct Legged {
+    config: LeggedConfig,
+    defaults: Defaults,
+    rng: EnvRng,
+    observation_space: Space,
+    action_space: Space,
+    sim: Option<Sim>,
+    nq: usize,
+}
+
+/// Tag of the ground's collider.
+const GROUND_TAG: u64 = 1;
+
+impl Legged {
+    /// A body with `config`; loads its model once to size the spaces.
+    pub fn new(config: LeggedConfig) -> Result<Self> {
+        let defaults = config.body.defaults();
+        let sim = Self::build(defaults, 0)?;
+        let (nq, nv) = (sim.model.nq(), sim.model.nv());
+        let excluded = if config.exclude_current_positions { defaults.excluded } else { 0 };
+        let obs_dim = nq - excluded + nv;
+        let ranges: Vec<[f32; 2]> = sim.model.actuators().iter().map(|a| a.ctrl_range).collect();
+        let action_space = Space::Box(
+            BoxSpace::new(
+                ranges.iter().map(|r| r[0]).collect(),
+                ranges.iter().map(|r| r[1]).collect(),
+                vec![ranges.len()],
+            )
+            .map_err(|e| EnvError::kwarg("model", e.to_string()))?,
+        );
+        Ok(Legged {
+            config,
+            defaults,
+            rng: EnvRng::default(),
+            observation_space: Space::Box(BoxSpace::uniform(f32::NEG_INFINITY, f32::INFINITY, vec![obs_dim])),
+            action_space,
+            sim: None,
+            nq,
+        })
+    }
+
+    /// Gymnasium v5's defaults for `body`, changed by `kwargs`.
+    pub fn from_kwargs(body: Body, kwargs: &Options) -> Result<Self> {
+        Legged::new(LeggedConfig::from_kwargs(body, kwargs)?)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &LeggedConfig {
+        &self.config
+    }
+
+    /// The generalized positions, MuJoCo's layout (None before the first reset).
+    pub fn qpos(&self) -> Option<Vec<f64>> {
+        self.sim.as_ref().map(|s| s.model.qpos(&s.world))
+    }
+
+    /// The generalized velocities, MuJoCo's layout (None before the first reset).
+    pub fn qvel(&self) -> Option<Vec<f64>> {
+        self.sim.as_ref().map(|s| s.model.qvel(&s.world))
+    }
+
+    fn build(d: Defaults, seed: u64) -> Result<Sim> {
+        let path = model_path(d.file);
+        let dt = MjcfModel::file_timestep(&path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
+        let control_dt = dt * d.frame_skip as f32;
+        let mut world = World::new(WorldConfig { control_dt, substeps: d.frame_skip, gravity: 9.81, z_up: true }, seed);
+        let model = MjcfModel::load(&mut world, &path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
+        let ground = world.add_body(&BodyDesc::fixed().position([0.0, 0.0, -0.5]));
+        world.add_collider(&ColliderDesc::cuboid([100.0, 100.0, 0.5]).friction(1.0).tag(GROUND_TAG), Some(ground));
+        let init_qpos = model.qpos(&world);
+        Ok(Sim { world, model, ground, init_qpos })
+    }
+
+    fn obs(&self, qpos: &[f64], qvel: &[f64]) -> Value {
+        let excluded = if self.config.exclude_current_positions { self.defaults.excluded } else { 0 };
+        let clip = self.defaults.qvel_clip.unwrap_or(f64::INFINITY);
+        let o = qpos[excluded..].iter().map(|&v| v as f32).chain(qvel.iter().map(|&v| v.clamp(-clip, clip) as f32));
+        Value::Box(o.collect())
+    }
+
+    /// Forward position (x, y) as the body's progress measure says.
+    fn position(&self, sim: &Sim, qpos: &[f64]) -> [f64; 2] {
+        match self.defaults.progress {
+            Progress::RootSlide => [qpos[0], 0.0],
+            Progress::MainBody => {
+                let p = sim
+                    .model
+                    .link(self.defaults.main_body)
+                    .ok()
+                    .and_then(|l| sim.world.body_position(l.body))
+                    .unwrap_or_default();
+                [p[0] as f64, p[1] as f64]
+            }
+            Progress::MassCenter => {
+                let c = sim.model.center_of_mass(&sim.world);
+                [c[0] as f64, c[1] as f64]
+            }
+        }
+    }
+
+    fn healthy(&self, qpos: &[f64], qvel: &[f64]) -> bool {
+        let d = &self.defaults;
+        if !qpos.iter().chain(qvel).all(|v| v.is_finite()) {
+            return false;
+        }
+        let (z, angle) = if self.config.body.planar() { (qpos[1], qpos[2]) } else { (qpos[2], 0.0) };
+        if let Some((lo, hi)) = d.healthy_z {
+            if !(lo..=hi).contains(&z) {
+                return false;
+            }
+        }
+        if let Some((lo, hi)) = d.healthy_angle {
+            if !(lo..=hi).contains(&angle) {
+                return false;
+            }
+        }
+        if let Some(max) = d.healthy_state {
+            if qpos[2..].iter().chain(qvel).any(|v| v.abs() >= max) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Sum over the model's bodies of the squared ground contact force on each, clipped to
+    /// [-1, 1] per component (Gymnasium's `contact_force_range`).
+    fn contact_cost(&self, sim: &Sim) -> f64 {
+        let mut cost = 0.0;
+        for l in sim.model.links() {
+            let f = sim.world.contact_force(l.body, sim.ground);
+            cost += f.iter().map(|&v| (v as f64).clamp(-1.0, 1.0).powi(2)).sum::<f64>();
+        }
+        cost
+    }
+
+    fn info(&self, pos: [f64; 2], vel: [f64; 2], terms: &[(&str, f64)]) -> Info {
+        let mut info = Info::new();
+        info.insert("x_position".into(), pos[0].into());
+        info.insert("x_velocity".into(), vel[0].into());
+        if !self.config.body.planar() {
+            info.insert("y_position".into(), pos[1].into());
+            info.insert("y_velocity".into(), vel[1].into());
+            info.insert("distance_from_origin".into(), (pos[0].hypot(pos[1])).into());
+        }
+        for (k, v) in terms {
+            info.insert((*k).into(), (*v).into());
+        }
+        let state = [("x_position", pos[0]), ("x_velocity", vel[0])];
+        info.insert(crate::env::STATE_KEY.into(), state_object(&state));
+        info
+    }
+}
+
+impl Env for Legged {
+    fn observation_space(&self) -> &Space {
+        &self.observation_space
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.action_space
+    }
+
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
+        ArgReader::options(options).finish()?;
+        self.rng.reseed(seed);
+        let mut sim = Self::build(self.defaults, seed.unwrap_or(0))?;
+        let s = self.config.reset_noise_scale;
+        let rng = self.rng.get();
+        let mut qpos = sim.init_qpos.clone();
+        for v in qpos.iter_mut() {
+            *v += if s > 0.0 { rng.random_range(-s..s) } else { 0.0 };
+        }
+        let nv = sim.model.nv();
+        let qvel: Vec<f64> = (0..nv)
+            .map(|_| {
+                if s <= 0.0 {
+                    0.0
+                } else if self.config.body == Body::HalfCheetah || self.config.body == Body::Ant {
+                    let n: f64 = StandardNormal.sample(rng);
+                    s * n
+                } else {
+                    rng.random_range(-s..s)
+                }
+            })
+            .collect();
+        // A free body's quaternion stays a unit one.
+        if !self.config.body.planar() {
+            let n = qpos[3..7].iter().map(|v| v * v).sum::<f64>().sqrt();
+            qpos[3..7].iter_mut().for_each(|v| *v /= n);
+        }
+        sim.model.set_state(&mut sim.world, &qpos, &qvel).map_err(|e| EnvError::Wrapper(e.to_string()))?;
+        let (qpos, qvel) = (sim.model.qpos(&sim.world), sim.model.qvel(&sim.world));
+        let pos = self.position(&sim, &qpos);
+        let obs = self.obs(&qpos, &qvel);
+        let info = self.info(pos, [0.0, 0.0], &[]);
+        self.sim = Some(sim);
+        Ok((obs, info))
+    }
+
+    fn step(&mut self, action: &Value) -> Result<Step> {
+        self.action_space.check_action(action)?;
+        let a = action.as_box().expect("checked");
+        let mut sim = self.sim.take().ok_or(EnvError::ResetNeeded)?;
+        let before = self.position(&sim, &sim.model.qpos(&sim.world));
+        if let Err(e) = sim.model.apply_controls(&mut sim.world, a) {
+            self.sim = Some(sim);
+            return Err(EnvError::Wrapper(e.to_string()));
+        }
+        sim.world.step();
+        let (qpos, qvel) = (sim.model.qpos(&sim.world), sim.model.qvel(&sim.world));
+        let after = self.position(&sim, &qpos);
+        let dt = sim.world.config().control_dt as f64;
+        let vel = [(after[0] - before[0]) / dt, (after[1] - before[1]) / dt];
+        let healthy = self.healthy(&qpos, &qvel);
+        let c = &self.config;
+        let forward = c.forward_reward_weight * vel[0];
+        let ctrl = c.ctrl_cost_weight * a.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
+        let contact = if c.contact_cost_weight > 0.0 { c.contact_cost_weight * self.contact_cost(&sim) } else { 0.0 };
+        // v5: paid only while healthy (v4 paid it on every step when ending on unhealth).
+        let survive = if healthy && self.defaults.healthy_z.is_some() { c.healthy_reward } else { 0.0 };
+        let reward = forward + survive - ctrl - contact;
+        let terms = [
+            ("reward_forward", forward),
+            ("reward_ctrl", -ctrl),
+            ("reward_contact", -contact),
+            ("reward_survive", survive),
+        ];
+        let step = Step {
+            obs: self.obs(&qpos, &qvel),
+            reward,
+            terminated: c.terminate_when_unhealthy && self.defaults.healthy_z.is_some() && !healthy,
+            truncated: false,
+            info: self.info(after, vel, &terms),
+        };
+        debug_assert_eq!(qpos.len(), self.nq);
+        self.sim = Some(sim);
+        Ok(step)
+    }
+}

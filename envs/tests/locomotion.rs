@@ -1,0 +1,154 @@
+//! The locomotion family: Gymnasium's MuJoCo bodies loaded from their MJCF files, with
+//! Gymnasium v5's spaces, reward terms, termination and determinism.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vlmgym_envs::checker::check_env;
+use vlmgym_envs::locomotion::{Body, Legged};
+use vlmgym_envs::{make, make_with, Env, Options, Space, Value};
+
+const IDS: [&str; 5] = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"];
+
+fn random_action(space: &Space, rng: &mut ChaCha8Rng) -> Value {
+    let Space::Box(b) = space else { panic!("continuous actions") };
+    Value::Box(b.low().iter().zip(b.high()).map(|(&l, &h)| rng.random_range(l..h)).collect())
+}
+
+#[test]
+fn spaces_are_gymnasium_v5s_without_the_optional_contact_and_inertia_terms() {
+    // (id, observation size, action size, action bound)
+    for (id, obs, act, bound) in [
+        ("Ant-v0", 27, 8, 1.0),
+        ("HalfCheetah-v0", 17, 6, 1.0),
+        ("Hopper-v0", 11, 3, 1.0),
+        ("Walker2d-v0", 17, 6, 1.0),
+        ("Humanoid-v0", 45, 17, 0.4),
+    ] {
+        let env = make(id).unwrap();
+        assert_eq!(env.observation_space().flatdim(), obs, "{id}");
+        let Space::Box(b) = env.action_space() else { panic!() };
+        assert_eq!(b.shape(), [act], "{id}");
+        assert!(b.low().iter().all(|&l| l == -bound) && b.high().iter().all(|&h| h == bound), "{id}");
+    }
+    let mut kw = Options::new();
+    kw.insert("exclude_current_positions_from_observation".into(), false.into());
+    assert_eq!(make_with("Ant-v0", &kw).unwrap().observation_space().flatdim(), 29);
+}
+
+#[test]
+fn every_body_passes_the_env_checker_and_stays_finite_under_random_play() {
+    for id in IDS {
+        let mut env = make(id).unwrap();
+        check_env(env.as_mut(), 3, 50).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        env.reset(Some(1), &Options::new()).unwrap();
+        for t in 0..1500 {
+            let s = env.step(&random_action(env.action_space(), &mut rng)).unwrap();
+            assert!(s.reward.is_finite(), "{id} step {t}");
+            assert!(s.obs.as_box().unwrap().iter().all(|v| v.is_finite()), "{id} step {t}");
+            if s.terminated || s.truncated {
+                env.reset(Some(t as u64), &Options::new()).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_trajectory_another_seed_another() {
+    for id in IDS {
+        let run = |seed: u64| {
+            let mut env = make(id).unwrap();
+            let (first, _) = env.reset(Some(seed), &Options::new()).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            let mut out = vec![first];
+            for _ in 0..30 {
+                let s = env.step(&random_action(env.action_space(), &mut rng)).unwrap();
+                out.push(s.obs);
+                if s.terminated {
+                    break;
+                }
+            }
+            out
+        };
+        assert_eq!(run(4), run(4), "{id}");
+        assert_ne!(run(4)[0], run(5)[0], "{id}: the reset noise depends on the seed");
+    }
+}
+
+#[test]
+fn rewards_are_v5s_terms() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    // HalfCheetah: forward velocity - 0.1 |a|^2, never terminates.
+    let mut env = make("HalfCheetah-v0").unwrap();
+    env.reset(Some(0), &Options::new()).unwrap();
+    for _ in 0..40 {
+        let a = random_action(env.action_space(), &mut rng);
+        let s = env.step(&a).unwrap();
+        let sq: f64 = a.as_box().unwrap().iter().map(|&v| (v as f64).powi(2)).sum();
+        let vx = s.info["x_velocity"].as_f64().unwrap();
+        assert!((s.reward - (vx - 0.1 * sq)).abs() < 1e-9, "{} vs {}", s.reward, vx - 0.1 * sq);
+        assert!(!s.terminated);
+    }
+    // Ant: forward + 1 healthy - 0.5 |a|^2 - contact; the terms in info add up.
+    let mut env = make("Ant-v0").unwrap();
+    env.reset(Some(0), &Options::new()).unwrap();
+    for _ in 0..20 {
+        let a = random_action(env.action_space(), &mut rng);
+        let s = env.step(&a).unwrap();
+        let term = |k: &str| s.info[k].as_f64().unwrap();
+        let sq: f64 = a.as_box().unwrap().iter().map(|&v| (v as f64).powi(2)).sum();
+        assert!((term("reward_ctrl") + 0.5 * sq).abs() < 1e-9);
+        assert!(term("reward_contact") <= 0.0);
+        let sum = term("reward_forward") + term("reward_survive") + term("reward_ctrl") + term("reward_contact");
+        assert!((s.reward - sum).abs() < 1e-9);
+        if s.terminated {
+            assert_eq!(term("reward_survive"), 0.0, "v5 pays the healthy reward only while healthy");
+            break;
+        }
+        assert_eq!(term("reward_survive"), 1.0);
+    }
+}
+
+#[test]
+fn a_zero_action_humanoid_stands_at_first_then_falls_and_the_episode_ends() {
+    let mut env = Legged::from_kwargs(Body::Humanoid, &Options::new()).unwrap();
+    env.reset(Some(0), &Options::new()).unwrap();
+    let z0 = env.qpos().unwrap()[2];
+    assert!((z0 - 1.4).abs() < 0.02, "starts at the model's height: {z0}");
+    let zero = Value::Box(vec![0.0; 17]);
+    let mut ended = None;
+    for t in 1..=200 {
+        let s = env.step(&zero).unwrap();
+        let z = env.qpos().unwrap()[2];
+        if t <= 10 {
+            assert!(z > 1.2 && !s.terminated, "still standing at step {t}: z {z}");
+        }
+        if s.terminated {
+            assert!(z < 1.0, "ends when the torso drops below 1.0: {z}");
+            ended = Some(t);
+            break;
+        }
+    }
+    let t = ended.expect("a humanoid without torques falls within 200 steps");
+    assert!((15..=100).contains(&t), "fell at step {t}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let mut env = make("Ant-v0").unwrap();
+    let e = env.step(&Value::Box(vec![0.0; 8])).unwrap_err().to_string();
+    assert!(e.contains("reset"), "{e}");
+    env.reset(Some(0), &Options::new()).unwrap();
+    let e = env.step(&Value::Box(vec![0.0; 3])).unwrap_err().to_string();
+    assert!(e.contains('8') || e.contains("shape"), "{e}");
+    let e = env.step(&Value::Box(vec![f32::NAN; 8])).unwrap_err().to_string();
+    assert!(e.to_lowercase().contains("nan") || e.contains("finite"), "{e}");
+    let mut kw = Options::new();
+    kw.insert("ctrl_cost_weight".into(), (-1.0).into());
+    let e = make_with("Ant-v0", &kw).err().unwrap().to_string();
+    assert!(e.contains("ctrl_cost_weight"), "{e}");
+    kw.clear();
+    kw.insert("healthy_z_rang".into(), 1.into());
+    let e = make_with("Hopper-v0", &kw).err().unwrap().to_string();
+    assert!(e.contains("healthy_z_rang"), "{e}");
+}
