@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "assets/robots/gymnasium/ant.xml".into()));
     let mut world = World::new(WorldConfig { z_up: true, ..WorldConfig::default() }, 0);
     let model = MjcfModel::load(&mut world, &path)?;
+    // Mass properties are computed by the first step.
+    world.step();
     println!(
         "{}: timestep {}, nq {}, nv {}, mass {:.3} kg",
         model.name(),

@@ -106,7 +106,7 @@ fn parse_cached(path: &Path) -> Result<Parsed, RobotError> {
             ));
         }
     }
-    let shapes = robot.bodies.iter().map(|b| b.colliders.iter().filter_map(|c| link_shape(c)).collect()).collect();
+    let shapes = robot.bodies.iter().map(|b| b.colliders.iter().filter_map(link_shape).collect()).collect();
     let parsed = Parsed { robot, timestep: model.option.timestep as f32, shapes };
     PARSED.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), parsed.clone());
     Ok(parsed)
