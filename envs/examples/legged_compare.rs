@@ -15,7 +15,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     env.reset(Some(0), &Options::new())?;
     let Space::Box(b) = env.action_space().clone() else { return Err("continuous actions expected".into()) };
     let n = b.shape()[0];
-    let planar = matches!(id.as_str(), "HalfCheetah-v0" | "Hopper-v0" | "Walker2d-v0");
     let mut ret = 0.0;
     for t in 0..steps {
         let a: Vec<f32> = (0..n)
@@ -28,11 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ret += s.reward;
         if t % 10 == 9 || s.terminated {
             let o = s.obs.as_box().unwrap();
-            // Observations leave x (and y) out: z is the first entry for planar bodies, the
-            // first too for free bodies (qpos[2] after x, y).
+            // Observations leave x (and y) out, so the first entry is the torso's height.
             let z = o[0];
             let x = s.info["x_position"].as_f64().unwrap_or(f64::NAN);
-            println!("{:4} x {x:8.3} z {z:6.3} return {ret:9.2}{}", t + 1, if planar { "" } else { "" });
+            println!("{:4} x {x:8.3} z {z:6.3} return {ret:9.2}", t + 1);
         }
         if s.terminated {
             break;
