@@ -7,6 +7,10 @@
 //! some rear-ending a stopped car ahead. Each group of frames has its own seed; every
 //! `held_out_every`-th seed is held out as the test split, so test frames come from states
 //! the training never saw.
+//!
+//! Trained policies add the states they visit (`--policy`): a reward model trained only on
+//! sampled states may take an agent's odd states for success, and these frames, captioned
+//! from the env's state like the rest, teach it otherwise.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,9 +21,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use vlmgym_envs::env::STATE_KEY;
-use vlmgym_envs::{make_with, Env, Info, Options, Scene, StateSampler};
+use vlmgym_envs::{make_with, Env, Info, Options, ResetPlan, Scene, StateSampler};
 use vlmgym_render::{make_renderer, RenderConfig, RendererKind, SceneRenderer};
 use vlmgym_reward::dataset::{DatasetWriter, Sample, Split};
+
+use crate::train::{checkpoint_file, Act, CheckpointRun};
 
 /// What `vlmgym dataset` writes.
 #[derive(Clone, Debug)]
@@ -58,7 +64,18 @@ pub struct DatasetArgs {
     /// Add compound facts joining each env's main fact with every other one ("the car is
     /// centred in its lane and it has not hit anything"; see `with_compound_facts`).
     pub compound_facts: bool,
+    /// Checkpoints (files or run folders) whose policies' visited states are added, each
+    /// with `policy_frames` frames: the states an agent really reaches, captioned from the
+    /// env's state like every other frame. A reward model trained only on sampled states may
+    /// score a policy's odd states as success (reward hacking); these frames teach it
+    /// otherwise. Each checkpoint's env must be one of `envs`.
+    pub policies: Vec<PathBuf>,
+    /// Frames per policy in `policies`.
+    pub policy_frames: usize,
 }
+
+/// A policy's rollouts record every this many steps (and the last step of an episode).
+pub const POLICY_RECORD_EVERY: usize = 5;
 
 /// The camera reward models see `env_id` from when neither `--camera` nor the reward model
 /// says: the env's declared reward camera (its metadata), else its scene's first camera.
@@ -180,6 +197,8 @@ struct Source {
     kwargs: Options,
     frames: usize,
     sampler: Arc<dyn StateSampler>,
+    /// A checkpoint whose policy acts (else: the sampler's reset plans and actions).
+    policy: Option<(PathBuf, CheckpointRun)>,
 }
 
 fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
@@ -192,8 +211,31 @@ fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
         let n = kwargs.len().max(1);
         for (k, kwargs) in kwargs.into_iter().enumerate() {
             let share = args.frames / n + usize::from(k < args.frames % n);
-            out.push(Source { env_id: id.clone(), kwargs, frames: share, sampler: sampler.clone() });
+            if share > 0 {
+                out.push(Source { env_id: id.clone(), kwargs, frames: share, sampler: sampler.clone(), policy: None });
+            }
         }
+    }
+    for path in &args.policies {
+        let file = checkpoint_file(path)?;
+        let run = CheckpointRun::read(&file).with_context(|| format!("--policy {}", path.display()))?;
+        if !args.envs.contains(&run.env_id) {
+            bail!(
+                "--policy {} was trained on {}, which is not one of --envs ({}); add it",
+                path.display(),
+                run.env_id,
+                args.envs.join(", ")
+            );
+        }
+        let spec = vlmgym_envs::registry::spec(&run.env_id)?;
+        let sampler = spec.metadata.sampler.clone().expect("checked for --envs above");
+        out.push(Source {
+            env_id: run.env_id.clone(),
+            kwargs: run.kwargs.clone(),
+            frames: args.policy_frames,
+            sampler,
+            policy: Some((file, run)),
+        });
     }
     Ok(out)
 }
@@ -203,6 +245,41 @@ fn state_numbers(info: &Info) -> BTreeMap<String, f64> {
         .and_then(|s| s.as_object())
         .map(|m| m.iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect())
         .unwrap_or_default()
+}
+
+/// A checkpoint's policy, deterministic and sampling, acting on an env's observations.
+struct PolicyActs {
+    space: vlmgym_envs::Space,
+    deterministic: Act,
+    sampled: Act,
+}
+
+impl PolicyActs {
+    /// The policy of `policy` (a checkpoint file and its run) acting in `env`; None without one.
+    fn new(policy: Option<&(PathBuf, CheckpointRun)>, env_id: &str, env: &dyn Env) -> Result<Option<Self>> {
+        let Some((file, run)) = policy else { return Ok(None) };
+        let device = vlmgym_reward::device::Device::Cpu;
+        Ok(Some(Self {
+            space: env.observation_space().clone(),
+            deterministic: run.policy(file, env_id, env, true, &device)?,
+            sampled: run.policy(file, env_id, env, false, &device)?,
+        }))
+    }
+
+    /// The action for observation `obs`: the most likely one when `deterministic`.
+    fn act(
+        &mut self,
+        deterministic: bool,
+        obs: &vlmgym_envs::Value,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<vlmgym_envs::Value> {
+        let flat = self.space.flatten(obs)?;
+        if deterministic {
+            (self.deterministic)(&flat, rng)
+        } else {
+            (self.sampled)(&flat, rng)
+        }
+    }
 }
 
 /// Renders the queued scenes `batch` at a time and pushes them to the writer.
@@ -253,8 +330,11 @@ pub fn generate(
     if args.envs.is_empty() {
         bail!("--envs is empty: name at least one env id");
     }
-    if args.frames == 0 {
-        bail!("--frames must be at least 1");
+    if args.frames == 0 && args.policies.is_empty() {
+        bail!("--frames must be at least 1 (or give --policy for a dataset of a policy's states only)");
+    }
+    if !args.policies.is_empty() && args.policy_frames == 0 {
+        bail!("--policy-frames must be at least 1");
     }
     if args.held_out_every < 2 {
         bail!("--held-out-every must be at least 2 (1 would hold out everything)");
@@ -285,16 +365,26 @@ pub fn generate(
         let cfg = RenderConfig { width: args.size, height: args.size, camera: Some(cameras[&src.env_id].clone()) };
         let mut queue = Queue { renderer: make_renderer(args.renderer, batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
+        let mut policy = PolicyActs::new(src.policy.as_ref(), &src.env_id, env.as_ref())?;
         let mut written = 0usize;
         let mut episode = 0u64;
         while written < src.frames {
             let seed = group_seed;
             group_seed += 1;
             let split = if seed % args.held_out_every == args.held_out_every - 1 { Split::Test } else { Split::Train };
-            let p = src.sampler.plan(&mut rng, args.extra_crashes);
-            let (_, info) = env
+            let p = match &policy {
+                Some(_) => ResetPlan {
+                    options: Options::new(),
+                    record_reset: false,
+                    steps: usize::MAX,
+                    record_every: POLICY_RECORD_EVERY,
+                },
+                None => src.sampler.plan(&mut rng, args.extra_crashes),
+            };
+            let (obs, info) = env
                 .reset(Some(seed), &p.options)
                 .with_context(|| format!("{}: reset with {:?}", src.env_id, p.options))?;
+            let mut obs = obs;
             let mut record = |env: &dyn Env, step: usize, reward: f64, info: &Info, ok: bool| -> Result<bool> {
                 if written >= src.frames {
                     return Ok(false);
@@ -331,8 +421,14 @@ pub fn generate(
                 record(env.as_ref(), 0, 0.0, &info, ok)?;
             }
             for t in 1..=p.steps {
-                let a = src.sampler.action(env.action_space(), &mut rng);
+                let a = match &mut policy {
+                    // Every other episode takes the policy's most likely actions (the states
+                    // its evaluation visits), the rest sample (the states training visits).
+                    Some(acts) => acts.act(episode % 2 == 0, &obs, &mut rng)?,
+                    None => src.sampler.action(env.action_space(), &mut rng),
+                };
                 let step = env.step(&a)?;
+                obs = step.obs.clone();
                 let done = step.terminated || step.truncated;
                 if t % p.record_every == 0 || done {
                     let ok = src.sampler.success(&step.info, step.terminated);

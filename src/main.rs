@@ -122,6 +122,14 @@ enum Command {
         /// that score separates the env's clear successes from its clear failures (`visited`).
         #[arg(long)]
         score_visited: bool,
+        /// With --score-visited: score with this image tower instead of the run's (e.g. one
+        /// retrained since, to see whether it still takes the policy's states for success).
+        #[arg(long, value_name = "FILE", requires = "score_visited")]
+        score_tower: Option<PathBuf>,
+        /// With --score-visited: this CLG window instead of the run's (the one `reward-check`
+        /// calibrates for --score-tower).
+        #[arg(long, value_name = "W", requires = "score_visited")]
+        score_window: Option<f64>,
     },
     /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
     Render {
@@ -196,6 +204,16 @@ enum Command {
         /// captions had.
         #[arg(long)]
         no_compound_facts: bool,
+        /// Also render the states a trained policy visits (a checkpoint file or run folder;
+        /// repeatable), captioned from the env's state: the odd states an agent reaches that
+        /// a reward model may take for success. The checkpoint's env must be in --envs; with
+        /// --frames 0 the dataset holds only these.
+        #[arg(long, value_name = "CHECKPOINT")]
+        policy: Vec<PathBuf>,
+        /// Frames per --policy (every 5th step of its episodes; half of the episodes take
+        /// its most likely actions, half sample).
+        #[arg(long, default_value_t = 1000, value_name = "N")]
+        policy_frames: usize,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -387,9 +405,10 @@ struct RewardRendererOpts {
 enum RewardModelCommand {
     /// Train the image tower contrastively on a dataset from `vlmgym dataset`.
     Train {
-        /// Dataset folder.
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
+        /// Dataset folder; repeat to train on several as one (same frame size, renderer and
+        /// cameras), e.g. a sampled dataset and one of a policy's visited states.
+        #[arg(long, value_name = "DIR", required = true)]
+        data: Vec<PathBuf>,
         /// Output tower file (.safetensors); the report is written next to it (.json).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -601,8 +620,28 @@ fn run() -> Result<()> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
-        Command::Eval { checkpoint, episodes, deterministic, seed, env_id, kwargs, score_visited } => {
+        Command::Eval {
+            checkpoint,
+            episodes,
+            deterministic,
+            seed,
+            env_id,
+            kwargs,
+            score_visited,
+            score_tower,
+            score_window,
+        } => {
             let kwargs = parse_kwargs(&kwargs)?;
+            let score_visited = score_visited.then(|| {
+                let mut over = toml::Table::new();
+                if let Some(t) = &score_tower {
+                    over.insert("tower".into(), toml::Value::String(t.display().to_string()));
+                }
+                if let Some(w) = score_window {
+                    over.insert("window".into(), toml::Value::Float(w));
+                }
+                over
+            });
             let report = vlmgym::train::eval(
                 &checkpoint,
                 env_id.as_deref(),
@@ -610,7 +649,7 @@ fn run() -> Result<()> {
                 episodes,
                 deterministic,
                 seed,
-                score_visited,
+                score_visited.as_ref(),
                 &device,
             )?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -629,6 +668,8 @@ fn run() -> Result<()> {
             renderer,
             max_phrasings,
             no_compound_facts,
+            policy,
+            policy_frames,
         } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
@@ -649,6 +690,8 @@ fn run() -> Result<()> {
                 renderer,
                 max_phrasings,
                 compound_facts: !no_compound_facts,
+                policies: policy,
+                policy_frames,
             };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());

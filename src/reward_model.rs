@@ -103,8 +103,8 @@ pub fn reward_renderer(requested: Option<RendererKind>, tower: &Path, force: boo
 
 /// `vlmgym reward-model train`.
 pub struct TrainArgs {
-    /// Dataset folder from `vlmgym dataset`.
-    pub data: PathBuf,
+    /// Dataset folders from `vlmgym dataset`, trained on as one (see [`Dataset::merge`]).
+    pub data: Vec<PathBuf>,
     /// Where to write the tower (`.safetensors`); a report goes next to it (`.json`).
     pub out: PathBuf,
     /// Training config TOML; without one, the defaults at the dataset's frame size.
@@ -119,7 +119,8 @@ pub struct TrainArgs {
 
 /// Trains the tower with a progress bar; writes it and `<out>.json` (the report).
 pub fn train(args: &TrainArgs) -> Result<TrainReport> {
-    let dataset = Dataset::load(&args.data)?;
+    let parts = args.data.iter().map(|d| Dataset::load(d)).collect::<Result<Vec<_>>>()?;
+    let dataset = Dataset::merge(parts)?;
     let mut config = match &args.config {
         Some(p) => TrainConfig::from_file(p)?,
         None => TrainConfig { input_size: dataset.width(), ..TrainConfig::default() },
@@ -375,6 +376,8 @@ fn sample_states(args: &CheckArgs, pipeline: &RewardPipeline, renderer: Renderer
         renderer,
         max_phrasings: None,
         compound_facts: true,
+        policies: Vec::new(),
+        policy_frames: 0,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {

@@ -312,8 +312,12 @@ struct VisitedScorer {
 }
 
 impl VisitedScorer {
-    fn new(run: &CheckpointRun, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
-        let settings = RewardSettings::from_table(&run.reward)?.ok_or_else(|| {
+    fn new(run: &CheckpointRun, over: &toml::Table, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
+        let mut table = run.reward.clone();
+        if !table.is_empty() {
+            table.extend(over.clone());
+        }
+        let settings = RewardSettings::from_table(&table)?.ok_or_else(|| {
             anyhow::anyhow!("--score-visited needs a run trained on a language reward; this one used the env's own")
         })?;
         let live = crate::language_reward::LiveReward::new(&settings, env_id, kwargs, device)?;
@@ -436,7 +440,8 @@ impl CheckpointRun {
 }
 
 /// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...); with
-/// `score_visited`, also scores every visited state with the run's language reward.
+/// `score_visited`, also scores every visited state with the run's language reward, its
+/// `[reward]` keys replaced by those of the table (e.g. `tower`, `window`).
 #[allow(clippy::too_many_arguments)]
 pub fn eval(
     checkpoint: &Path,
@@ -445,7 +450,7 @@ pub fn eval(
     episodes: usize,
     deterministic: bool,
     seed: u64,
-    score_visited: bool,
+    score_visited: Option<&toml::Table>,
     device: &Device,
 ) -> Result<EvalReport> {
     if episodes == 0 {
@@ -458,7 +463,8 @@ pub fn eval(
     let env_kwargs = merged(run.kwargs.clone(), kwargs);
     let mut env = make_with(&env_id, &env_kwargs)?;
     let mut act = run.policy(&file, &env_id, env.as_ref(), deterministic, device)?;
-    let mut scorer = score_visited.then(|| VisitedScorer::new(&run, &env_id, &env_kwargs, device)).transpose()?;
+    let mut scorer =
+        score_visited.map(|over| VisitedScorer::new(&run, over, &env_id, &env_kwargs, device)).transpose()?;
     let (trained_on, global_step) = (run.env_id.clone(), run.global_step);
     let env_id = env_override.map(str::to_string).unwrap_or(trained_on);
     let obs_space: Space = env.observation_space().clone();

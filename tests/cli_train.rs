@@ -140,3 +140,84 @@ fn env_kwargs_reach_the_run_and_bad_ones_are_rejected() {
     let r = vlmgym(&["eval", "--checkpoint", o, "--kwarg", "gravity=3"]);
     assert!(stderr(&r).contains("invalid kwarg `gravity`"), "{}", stderr(&r));
 }
+
+#[test]
+fn a_policys_visited_states_make_a_dataset_that_trains_with_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run(dir.path(), "run");
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let dataset = |extra: &[&str], name: &str| {
+        let mut args = vec!["dataset", "--envs", "CartPole-v1"];
+        args.extend_from_slice(extra);
+        let o = out(name);
+        args.extend_from_slice(&["--out", &o]);
+        vlmgym(&args)
+    };
+    let policy =
+        ["--size", "48", "--frames", "0", "--policy", run.to_str().unwrap(), "--policy-frames", "12", "--seed", "100"];
+    let o = dataset(&policy, "pol");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("pol/meta.json")).unwrap()).unwrap();
+    let samples = meta["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 12);
+    // Every 5th step of each episode, or its last; seeds from --seed on.
+    for (i, s) in samples.iter().enumerate() {
+        let step = s["step"].as_u64().unwrap();
+        let last_of_episode = samples.get(i + 1).is_none_or(|n| n["episode"] != s["episode"]);
+        assert!(step > 0 && (step % 5 == 0 || last_of_episode), "{s}");
+        assert!(s["seed"].as_u64().unwrap() >= 100);
+        assert!(!s["captions"].as_array().unwrap().is_empty());
+    }
+    // Same seed, same frames.
+    assert!(dataset(&policy, "pol2").status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("pol/frames.safetensors")).unwrap(),
+        std::fs::read(dir.path().join("pol2/frames.safetensors")).unwrap()
+    );
+    // A sampled dataset and the policy's train as one.
+    assert!(dataset(&["--size", "48", "--frames", "8"], "sampled").status.success());
+    let tower = out("t.safetensors");
+    let o = vlmgym(&[
+        "reward-model",
+        "train",
+        "--data",
+        &out("sampled"),
+        "--data",
+        &out("pol"),
+        "--out",
+        &tower,
+        "--steps",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["steps"], 2);
+
+    // Errors name the problem.
+    let o = dataset(&["--size", "48", "--frames", "0"], "none");
+    assert!(
+        !o.status.success() && stderr(&o).contains("--frames must be at least 1 (or give --policy"),
+        "{}",
+        stderr(&o)
+    );
+    let o = vlmgym(&["dataset", "--envs", "MountainCar-v0", "--policy", run.to_str().unwrap(), "--out", &out("mc")]);
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("was trained on CartPole-v1, which is not one of --envs (MountainCar-v0)"),
+        "{e}"
+    );
+    assert!(dataset(&["--frames", "4", "--size", "24"], "small").status.success());
+    let o = vlmgym(&[
+        "reward-model",
+        "train",
+        "--data",
+        &out("sampled"),
+        "--data",
+        &out("small"),
+        "--out",
+        &out("u.safetensors"),
+    ]);
+    let e = stderr(&o);
+    assert!(!o.status.success() && e.contains("part 1 has 24x24 frames, part 0 has 48x48"), "{e}");
+}

@@ -340,6 +340,46 @@ impl Dataset {
         Self::check(meta, frames, dir)
     }
 
+    /// One dataset of `parts`' frames and samples, in order (e.g. a dataset of a policy's
+    /// visited states added to a sampled one). Errors name the problem when the parts differ
+    /// in frame size or renderer, or render one env from two cameras; an empty list is an
+    /// error too.
+    pub fn merge(parts: Vec<Dataset>) -> Result<Self> {
+        let mut parts = parts.into_iter();
+        let Some(mut out) = parts.next() else { bail!("dataset merge: no datasets given") };
+        for (i, part) in parts.enumerate() {
+            let i = i + 1;
+            ensure!(
+                (part.width(), part.height()) == (out.width(), out.height()),
+                "dataset merge: part {i} has {}x{} frames, part 0 has {}x{}",
+                part.width(),
+                part.height(),
+                out.width(),
+                out.height()
+            );
+            ensure!(
+                part.meta.renderer == out.meta.renderer,
+                "dataset merge: part {i} was drawn by {}, part 0 by {}",
+                part.meta.renderer.as_deref().unwrap_or("an unrecorded renderer"),
+                out.meta.renderer.as_deref().unwrap_or("an unrecorded renderer")
+            );
+            for (env, camera) in &part.meta.cameras {
+                match out.meta.cameras.get(env) {
+                    Some(c) if c != camera => {
+                        bail!("dataset merge: part {i} renders {env} from camera `{camera}`, part 0 from `{c}`")
+                    }
+                    Some(_) => {}
+                    None => {
+                        out.meta.cameras.insert(env.clone(), camera.clone());
+                    }
+                }
+            }
+            out.frames.extend_from_slice(&part.frames);
+            out.meta.samples.extend(part.meta.samples);
+        }
+        Ok(out)
+    }
+
     /// Number of frames (= samples).
     pub fn len(&self) -> usize {
         self.meta.samples.len()
@@ -516,6 +556,32 @@ mod tests {
         assert!(ds.cameras().is_empty());
         assert_eq!(ds.renderer(), None);
         assert_eq!(ds.len(), 2);
+    }
+
+    #[test]
+    fn merge_appends_and_checks_the_parts_agree() {
+        let part = |frames: &[u8], samples: Vec<Sample>, camera: &str, renderer: Option<&str>| {
+            let mut d = Dataset::from_parts(2, 1, frames.to_vec(), samples).unwrap();
+            d.meta.cameras = BTreeMap::from([("A".to_string(), camera.to_string())]);
+            d.meta.renderer = renderer.map(str::to_string);
+            d
+        };
+        let a = part(&[1; 6], vec![sample("A", 1, &["a"])], "bev", Some("raster"));
+        let b = part(&[2; 12], vec![sample("A", 2, &["b"]), sample("A", 9, &["a"])], "bev", Some("raster"));
+        let m = Dataset::merge(vec![a.clone(), b]).unwrap();
+        assert_eq!(m.len(), 3);
+        assert_eq!((m.frame(0).unwrap(), m.frame(2).unwrap()), (&[1u8; 6][..], &[2u8; 6][..]));
+        assert_eq!(m.samples()[1].captions[0].fact, "b");
+        assert_eq!(m.indices(Split::Test), vec![2]);
+        assert_eq!(m.renderer(), Some("raster"));
+        let e = |parts: Vec<Dataset>| Dataset::merge(parts).unwrap_err().to_string();
+        assert!(e(vec![]).contains("no datasets"));
+        let other_camera = part(&[2; 6], vec![sample("A", 2, &["b"])], "chase", Some("raster"));
+        assert!(e(vec![a.clone(), other_camera]).contains("renders A from camera `chase`, part 0 from `bev`"));
+        let other_renderer = part(&[2; 6], vec![sample("A", 2, &["b"])], "bev", Some("bevy"));
+        assert!(e(vec![a.clone(), other_renderer]).contains("part 1 was drawn by bevy, part 0 by raster"));
+        let wide = Dataset::from_parts(3, 1, vec![0; 9], vec![sample("A", 3, &["a"])]).unwrap();
+        assert!(e(vec![a, wide]).contains("part 1 has 3x1 frames, part 0 has 2x1"));
     }
 
     #[test]
