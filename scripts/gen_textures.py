@@ -111,10 +111,28 @@ def facade():
     return wall
 
 
+def checker():
+    """MuJoCo's grid floor: 2 x 2 squares of two blue-greys with thin lighter lines, lightly
+    noised so far squares do not alias; with texture_scale 2 each square is a metre."""
+    tone = textured(6, (0.0, 0.0, 0.0), (0.04, 0.04, 0.04), octaves=3, speckle=0.02)
+    half = SIZE // 2
+    rows = []
+    for y in range(SIZE):
+        row = []
+        for x in range(SIZE):
+            dark = (x < half) == (y < half)
+            base = (0.20, 0.30, 0.40) if dark else (0.30, 0.40, 0.50)
+            if x % half in (0, half - 1) or y % half in (0, half - 1):
+                base = (0.42, 0.52, 0.62)
+            row.append(tuple(clamp(255 * b + tone[y][x][0] - 2) for b in base))
+        rows.append(row)
+    return rows
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "assets", "textures")
     os.makedirs(out, exist_ok=True)
-    for name, make in [("grass", grass), ("asphalt", asphalt), ("concrete", concrete), ("dirt", dirt), ("facade", facade)]:
+    for name, make in [("grass", grass), ("asphalt", asphalt), ("concrete", concrete), ("dirt", dirt), ("facade", facade), ("checker", checker)]:
         path = os.path.join(out, f"{name}.png")
         write_png(path, make())
         print(f"wrote {os.path.normpath(path)}")

@@ -33,6 +33,7 @@ pub mod driving;
 pub mod env;
 pub mod error;
 pub mod frames;
+pub mod link_scene;
 pub mod locomotion;
 pub mod manipulation;
 pub mod metadata;

@@ -152,3 +152,48 @@ fn bad_input_is_a_clear_error() {
     let e = make_with("Hopper-v0", &kw).err().unwrap().to_string();
     assert!(e.contains("healthy_z_rang"), "{e}");
 }
+
+#[test]
+fn every_body_draws_its_geoms_on_a_floor_from_cameras_that_follow_it() {
+    for id in IDS {
+        let mut env = make(id).unwrap();
+        assert!(env.scene().is_none(), "{id}: no scene before the first reset");
+        env.reset(Some(3), &Options::new()).unwrap();
+        let first = env.scene().unwrap();
+        let names: Vec<&str> = first.cameras.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["track", "side", "front", "top"], "{id}");
+        assert_eq!(first.objects[0].name, "floor");
+        assert!(first.objects.len() >= 5, "{id}: {} objects", first.objects.len());
+        // Z up in the world is Y up in the Scene: every geom of a body resting on the floor
+        // is above it and below 2 m.
+        for o in &first.objects[1..] {
+            let h = o.pose.translation[1];
+            assert!((-0.05..2.0).contains(&h), "{id}: {} at height {h}", o.name);
+        }
+        // After random play the objects keep their names, the fixed side camera stays and
+        // the tracking camera aims at the torso (whose x is `x_position`, except for the
+        // humanoid, whose progress is its centre of mass).
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut x = 0.0;
+        for _ in 0..30 {
+            let a = random_action(env.action_space(), &mut rng);
+            let step = env.step(&a).unwrap();
+            x = step.info["x_position"].as_f64().unwrap() as f32;
+            if step.done() {
+                break;
+            }
+        }
+        let later = env.scene().unwrap();
+        let object_names = |s: &vlmgym_envs::Scene| s.objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
+        assert_eq!(object_names(&first), object_names(&later), "{id}");
+        assert_eq!(first.camera("side"), later.camera("side"), "{id}");
+        let track = later.camera("track").unwrap();
+        let tolerance = if id == "Humanoid-v0" { 0.2 } else { 1e-3 };
+        assert!(
+            (track.target[0] - x).abs() < tolerance,
+            "{id}: track aims at x {} with the torso at {x}",
+            track.target[0]
+        );
+        assert_eq!(later.camera("front").unwrap().target, track.target, "{id}");
+    }
+}

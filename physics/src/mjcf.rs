@@ -114,7 +114,9 @@ fn parse_cached(path: &Path) -> Result<Parsed, RobotError> {
 
 /// What to draw for a collider, in its body's frame; None for shapes without a drawing.
 fn link_shape(c: &Collider) -> Option<LinkShape> {
-    let pose = c.position_wrt_parent().copied().unwrap_or(Pose::IDENTITY);
+    // The parsed colliders are not attached to a body yet: their pose in the body frame is
+    // their own position (a `fromto` capsule's turns MuJoCo's local Z onto the segment).
+    let pose = c.position_wrt_parent().copied().unwrap_or(*c.position());
     let shape = c.shape();
     let (geometry, local) = if let Some(b) = shape.as_ball() {
         (LinkGeometry::Ball(b.radius), Pose::IDENTITY)

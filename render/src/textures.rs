@@ -12,7 +12,7 @@ use bevy::image::{Image, ImageAddressMode, ImageSampler, ImageSamplerDescriptor}
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
 /// Every texture name a Scene material may use.
-pub const NAMES: [&str; 5] = ["grass", "asphalt", "concrete", "dirt", "facade"];
+pub const NAMES: [&str; 6] = ["grass", "asphalt", "concrete", "dirt", "facade", "checker"];
 
 fn png(name: &str) -> Option<&'static [u8]> {
     Some(match name {
@@ -21,6 +21,7 @@ fn png(name: &str) -> Option<&'static [u8]> {
         "concrete" => include_bytes!("../../assets/textures/concrete.png"),
         "dirt" => include_bytes!("../../assets/textures/dirt.png"),
         "facade" => include_bytes!("../../assets/textures/facade.png"),
+        "checker" => include_bytes!("../../assets/textures/checker.png"),
         _ => return None,
     })
 }

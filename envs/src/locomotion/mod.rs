@@ -38,6 +38,7 @@
 //! `torso_tilt` (planar bodies: the root's pitch; free bodies: the torso's up axis from the
 //! vertical, radians).
 
+mod scene;
 mod specs;
 
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ use vlmgym_physics::{BodyDesc, BodyId, ColliderDesc, MjcfModel, World, WorldConf
 
 use crate::env::{state_object, ArgReader, Env, EnvRng, Info, Options, Step};
 use crate::error::{EnvError, Result};
+use crate::scene::Scene;
 use crate::spaces::{BoxSpace, Space, Value};
 
 pub use specs::specs;
@@ -461,6 +463,10 @@ impl Env for Legged {
         let info = self.info(&qpos, sim.position, [0.0, 0.0], &[]);
         self.sim = Some(sim);
         Ok((obs, info))
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.sim.as_ref().map(|sim| self.build_scene(sim))
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {

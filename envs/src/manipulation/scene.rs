@@ -9,37 +9,9 @@ use std::sync::Arc;
 use vlmgym_physics::LinkGeometry;
 
 use super::{dist, dist_xy, Arm, ArmState, Sim, Task, CUBE_HALF, GOAL_RADIUS, GOAL_THRESH};
-use crate::scene::{meshes, Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
-
-/// -90 degrees about X: the task frame (Z up) into the Scene's (Y up).
-const Z_UP_TO_Y_UP: Pose = Pose {
-    translation: [0.0; 3],
-    rotation: [-std::f32::consts::FRAC_1_SQRT_2, 0.0, 0.0, std::f32::consts::FRAC_1_SQRT_2],
-};
-
-/// A task-frame pose in the Scene's frame.
-pub fn to_scene(position: [f32; 3], rotation: [f32; 4]) -> Pose {
-    Z_UP_TO_Y_UP.compose(&Pose { translation: position, rotation })
-}
-
-fn point(p: [f32; 3]) -> [f32; 3] {
-    [p[0], p[2], -p[1]]
-}
-
-fn object(name: &str, shape: Shape, pose: Pose, material: Material, dynamic: bool) -> SceneObject {
-    SceneObject { name: name.to_string(), shape, pose, material, dynamic }
-}
-
-fn camera(name: &str, eye: [f32; 3], target: [f32; 3], fov_y_deg: f32) -> Camera {
-    Camera {
-        name: name.to_string(),
-        eye: point(eye),
-        target: point(target),
-        up: [0.0, 1.0, 0.0],
-        fov_y_deg,
-        ortho_height: None,
-    }
-}
+pub use crate::link_scene::to_scene;
+use crate::link_scene::{camera, link_objects, object, point};
+use crate::scene::{meshes, Camera, Caption, Material, Pose, Scene, Shape};
 
 /// The library name of mesh `k` of link `link`.
 fn mesh_name(link: &str, k: usize) -> String {
@@ -84,29 +56,12 @@ impl Arm {
         let dark = ["panda_hand", "panda_leftfinger", "panda_rightfinger"];
         for link in sim.robot.links() {
             let (Some(p), Some(r)) = (w.body_position(link.body), w.body_rotation(link.body)) else { continue };
-            let link_pose = Pose { translation: p, rotation: r };
             let material = if dark.contains(&link.name.as_str()) {
                 Material::color(0.2, 0.2, 0.22)
             } else {
                 Material::color(0.93, 0.93, 0.93)
             };
-            for (k, shape) in link.shapes.iter().enumerate() {
-                let local = Pose { translation: shape.position, rotation: shape.rotation };
-                let world = link_pose.compose(&local);
-                let geometry = match &shape.geometry {
-                    LinkGeometry::Cuboid(h) => Shape::Cuboid { half_extents: *h },
-                    LinkGeometry::Ball(r) => Shape::Sphere { radius: *r },
-                    LinkGeometry::Capsule { half_height, radius } => {
-                        Shape::Capsule { half_height: *half_height, radius: *radius }
-                    }
-                    LinkGeometry::Cylinder { half_height, radius } => {
-                        Shape::Cylinder { half_height: *half_height, radius: *radius }
-                    }
-                    LinkGeometry::Mesh(_) => Shape::Mesh { name: mesh_name(&link.name, k), scale: [1.0; 3] },
-                };
-                let pose = to_scene(world.translation, world.rotation);
-                objects.push(object(&format!("{}_{k}", link.name), geometry, pose, material.clone(), true));
-            }
+            objects.extend(link_objects(&link.name, &link.shapes, p, r, &material, |k| mesh_name(&link.name, k)));
         }
         if self.config.task.has_cube() {
             let pose = to_scene(s.cube, s.cube_rot);
