@@ -424,7 +424,7 @@ pub fn generate(
                 let a = match &mut policy {
                     // Every other episode takes the policy's most likely actions (the states
                     // its evaluation visits), the rest sample (the states training visits).
-                    Some(acts) => acts.act(episode % 2 == 0, &obs, &mut rng)?,
+                    Some(acts) => acts.act(episode.is_multiple_of(2), &obs, &mut rng)?,
                     None => src.sampler.action(env.action_space(), &mut rng),
                 };
                 let step = env.step(&a)?;
