@@ -177,22 +177,22 @@ fn a_policys_visited_states_make_a_dataset_that_trains_with_another() {
     );
     // A sampled dataset and the policy's train as one.
     assert!(dataset(&["--size", "48", "--frames", "8"], "sampled").status.success());
-    let tower = out("t.safetensors");
-    let o = vlmgym(&[
-        "reward-model",
-        "train",
-        "--data",
-        &out("sampled"),
-        "--data",
-        &out("pol"),
-        "--out",
-        &tower,
-        "--steps",
-        "2",
-    ]);
+    let train = |data: &[&str], tower: &str| {
+        let mut args = vec!["reward-model", "train", "--out", tower, "--steps", "2"];
+        data.iter().for_each(|d| args.extend_from_slice(&["--data", d]));
+        vlmgym(&args)
+    };
+    let o = train(&[&out("sampled"), &out("pol")], &out("t.safetensors"));
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["steps"], 2);
+    // Its training frames are both datasets' train splits.
+    let train_frames = |name: &str| {
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(name).join("meta.json")).unwrap()).unwrap();
+        meta["samples"].as_array().unwrap().iter().filter(|s| s["split"] == "train").count()
+    };
+    assert_eq!(report["train_frames"], train_frames("sampled") + train_frames("pol"), "{report}");
 
     // Errors name the problem.
     let o = dataset(&["--size", "48", "--frames", "0"], "none");
@@ -208,16 +208,7 @@ fn a_policys_visited_states_make_a_dataset_that_trains_with_another() {
         "{e}"
     );
     assert!(dataset(&["--frames", "4", "--size", "24"], "small").status.success());
-    let o = vlmgym(&[
-        "reward-model",
-        "train",
-        "--data",
-        &out("sampled"),
-        "--data",
-        &out("small"),
-        "--out",
-        &out("u.safetensors"),
-    ]);
+    let o = train(&[&out("sampled"), &out("small")], &out("u.safetensors"));
     let e = stderr(&o);
     assert!(!o.status.success() && e.contains("part 1 has 24x24 frames, part 0 has 48x48"), "{e}");
 }
