@@ -7,7 +7,7 @@ use vlmgym_envs::checker::check_env;
 use vlmgym_envs::locomotion::{Body, Legged};
 use vlmgym_envs::{make, make_with, Env, Options, Space, Value};
 
-const IDS: [&str; 5] = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"];
+const IDS: [&str; 6] = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", "HumanoidPose-v0"];
 
 fn random_action(space: &Space, rng: &mut ChaCha8Rng) -> Value {
     let Space::Box(b) = space else { panic!("continuous actions") };
@@ -188,7 +188,8 @@ fn every_body_draws_its_geoms_on_a_floor_from_cameras_that_follow_it() {
         assert_eq!(object_names(&first), object_names(&later), "{id}");
         assert_eq!(first.camera("side"), later.camera("side"), "{id}");
         let track = later.camera("track").unwrap();
-        let tolerance = if id == "Humanoid-v0" { 0.2 } else { 1e-3 };
+        // The humanoids' progress is the centre of mass, up to 0.4 m from a falling torso.
+        let tolerance = if id.starts_with("Humanoid") { 0.4 } else { 1e-3 };
         assert!(
             (track.target[0] - x).abs() < tolerance,
             "{id}: track aims at x {} with the torso at {x}",

@@ -245,6 +245,38 @@ fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides(
 }
 
 #[test]
+fn the_push_samplers_hard_cases_hover_the_gripper_over_the_goal_with_the_cube_elsewhere() {
+    // The state text-goal policies faked success with (the gripper covering the goal
+    // marker): only in hard cases, labelled "far from the target".
+    let spec = vlmgym_envs::registry::spec("ArmPushCube-v0").unwrap();
+    let sampler = spec.metadata.require_sampler("ArmPushCube-v0", "test").unwrap();
+    let mut env = make("ArmPushCube-v0").unwrap();
+    let hovering = |o: &[f32]| {
+        let d = |a: usize, b: usize| ((o[a] - o[b]).powi(2) + (o[a + 1] - o[b + 1]).powi(2)).sqrt();
+        d(18, 25) < 0.035 && o[20] < 0.11 && d(28, 25) > 0.15
+    };
+    let mut count = |hard: bool| {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut n = 0;
+        for i in 0..60 {
+            let plan = sampler.plan(&mut rng, hard);
+            let (obs, info) = env.reset(Some(i), &plan.options).unwrap();
+            let o = obs.as_box().unwrap().to_vec();
+            if hovering(&o) {
+                let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+                let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
+                assert_eq!(sampler.label(&facts, sampler.success(&info, false)), Some(false), "{facts:?}");
+                n += 1;
+            }
+        }
+        n
+    };
+    let (plain, hard) = (count(false), count(true));
+    assert!(plain <= 1, "{plain} of 60 plain plans hover over the goal");
+    assert!((6..=24).contains(&hard), "{hard} of 60 hard plans hover over the goal");
+}
+
+#[test]
 fn the_keyboard_moves_the_gripper() {
     use vlmgym_envs::Keys;
     let spec = vlmgym_envs::registry::spec("ArmReach-v0").unwrap();

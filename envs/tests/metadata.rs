@@ -14,8 +14,10 @@ fn state_numbers(info: &vlmgym_envs::Info) -> BTreeMap<String, f64> {
     info["state"].as_object().unwrap().iter().filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x))).collect()
 }
 
-/// The legged bodies: drawable, but with no keyboard, sampler or reward config yet.
-const LOCOMOTION: [&str; 5] = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"];
+/// The legged bodies: drawable, with no keyboard (17 torques do not map to arrows); of them
+/// only HumanoidPose-v0 has a sampler and reward config (its pose facts).
+const LOCOMOTION: [&str; 6] =
+    ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", "HumanoidPose-v0"];
 
 #[test]
 fn every_env_with_a_scene_declares_render_rate_keys_sampler_and_reward_config() {
@@ -27,12 +29,19 @@ fn every_env_with_a_scene_declares_render_rate_keys_sampler_and_reward_config() 
         env.reset(Some(0), &Options::new()).unwrap();
         let Some(scene) = env.scene() else { continue };
         if LOCOMOTION.contains(&id.as_str()) {
-            // Drawn for checkpoint playback only (issue 20: "keyboard-free"); the sampler and
-            // reward config come with the humanoid's pose facts. Asking for them is a clear
-            // error, not a panic.
+            // Drawn for checkpoint playback (issue 20: "keyboard-free"); the sampler and
+            // reward config come with the humanoid's pose facts. Asking for a missing one is
+            // a clear error, not a panic.
             let Err(e) = m.require_keyboard(&id, "test") else { panic!("{id} has a keyboard map") };
             assert!(e.to_string().contains(&format!("{id} does not declare a keyboard map")), "{e}");
-            assert!(m.require_sampler(&id, "test").is_err(), "{id}");
+            if id == "HumanoidPose-v0" {
+                m.require_sampler(&id, "test").unwrap();
+                m.require_reward_config(&id, "test").unwrap();
+                let cam = m.reward_camera.as_deref().unwrap();
+                assert!(scene.camera(cam).is_some(), "{id}'s reward camera `{cam}` is not in its scene");
+            } else {
+                assert!(m.require_sampler(&id, "test").is_err(), "{id}");
+            }
             continue;
         }
         {

@@ -15,7 +15,15 @@
 //!   forward velocity of the centre of mass - 0.1 |a|^2 - 5e-7 contact cost; healthy while
 //!   the torso's height is in [1.0, 2.0].
 //!
-//! All run 1,000 steps (the registry's time limit) of `frame_skip` physics steps at the
+//! * `HumanoidPose-v0`: VLM-RMs' humanoid: the humanoid for 100 steps, never ending early,
+//!   rewarded 1 on each step the `pose` kwarg's fact holds (default `pose.kneeling`; the
+//!   facts are measured from the body, see [`PoseGeometry`]); `info` adds `success`,
+//!   `pose_facts` and the measured heights; the `front` camera is the reward camera.
+//!
+//! Reset options (every body): `qpos` (a start pose, MuJoCo's layout, before the noise)
+//! and `on_floor` (raise or lower the root until the lowest geom touches the floor).
+//!
+//! The Gymnasium bodies run 1,000 steps (the registry's time limit) of `frame_skip` physics steps at the
 //! model's timestep (ant, cheetah, humanoid: 5; hopper, walker: 4), reset to the model's
 //! initial pose plus uniform noise on `qpos` and Gaussian (cheetah, ant: scaled) noise on
 //! `qvel` of `reset_noise_scale` (Gymnasium's defaults). Observations are Gymnasium v5's
@@ -38,6 +46,7 @@
 //! `torso_tilt` (planar bodies: the root's pitch; free bodies: the torso's up axis from the
 //! vertical, radians).
 
+mod pose;
 mod scene;
 mod specs;
 
@@ -45,14 +54,15 @@ use std::path::PathBuf;
 
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use vlmgym_physics::{BodyDesc, BodyId, ColliderDesc, MjcfModel, World, WorldConfig};
+use vlmgym_physics::{BodyDesc, BodyId, ColliderDesc, LinkGeometry, MjcfModel, World, WorldConfig};
 
 use crate::env::{state_object, ArgReader, Env, EnvRng, Info, Options, Step};
 use crate::error::{EnvError, Result};
-use crate::scene::Scene;
+use crate::scene::{Caption, Pose, Scene};
 use crate::spaces::{BoxSpace, Space, Value};
 
-pub use specs::specs;
+pub use pose::{fact_keys as pose_fact_keys, PoseGeometry};
+pub use specs::{specs, HumanoidPoseSampler, HUMANOID_POSE_ID};
 
 /// Which of Gymnasium's bodies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,6 +223,10 @@ pub struct LeggedConfig {
     pub reset_noise_scale: f64,
     /// Leave the x (and y) position out of the observation.
     pub exclude_current_positions: bool,
+    /// `HumanoidPose-v0`: the pose fact (a [`pose_fact_keys`] key) whose holding is the
+    /// reward (1 a step while it holds, else 0); the Gymnasium terms are then unused and
+    /// episodes never end early. None: the body's v5 reward.
+    pub pose_goal: Option<&'static str>,
 }
 
 impl LeggedConfig {
@@ -229,6 +243,7 @@ impl LeggedConfig {
             terminate_when_unhealthy: r.bool("terminate_when_unhealthy", d.terminates)?,
             reset_noise_scale: r.f64("reset_noise_scale", d.reset_noise_scale)?,
             exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
+            pose_goal: None,
         };
         r.finish()?;
         for (k, v) in [
@@ -241,6 +256,32 @@ impl LeggedConfig {
             if !v.is_finite() || (k != "forward_reward_weight" && v < 0.0) {
                 return Err(EnvError::kwarg(k, format!("expected a finite, non-negative number, got {v}")));
             }
+        }
+        Ok(c)
+    }
+
+    /// `HumanoidPose-v0`'s settings (VLM-RMs' humanoid): the humanoid, no termination, the
+    /// reward the `pose` kwarg's fact (default `pose.kneeling`); kwargs `pose`,
+    /// `reset_noise_scale`, `exclude_current_positions_from_observation`.
+    pub fn humanoid_pose(kwargs: &Options) -> Result<Self> {
+        let d = Body::Humanoid.defaults();
+        let mut r = ArgReader::kwargs(kwargs);
+        let keys = pose_fact_keys();
+        let goal = r.choice("pose", "pose.kneeling", &keys)?;
+        let c = LeggedConfig {
+            body: Body::Humanoid,
+            forward_reward_weight: 0.0,
+            ctrl_cost_weight: 0.0,
+            contact_cost_weight: 0.0,
+            healthy_reward: 0.0,
+            terminate_when_unhealthy: false,
+            reset_noise_scale: r.f64("reset_noise_scale", d.reset_noise_scale)?,
+            exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
+            pose_goal: Some(goal),
+        };
+        r.finish()?;
+        if !(c.reset_noise_scale.is_finite() && c.reset_noise_scale >= 0.0) {
+            return Err(EnvError::kwarg("reset_noise_scale", "expected a finite, non-negative number".to_string()));
         }
         Ok(c)
     }
@@ -317,6 +358,44 @@ impl Legged {
         self.sim.as_ref().map(|s| s.model.qvel(&s.world))
     }
 
+    /// The humanoid's pose points (None for other bodies and before the first reset).
+    pub fn pose(&self) -> Option<PoseGeometry> {
+        let sim = self.sim.as_ref()?;
+        if self.config.body != Body::Humanoid {
+            return None;
+        }
+        PoseGeometry::measure(&sim.model, &sim.world)
+    }
+
+    /// The lowest point of the body's geoms, world z (meshes count by their origin).
+    fn lowest_point(sim: &Sim) -> f32 {
+        let mut low = f32::INFINITY;
+        for link in sim.model.links() {
+            let (Some(p), Some(r)) = (sim.world.body_position(link.body), sim.world.body_rotation(link.body)) else {
+                continue;
+            };
+            let frame = Pose { translation: p, rotation: r };
+            for shape in &link.shapes {
+                let w = frame.compose(&Pose { translation: shape.position, rotation: shape.rotation });
+                let axis_z = |v: [f32; 3]| w.rotate(v)[2].abs();
+                let reach = match &shape.geometry {
+                    LinkGeometry::Ball(r) => *r,
+                    LinkGeometry::Capsule { half_height, radius } => axis_z([0.0, 1.0, 0.0]) * half_height + radius,
+                    LinkGeometry::Cylinder { half_height, radius } => {
+                        let c = axis_z([0.0, 1.0, 0.0]);
+                        c * half_height + radius * (1.0 - c * c).max(0.0).sqrt()
+                    }
+                    LinkGeometry::Cuboid(h) => {
+                        axis_z([h[0], 0.0, 0.0]) + axis_z([0.0, h[1], 0.0]) + axis_z([0.0, 0.0, h[2]])
+                    }
+                    LinkGeometry::Mesh(_) => 0.0,
+                };
+                low = low.min(w.translation[2] - reach);
+            }
+        }
+        low
+    }
+
     fn build(d: Defaults, seed: u64) -> Result<Sim> {
         let path = model_path(d.file);
         let dt = MjcfModel::file_timestep(&path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
@@ -391,7 +470,15 @@ impl Legged {
         cost
     }
 
-    fn info(&self, qpos: &[f64], pos: [f64; 2], vel: [f64; 2], terms: &[(&str, f64)]) -> Info {
+    /// `pose`: the humanoid's pose now (`HumanoidPose-v0`), for the state and success.
+    fn info(
+        &self,
+        qpos: &[f64],
+        pos: [f64; 2],
+        vel: [f64; 2],
+        terms: &[(&str, f64)],
+        pose: Option<&PoseGeometry>,
+    ) -> Info {
         let mut info = Info::new();
         // The torso's height and pitch (planar bodies: rootz and rooty; free bodies: z and
         // the tilt of the torso's up axis from the vertical), to tell a gait from a flip.
@@ -413,7 +500,16 @@ impl Legged {
         for (k, v) in terms {
             info.insert((*k).into(), (*v).into());
         }
-        let state = [("x_position", pos[0]), ("x_velocity", vel[0])];
+        let mut state = vec![("x_position", pos[0]), ("x_velocity", vel[0])];
+        if let Some(goal) = self.config.pose_goal {
+            if let Some(g) = pose {
+                state.extend(g.state());
+                let held = g.facts().contains(&goal);
+                state.push(("success", if held { 1.0 } else { 0.0 }));
+                info.insert("success".into(), held.into());
+                info.insert("pose_facts".into(), g.facts().into());
+            }
+        }
         info.insert(crate::env::STATE_KEY.into(), state_object(&state));
         info
     }
@@ -429,12 +525,16 @@ impl Env for Legged {
     }
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
-        ArgReader::options(options).finish()?;
-        self.rng.reseed(seed);
+        let nq = self.sim.as_ref().map(|s| s.model.nq());
         let mut sim = Self::build(self.defaults, seed.unwrap_or(0))?;
+        let mut r = ArgReader::options(options);
+        let start = r.opt_vec("qpos", nq.unwrap_or(sim.model.nq()))?;
+        let on_floor = r.bool("on_floor", false)?;
+        r.finish()?;
+        self.rng.reseed(seed);
         let s = self.config.reset_noise_scale;
         let rng = self.rng.get();
-        let mut qpos = sim.init_qpos.clone();
+        let mut qpos = start.unwrap_or_else(|| sim.init_qpos.clone());
         for v in qpos.iter_mut() {
             *v += if s > 0.0 { rng.random_range(-s..s) } else { 0.0 };
         }
@@ -457,16 +557,28 @@ impl Env for Legged {
             qpos[3..7].iter_mut().for_each(|v| *v /= n);
         }
         sim.model.set_state(&mut sim.world, &qpos, &qvel).map_err(|e| EnvError::Wrapper(e.to_string()))?;
+        if on_floor {
+            // Raise or lower the root (a free body's z, a planar body's rootz) until the
+            // lowest geom touches the floor.
+            qpos[if self.config.body.planar() { 1 } else { 2 }] -= (Self::lowest_point(&sim) - 0.002) as f64;
+            sim.model.set_state(&mut sim.world, &qpos, &qvel).map_err(|e| EnvError::Wrapper(e.to_string()))?;
+        }
         let (qpos, qvel) = (sim.model.qpos(&sim.world), sim.model.qvel(&sim.world));
         sim.position = self.position(&sim, &qpos);
         let obs = self.obs(&qpos, &qvel);
-        let info = self.info(&qpos, sim.position, [0.0, 0.0], &[]);
+        let pose = self.config.pose_goal.and_then(|_| PoseGeometry::measure(&sim.model, &sim.world));
+        let info = self.info(&qpos, sim.position, [0.0, 0.0], &[], pose.as_ref());
         self.sim = Some(sim);
         Ok((obs, info))
     }
 
     fn scene(&self) -> Option<Scene> {
         self.sim.as_ref().map(|sim| self.build_scene(sim))
+    }
+
+    /// The humanoid's pose facts (other bodies: none).
+    fn captions(&self) -> Vec<Caption> {
+        self.pose().map(|g| g.captions()).unwrap_or_default()
     }
 
     fn step(&mut self, action: &Value) -> Result<Step> {
@@ -484,8 +596,21 @@ impl Env for Legged {
         sim.position = after;
         let dt = sim.world.config().control_dt as f64;
         let vel = [(after[0] - before[0]) / dt, (after[1] - before[1]) / dt];
-        let healthy = self.healthy(&qpos, &qvel);
         let c = &self.config;
+        if let Some(goal) = c.pose_goal {
+            let pose = PoseGeometry::measure(&sim.model, &sim.world);
+            let held = pose.as_ref().is_some_and(|g| g.facts().contains(&goal));
+            let reward = if held { 1.0 } else { 0.0 };
+            self.sim = Some(sim);
+            return Ok(Step {
+                obs: self.obs(&qpos, &qvel),
+                reward,
+                terminated: false,
+                truncated: false,
+                info: self.info(&qpos, after, vel, &[("reward_pose", reward)], pose.as_ref()),
+            });
+        }
+        let healthy = self.healthy(&qpos, &qvel);
         let forward = c.forward_reward_weight * vel[0];
         let ctrl = c.ctrl_cost_weight * a.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
         let contact = if c.contact_cost_weight > 0.0 { c.contact_cost_weight * self.contact_cost(&sim) } else { 0.0 };
@@ -503,7 +628,7 @@ impl Env for Legged {
             reward,
             terminated: c.terminate_when_unhealthy && self.defaults.healthy_z.is_some() && !healthy,
             truncated: false,
-            info: self.info(&qpos, after, vel, &terms),
+            info: self.info(&qpos, after, vel, &terms, None),
         };
         self.sim = Some(sim);
         Ok(step)

@@ -5,7 +5,8 @@
 //!   up and down, so a jump or a fall shows), as Gymnasium's `track` cameras do.
 //! * `side`: the same side view, fixed where episodes start (a runner leaves it).
 //! * `front`: VLM-RMs' humanoid view, facing the body from ahead: 10 degrees above the
-//!   horizontal (elevation -10, azimuth 180 in MuJoCo's terms), following it.
+//!   horizontal (elevation -10, azimuth 180 in MuJoCo's terms), following it (the
+//!   humanoid: from 3.5 m, as VLM-RMs').
 //! * `top`: straight down on the body, orthographic, 4 m across.
 
 use super::{Body, Legged, Sim};
@@ -49,12 +50,14 @@ impl Legged {
         let (dist, eye_z, aim_z) = view(self.config.body);
         let (x, y) = (centre[0], centre[1]);
         let el = 10f32.to_radians();
+        // VLM-RMs' humanoid camera is 3.5 m away.
+        let front = if self.config.body == Body::Humanoid { 3.5 } else { dist };
         Scene {
             objects,
             cameras: vec![
                 camera("track", [x, y - dist, eye_z], [x, y, aim_z], 45.0),
                 camera("side", [0.0, -dist, eye_z], [0.0, 0.0, aim_z], 45.0),
-                camera("front", [x + dist * el.cos(), y, aim_z + dist * el.sin()], [x, y, aim_z], 45.0),
+                camera("front", [x + front * el.cos(), y, aim_z + front * el.sin()], [x, y, aim_z], 45.0),
                 Camera {
                     name: "top".into(),
                     eye: point([x, y, 6.0]),

@@ -57,8 +57,10 @@ pub fn specs() -> Vec<EnvSpec> {
 /// cube is far from the target". The gripper starts at its rest pose (two plans in five),
 /// right behind the cube as a push leaves it (one in five; the side away from the goal),
 /// or anywhere over the workspace, so a reward model sees the cube with the gripper
-/// beside, above or away from it. Reach: the goal at the gripper's start or far from it;
-/// labels "at the goal" against "far from the goal".
+/// beside, above or away from it. With `hard_cases`, cube tasks also get the cube far from
+/// the goal with the gripper hovering over or resting on the goal (one group in five),
+/// the state text-goal policies learnt to fake success with. Reach: the goal at the
+/// gripper's start or far from it; labels "at the goal" against "far from the goal".
 pub struct ArmSampler(pub Task);
 
 /// Where the TCP starts (the rest pose), task frame.
@@ -67,7 +69,7 @@ const REST_TCP: [f64; 3] = [0.0, 0.0, 0.165];
 impl StateSampler for ArmSampler {
     fn plan(&self, rng: &mut ChaCha8Rng, hard_cases: bool) -> ResetPlan {
         let mut options = Options::new();
-        let scenario = rng.random_range(0..if hard_cases { 12 } else { 10 });
+        let scenario = rng.random_range(0..if hard_cases { 15 } else { 10 });
         if self.0 == Task::Reach {
             let (r, z) = match scenario {
                 0..5 => (rng.random_range(0.0..0.015), REST_TCP[2] + rng.random_range(-0.01..0.01)),
@@ -84,10 +86,17 @@ impl StateSampler for ArmSampler {
             0..4 => (rng.random_range(0.0..near), std::f64::consts::PI),
             4..8 => (rng.random_range(far..0.3), 1.0),
             8..10 => (rng.random_range(near..far), 1.0),
-            _ => (rng.random_range(0.9 * near..1.1 * near), std::f64::consts::PI),
+            10..12 => (rng.random_range(0.9 * near..1.1 * near), std::f64::consts::PI),
+            _ => (rng.random_range(far..0.3), std::f64::consts::PI),
         };
         let angle: f64 = rng.random_range(-spread..spread);
-        let goal = [(cube[0] + r * angle.cos()).clamp(-0.45, 0.45), (cube[1] + r * angle.sin()).clamp(-0.45, 0.45)];
+        let (cube, goal) = if scenario < 12 {
+            (cube, [(cube[0] + r * angle.cos()).clamp(-0.45, 0.45), (cube[1] + r * angle.sin()).clamp(-0.45, 0.45)])
+        } else {
+            // The goal first, where the gripper can reach down to it, the cube around it.
+            let goal = [rng.random_range(-0.12..0.12), rng.random_range(-0.15..0.15)];
+            ([(goal[0] + r * angle.cos()).clamp(-0.3, 0.3), (goal[1] + r * angle.sin()).clamp(-0.3, 0.3)], goal)
+        };
         options.insert("cube_xy".into(), json!(cube));
         options.insert("goal_xy".into(), json!(goal));
         if self.0 == Task::PickCube {
@@ -95,6 +104,12 @@ impl StateSampler for ArmSampler {
             options.insert("goal_z".into(), json!(z));
         }
         let tcp = match rng.random_range(0..5) {
+            _ if scenario >= 12 => {
+                // Over the goal, from resting on it to a hand's width above, the cube
+                // elsewhere: it hides the goal marker as the cube on it would.
+                let (dx, dy) = (rng.random_range(-0.02..0.02), rng.random_range(-0.02..0.02));
+                Some([goal[0] + dx, goal[1] + dy, rng.random_range(0.015..0.1)])
+            }
             0..2 => None,
             2 => {
                 // Behind the cube, on the side away from the goal, fingers at cube height.
