@@ -19,7 +19,7 @@
 #
 # Environment: VLMGYM (the binary), TOWER (the image tower, default the shipped one),
 # WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), STEPS (the
-# budget; default the config's), RUNS, KEEP.
+# budget; default the config's), CONFIG (the PPO config, default arm_push.toml), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/run_lib.sh
@@ -29,7 +29,7 @@ RUNS=${RUNS:-runs/arm}
 KEEP=${KEEP:-docs/runs/arm}
 TOWER=${TOWER:-assets/models/simlit_tower.safetensors}
 WINDOW=${WINDOW:-0.05}
-CONFIG=assets/configs/ppo/arm_push.toml
+CONFIG=${CONFIG:-assets/configs/ppo/arm_push.toml}
 GOAL="the red cube sits on the green target"
 NEGATIVE="the cube is far from the target"
 
