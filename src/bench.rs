@@ -225,13 +225,28 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
     Ok(out)
 }
 
-/// `vlmgym bench manipulation`: single-env steps/s (one thread) of each arm task with
-/// random actions, on state observations alone and with the reward camera's frame drawn by
-/// the raster renderer every step (`front`, 112 x 112 px, the tower's input size).
+/// `vlmgym bench manipulation`: the arm tasks' steps/s (one env, one thread), state
+/// observations alone and with the reward camera's 112 px raster frame every step.
 pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
     use vlmgym_envs::manipulation::{ARM_PICK_ID, ARM_PUSH_ID, ARM_REACH_ID};
+    steps_with_reward_frames(&[ARM_REACH_ID, ARM_PUSH_ID, ARM_PICK_ID], min_time)
+}
+
+/// `vlmgym bench locomotion`: the legged bodies' steps/s (one env, one thread, random
+/// actions), and HumanoidPose-v0's with its reward camera's frame every step; the peer
+/// is MuJoCo through Gymnasium (`scripts/locomotion_peer_bench.sh`).
+pub fn locomotion(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
+    use vlmgym_envs::locomotion::HUMANOID_POSE_ID;
+    let ids = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", HUMANOID_POSE_ID];
+    steps_with_reward_frames(&ids, min_time)
+}
+
+/// Steps/s of each env in `ids` (one env, one thread, uniform random actions): state
+/// observations alone (`state_obs`), and for an env that declares a reward camera, with
+/// that camera's 112 px raster frame drawn every step (`state_obs_and_CAMERA_112px_raster_frame`).
+fn steps_with_reward_frames(ids: &[&str], min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
-    for id in [ARM_REACH_ID, ARM_PUSH_ID, ARM_PICK_ID] {
+    for &id in ids {
         let steps_per_sec = Workload::new(id, Target::Single, 0)?.steps_per_second(min_time)?;
         out.push(Measurement {
             name: "state_obs".into(),
@@ -241,8 +256,10 @@ pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
             steps_per_sec,
             kwargs: None,
         });
+        let spec = vlmgym_envs::registry::spec(id)?;
+        let Some(camera) = spec.metadata.reward_camera.clone() else { continue };
         let mut env = make_with(id, &Options::new())?;
-        let config = vlmgym_render::RenderConfig { width: 112, height: 112, camera: Some("front".into()) };
+        let config = vlmgym_render::RenderConfig { width: 112, height: 112, camera: Some(camera.clone()) };
         let mut renderer = vlmgym_render::RasterRenderer::new(1, config)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         env.reset(Some(0), &Options::new())?;
@@ -265,7 +282,7 @@ pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
         }
         let steps_per_sec = n as f64 / start.elapsed().as_secs_f64();
         out.push(Measurement {
-            name: "state_obs_and_front_112px_raster_frame".into(),
+            name: format!("state_obs_and_{camera}_112px_raster_frame"),
             env_id: id.into(),
             num_envs: 1,
             threads: 1,

@@ -448,6 +448,9 @@ enum BenchSuite {
     /// Arm tasks' steps/s (one env, one thread): state observations alone, and with the
     /// reward camera's 112 px raster frame every step.
     Manipulation,
+    /// The legged bodies' steps/s (one env, one thread, random actions), and
+    /// HumanoidPose-v0's with its reward camera's 112 px raster frame every step.
+    Locomotion,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
     /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
@@ -824,6 +827,7 @@ fn run() -> Result<()> {
                 BenchSuite::Classic => ("classic", vlmgym::bench::classic(time)?),
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Manipulation => ("manipulation", vlmgym::bench::manipulation(time)?),
+                BenchSuite::Locomotion => ("locomotion", vlmgym::bench::locomotion(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
                 BenchSuite::Sac => {
                     let result = vlmgym::bench::sac(time)?;

@@ -154,6 +154,25 @@ fn bench_classic_prints_json() {
 }
 
 #[test]
+fn bench_locomotion_measures_every_body_and_the_pose_envs_reward_frames() {
+    let o = vlmgym(&["bench", "locomotion", "--seconds", "0.05"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rows: Vec<(String, String)> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["env_id"].as_str().unwrap().to_string(), r["name"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    for id in ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", "HumanoidPose-v0"] {
+        assert!(rows.contains(&(id.to_string(), "state_obs".to_string())), "{id}: {rows:?}");
+    }
+    assert!(rows.contains(&("HumanoidPose-v0".to_string(), "state_obs_and_front_112px_raster_frame".to_string())));
+    assert!(json["results"].as_array().unwrap().iter().all(|r| r["steps_per_sec"].as_f64().unwrap() > 0.0));
+}
+
+#[test]
 fn render_writes_png_and_gif_and_rejects_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("cp.png");
