@@ -31,10 +31,23 @@ if [[ ${ARM:-} == 1 ]] || grep -q ArmPushCube-v0 "${TOWER%.safetensors}.json" 2>
     )
     HELDOUT_ARM=1
 fi
+# Towers trained on humanoid frames: VLM-RMs' kneeling goal against its baseline (issue
+# 20), and the same goal in words the captions never use.
+if grep -q HumanoidPose-v0 "${TOWER%.safetensors}.json" 2>/dev/null; then
+    PAIRS+=(
+        "hk|HumanoidPose-v0|a humanoid robot kneeling|baseline:a humanoid robot"
+        "hkun|HumanoidPose-v0|a person kneeling on the ground|baseline:a humanoid robot"
+    )
+fi
 for p in "${PAIRS[@]}"; do
     IFS='|' read -r name env goal negative <<<"$p"
+    if [[ $negative == baseline:* ]]; then
+        against=(--baseline "${negative#baseline:}")
+    else
+        against=(--negative "$negative")
+    fi
     for s in "${SEEDS[@]}"; do
-        "$V" reward-check "$env" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed "$s" \
+        "$V" reward-check "$env" --goal "$goal" "${against[@]}" --tower "$TOWER" --seed "$s" \
             --samples 600 --out "$OUT/checks/${name}_$s" >"$OUT/checks/${name}_$s.json"
     done
 done
@@ -54,7 +67,8 @@ seeds = [1000000, 2000000, 3000000]
 rows = ["| check | seed 1M | 2M | 3M | mean |", "|---|---|---|---|---|"]
 import os
 checks = [("dr", "Driving, named pair"), ("un", "Driving, unseen wording"), ("cp", "CartPole, named pair"),
-          ("arm", "ArmPushCube, named pair"), ("armun", "ArmPushCube, unseen wording")]
+          ("arm", "ArmPushCube, named pair"), ("armun", "ArmPushCube, unseen wording"),
+          ("hk", "HumanoidPose kneeling vs baseline"), ("hkun", "HumanoidPose kneeling, unseen wording")]
 for name, label in checks:
     if not os.path.exists(f"{out}/checks/{name}_{seeds[0]}.json"):
         continue
