@@ -213,6 +213,15 @@ impl<'a> ArgReader<'a> {
         }
     }
 
+    /// A string, if present.
+    pub fn opt_str(&mut self, key: &'static str) -> Result<Option<&'a str>> {
+        self.known.push(key);
+        match self.map.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) => v.as_str().map(Some).ok_or_else(|| self.err(key, format!("expected a string, got `{v}`"))),
+        }
+    }
+
     /// A list of exactly `len` finite numbers, if present.
     pub fn opt_vec(&mut self, key: &'static str, len: usize) -> Result<Option<Vec<f64>>> {
         self.known.push(key);

@@ -17,6 +17,8 @@
 //!   (URDF, rapier multibody) with ManiSkill3's task semantics, controllers and rewards.
 //! * [`locomotion`]: `Ant-v0`, `HalfCheetah-v0`, `Hopper-v0`, `Walker2d-v0`, `Humanoid-v0`:
 //!   Gymnasium's MuJoCo bodies (MJCF, rapier multibody) with Gymnasium v5's terms.
+//! * [`navigation`]: `NavGoTo-v0`, `NavRooms-v0`: a round robot in generated rooms told to
+//!   go to a named object (ObjectNav's stop-within-1-m success, SPL), with an ego camera.
 //!
 //! ```
 //! use vlmgym_envs::{make, Options, Value};
@@ -37,6 +39,7 @@ pub mod link_scene;
 pub mod locomotion;
 pub mod manipulation;
 pub mod metadata;
+pub mod navigation;
 pub mod registry;
 pub mod scene;
 pub mod spaces;

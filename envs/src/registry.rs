@@ -10,7 +10,7 @@ use crate::env::{Env, Options};
 use crate::error::{EnvError, Result};
 use crate::metadata::EnvMetadata;
 use crate::wrappers::TimeLimit;
-use crate::{locomotion, manipulation};
+use crate::{locomotion, manipulation, navigation};
 
 /// Builds an env from its kwargs.
 pub type EnvFactory = Arc<dyn Fn(&Options) -> Result<Box<dyn Env>> + Send + Sync>;
@@ -94,6 +94,7 @@ fn builtin_specs() -> Vec<EnvSpec> {
     specs.extend(driving::specs());
     specs.extend(manipulation::specs());
     specs.extend(locomotion::specs());
+    specs.extend(navigation::specs());
     specs
 }
 

@@ -87,6 +87,11 @@ fn keyboard_maps_follow_the_arrows() {
     assert_eq!(act("Driving-Discrete-v0", Keys::default()), Value::Discrete(7), "straight, coasting");
     assert_eq!(act("Driving-Discrete-v0", keys(true, false, true, false)), Value::Discrete(14));
     assert_eq!(act("Pendulum-v1", keys(true, false, false, false)), Value::Box(vec![-2.0]));
+    // The navigation robot: arrows turn and go forward, down stops, nothing held waits.
+    assert_eq!(act("NavGoTo-v0", keys(true, false, true, false)), Value::Discrete(0), "turning wins over forward");
+    assert_eq!(act("NavGoTo-v0", keys(false, false, true, false)), Value::Discrete(2));
+    assert_eq!(act("NavGoTo-v0", keys(false, false, false, true)), Value::Discrete(3));
+    assert_eq!(act("NavGoTo-v0", Keys::default()), Value::Discrete(4));
     let env = make("Driving-v0").unwrap();
     let err = keymaps::left_right(env.action_space(), Keys::default()).unwrap_err().to_string();
     assert!(err.contains("keyboard cannot act"), "{err}");

@@ -804,6 +804,13 @@ impl World {
         self.pw.colliders.get(collider.0)?.parent().map(BodyId)
     }
 
+    /// Brings ray casts and contact queries up to date with the colliders as they are now
+    /// (added or moved since the last step) without advancing time: a world queried right
+    /// after it is built (e.g. lidar at a reset) needs this.
+    pub fn refresh_queries(&mut self) {
+        self.pw.detect_collisions(&(), &());
+    }
+
     /// Advances one control step (`substeps` physics steps).
     pub fn step(&mut self) {
         self.step_with(|_, _, _| {});

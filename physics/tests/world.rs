@@ -292,3 +292,15 @@ fn contact_force_of_a_resting_box_is_its_weight_and_gravity_can_point_down_z() {
     let free = w.add_body(&BodyDesc::dynamic().position([2.0, 0.0, 1.0]));
     assert_eq!(w.contact_force(free, table), [0.0; 3]);
 }
+
+#[test]
+fn queries_see_new_colliders_after_a_refresh_without_a_step() {
+    let mut w = World::new(WorldConfig::default(), 0);
+    w.add_collider(&ColliderDesc::cuboid([0.5; 3]).position([3.0, 0.0, 0.0]).tag(4), None);
+    let all = RayFilter::default();
+    assert!(w.cast_ray([0.0; 3], [1.0, 0.0, 0.0], 10.0, &all).is_none(), "queries lag until a refresh or a step");
+    w.refresh_queries();
+    let hit = w.cast_ray([0.0; 3], [1.0, 0.0, 0.0], 10.0, &all).expect("seen after the refresh");
+    assert!((hit.distance - 2.5).abs() < 1e-5 && hit.tag == 4, "{hit:?}");
+    assert_eq!(w.time(), 0.0, "no time passed");
+}
