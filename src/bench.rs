@@ -229,7 +229,7 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
 /// observations alone and with the reward camera's 112 px raster frame every step.
 pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
     use vlmgym_envs::manipulation::{ARM_PICK_ID, ARM_PUSH_ID, ARM_REACH_ID};
-    steps_with_reward_frames(&[ARM_REACH_ID, ARM_PUSH_ID, ARM_PICK_ID], min_time)
+    steps_with_reward_frames(&[ARM_REACH_ID, ARM_PUSH_ID, ARM_PICK_ID], min_time, (112, 112))
 }
 
 /// `vlmgym bench locomotion`: the legged bodies' steps/s (one env, one thread, random
@@ -238,13 +238,23 @@ pub fn manipulation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
 pub fn locomotion(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
     use vlmgym_envs::locomotion::HUMANOID_POSE_ID;
     let ids = ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", HUMANOID_POSE_ID];
-    steps_with_reward_frames(&ids, min_time)
+    steps_with_reward_frames(&ids, min_time, (112, 112))
+}
+
+/// `vlmgym bench navigation`: the navigation envs' steps/s (one env, one thread, random
+/// actions), state observations alone and with the `ego` camera's 80 x 60 raster frame (the
+/// size of MiniWorld's observations) every step; the peer is MiniWorld
+/// (`scripts/navigation_peer_bench.sh`).
+pub fn navigation(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
+    use vlmgym_envs::navigation::{NAV_GOTO_ID, NAV_ROOMS_ID};
+    steps_with_reward_frames(&[NAV_GOTO_ID, NAV_ROOMS_ID], min_time, (80, 60))
 }
 
 /// Steps/s of each env in `ids` (one env, one thread, uniform random actions): state
 /// observations alone (`state_obs`), and for an env that declares a reward camera, with
-/// that camera's 112 px raster frame drawn every step (`state_obs_and_CAMERA_112px_raster_frame`).
-fn steps_with_reward_frames(ids: &[&str], min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
+/// that camera's `width x height` raster frame drawn every step
+/// (`state_obs_and_CAMERA_112px_raster_frame` for square frames, `..._80x60px_...` otherwise).
+fn steps_with_reward_frames(ids: &[&str], min_time: Duration, size: (u32, u32)) -> anyhow::Result<Vec<Measurement>> {
     let mut out = Vec::new();
     for &id in ids {
         let steps_per_sec = Workload::new(id, Target::Single, 0)?.steps_per_second(min_time)?;
@@ -259,7 +269,8 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration) -> anyhow::Result<
         let spec = vlmgym_envs::registry::spec(id)?;
         let Some(camera) = spec.metadata.reward_camera.clone() else { continue };
         let mut env = make_with(id, &Options::new())?;
-        let config = vlmgym_render::RenderConfig { width: 112, height: 112, camera: Some(camera.clone()) };
+        let (width, height) = size;
+        let config = vlmgym_render::RenderConfig { width, height, camera: Some(camera.clone()) };
         let mut renderer = vlmgym_render::RasterRenderer::new(1, config)?;
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         env.reset(Some(0), &Options::new())?;
@@ -282,7 +293,11 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration) -> anyhow::Result<
         }
         let steps_per_sec = n as f64 / start.elapsed().as_secs_f64();
         out.push(Measurement {
-            name: format!("state_obs_and_{camera}_112px_raster_frame"),
+            name: if width == height {
+                format!("state_obs_and_{camera}_{width}px_raster_frame")
+            } else {
+                format!("state_obs_and_{camera}_{width}x{height}px_raster_frame")
+            },
             env_id: id.into(),
             num_envs: 1,
             threads: 1,

@@ -451,6 +451,9 @@ enum BenchSuite {
     /// The legged bodies' steps/s (one env, one thread, random actions), and
     /// HumanoidPose-v0's with its reward camera's 112 px raster frame every step.
     Locomotion,
+    /// The navigation envs' steps/s (one env, one thread, random actions), and with the ego
+    /// camera's 80 x 60 raster frame every step (MiniWorld's observation size).
+    Navigation,
     /// Full PPO training steps/s (env + policy + update) on CartPole-v1 with 8 envs.
     Ppo,
     /// SAC on Pendulum-v1 (CleanRL's networks and batch 256): env steps/s of collection
@@ -828,6 +831,7 @@ fn run() -> Result<()> {
                 BenchSuite::Driving => ("driving", vlmgym::bench::driving(time)?),
                 BenchSuite::Manipulation => ("manipulation", vlmgym::bench::manipulation(time)?),
                 BenchSuite::Locomotion => ("locomotion", vlmgym::bench::locomotion(time)?),
+                BenchSuite::Navigation => ("navigation", vlmgym::bench::navigation(time)?),
                 BenchSuite::Ppo => ("ppo", vec![vlmgym::bench::ppo(time)?]),
                 BenchSuite::Sac => {
                     let result = vlmgym::bench::sac(time)?;

@@ -173,6 +173,26 @@ fn bench_locomotion_measures_every_body_and_the_pose_envs_reward_frames() {
 }
 
 #[test]
+fn bench_navigation_measures_state_steps_and_ego_frames_at_miniworlds_size() {
+    let o = vlmgym(&["bench", "navigation", "--seconds", "0.05"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let rows: Vec<(String, String)> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["env_id"].as_str().unwrap().to_string(), r["name"].as_str().unwrap().to_string()))
+        .collect();
+    for id in ["NavGoTo-v0", "NavRooms-v0"] {
+        for name in ["state_obs", "state_obs_and_ego_80x60px_raster_frame"] {
+            assert!(rows.contains(&(id.to_string(), name.to_string())), "{id} {name}: {rows:?}");
+        }
+    }
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(json["results"].as_array().unwrap().iter().all(|r| r["steps_per_sec"].as_f64().unwrap() > 0.0));
+}
+
+#[test]
 fn render_writes_png_and_gif_and_rejects_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("cp.png");
