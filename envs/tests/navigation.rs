@@ -249,3 +249,20 @@ fn bad_input_is_a_clear_error() {
     assert!(env.step(&Value::Discrete(7)).is_err());
     assert!(env.step(&Value::Box(vec![f32::NAN, 0.0])).is_err());
 }
+
+#[test]
+fn every_seed_gives_a_start_that_reaches_the_target() {
+    // Distractors can wall the target in; such placements are drawn again.
+    for (id, kw) in [
+        ("NavGoTo-v0", kwargs(&[])),
+        ("NavGoTo-v0", kwargs(&[("layout", "maze".into())])),
+        ("NavRooms-v0", kwargs(&[])),
+    ] {
+        let mut env = make_with(id, &kw).unwrap();
+        for seed in 0..1500 {
+            let (_, info) = env.reset(Some(seed), &Options::new()).unwrap_or_else(|e| panic!("{id} seed {seed}: {e}"));
+            let d = info["distance_to_goal"].as_f64().unwrap();
+            assert!(d.is_finite() && d > 0.0, "{id} seed {seed}: distance {d}");
+        }
+    }
+}

@@ -347,93 +347,109 @@ impl Nav {
         }
         let rng = self.rng.get();
         let target = Self::draw_target(&self.config, rng);
-        let layout = Layout::generate(self.config.layout, rng);
-        // Objects: the target, then 2-4 distractors of other kind-colour pairs, each in a
-        // room, 0.6 m from its walls and 1.2 m from each other.
-        let mut objects: Vec<NavObject> = Vec::new();
-        let n = 1 + rng.random_range(2..5usize);
-        let mut tries = 0;
-        while objects.len() < n && tries < 2000 {
-            tries += 1;
-            let (kind, colour) = if objects.is_empty() {
-                target
-            } else {
-                let (k, c) = (rng.random_range(0..KINDS.len()), rng.random_range(0..COLOURS.len()));
-                if (k, c) == target {
+        // A placement can wall the target in with distractors (no start reaches it): then
+        // the plan and objects are drawn again.
+        let mut attempt = 0;
+        let (layout, objects, grid, start, heading) = loop {
+            attempt += 1;
+            let layout = Layout::generate(self.config.layout, rng);
+            // Objects: the target, then 2-4 distractors of other kind-colour pairs, each in a
+            // room, 0.6 m from its walls and 1.2 m from each other.
+            let mut objects: Vec<NavObject> = Vec::new();
+            let n = 1 + rng.random_range(2..5usize);
+            let mut tries = 0;
+            while objects.len() < n && tries < 2000 {
+                tries += 1;
+                let (kind, colour) = if objects.is_empty() {
+                    target
+                } else {
+                    let (k, c) = (rng.random_range(0..KINDS.len()), rng.random_range(0..COLOURS.len()));
+                    if (k, c) == target {
+                        continue;
+                    }
+                    (k, c)
+                };
+                let room = layout.rooms[rng.random_range(0..layout.rooms.len())];
+                if room[2] - room[0] < 1.4 || room[3] - room[1] < 1.4 {
                     continue;
                 }
-                (k, c)
-            };
-            let room = layout.rooms[rng.random_range(0..layout.rooms.len())];
-            if room[2] - room[0] < 1.4 || room[3] - room[1] < 1.4 {
-                continue;
+                let p =
+                    [rng.random_range(room[0] + 0.6..room[2] - 0.6), rng.random_range(room[1] + 0.6..room[3] - 0.6)];
+                if objects.iter().any(|o| (o.position[0] - p[0]).hypot(o.position[1] - p[1]) < 1.2) {
+                    continue;
+                }
+                let yaw = rng.random_range(-std::f32::consts::PI..std::f32::consts::PI);
+                objects.push(NavObject { kind, colour, position: p, yaw });
             }
-            let p = [rng.random_range(room[0] + 0.6..room[2] - 0.6), rng.random_range(room[1] + 0.6..room[3] - 0.6)];
-            if objects.iter().any(|o| (o.position[0] - p[0]).hypot(o.position[1] - p[1]) < 1.2) {
-                continue;
-            }
-            let yaw = rng.random_range(-std::f32::consts::PI..std::f32::consts::PI);
-            objects.push(NavObject { kind, colour, position: p, yaw });
-        }
-        let footprints: Vec<[f32; 4]> = objects
-            .iter()
-            .map(|o| {
-                let h = o.half_size() * std::f32::consts::SQRT_2;
-                [o.position[0] - h, o.position[1] - h, o.position[0] + h, o.position[1] + h]
-            })
-            .collect();
-        let grid = Grid::new(&layout, &footprints, PLAN_MARGIN, objects[0].position, SUCCESS_RADIUS);
-        // The start.
-        let t = objects[0].position;
-        let target_room = layout.room_of(t);
-        let (start, heading) = if let Some(p) = pose {
-            let s = [p[0] as f32, p[1] as f32];
-            if !grid.is_free(s) {
-                return Err(EnvError::InvalidArgument {
-                    what: "option",
-                    key: "agent_pose".into(),
-                    reason: format!("({:.2}, {:.2}) is inside a wall or an object, or off the floor", s[0], s[1]),
-                });
-            }
-            (s, (p[2] as f32).to_radians())
-        } else {
-            let mut found = None;
-            if let Some(v) = &view {
-                let (d, bearing) = (v[0] as f32, (v[1] as f32).to_radians());
-                if !(0.0..=10.0).contains(&d) {
+            let footprints: Vec<[f32; 4]> = objects
+                .iter()
+                .map(|o| {
+                    let h = o.half_size() * std::f32::consts::SQRT_2;
+                    [o.position[0] - h, o.position[1] - h, o.position[0] + h, o.position[1] + h]
+                })
+                .collect();
+            let grid = Grid::new(&layout, &footprints, PLAN_MARGIN, objects[0].position, SUCCESS_RADIUS);
+            // The start.
+            let t = objects[0].position;
+            let target_room = layout.room_of(t);
+            let (start, heading) = if let Some(p) = pose {
+                let s = [p[0] as f32, p[1] as f32];
+                if !grid.is_free(s) {
                     return Err(EnvError::InvalidArgument {
                         what: "option",
-                        key: "agent_view".into(),
-                        reason: format!("distance {d} m is not in [0, 10]"),
+                        key: "agent_pose".into(),
+                        reason: format!("({:.2}, {:.2}) is inside a wall or an object, or off the floor", s[0], s[1]),
                     });
                 }
-                let phase = rng.random_range(0.0..std::f32::consts::TAU);
-                for k in 0..36 {
-                    let a = phase + k as f32 * std::f32::consts::TAU / 36.0;
-                    let s = [t[0] + d * a.cos(), t[1] + d * a.sin()];
-                    if grid.is_free(s) && grid.distance(s).is_finite() && clear_line(&layout, s, t) {
-                        found = Some((s, wrap((t[1] - s[1]).atan2(t[0] - s[0]) - bearing)));
-                        break;
+                (s, (p[2] as f32).to_radians())
+            } else {
+                let mut found = None;
+                if let Some(v) = &view {
+                    let (d, bearing) = (v[0] as f32, (v[1] as f32).to_radians());
+                    if !(0.0..=10.0).contains(&d) {
+                        return Err(EnvError::InvalidArgument {
+                            what: "option",
+                            key: "agent_view".into(),
+                            reason: format!("distance {d} m is not in [0, 10]"),
+                        });
                     }
-                }
-            }
-            match found {
-                Some(f) => f,
-                None => {
-                    let mut start = None;
-                    for _ in 0..5000 {
-                        let s = [rng.random_range(0.3..layout.width - 0.3), rng.random_range(0.3..layout.depth - 0.3)];
-                        let far = (s[0] - t[0]).hypot(s[1] - t[1]) > 2.0;
-                        let room_ok = !self.config.other_room || layout.room_of(s) != target_room;
-                        if grid.is_free(s) && far && room_ok && grid.distance(s).is_finite() {
-                            start = Some(s);
+                    let phase = rng.random_range(0.0..std::f32::consts::TAU);
+                    for k in 0..36 {
+                        let a = phase + k as f32 * std::f32::consts::TAU / 36.0;
+                        let s = [t[0] + d * a.cos(), t[1] + d * a.sin()];
+                        if grid.is_free(s) && grid.distance(s).is_finite() && clear_line(&layout, s, t) {
+                            found = Some((s, wrap((t[1] - s[1]).atan2(t[0] - s[0]) - bearing)));
                             break;
                         }
                     }
-                    let s = start.ok_or_else(|| EnvError::Wrapper("no free start found in the layout".into()))?;
-                    (s, rng.random_range(-std::f32::consts::PI..std::f32::consts::PI))
                 }
-            }
+                match found {
+                    Some(f) => f,
+                    None => {
+                        let mut start = None;
+                        for _ in 0..5000 {
+                            let s =
+                                [rng.random_range(0.3..layout.width - 0.3), rng.random_range(0.3..layout.depth - 0.3)];
+                            let far = (s[0] - t[0]).hypot(s[1] - t[1]) > 2.0;
+                            let room_ok = !self.config.other_room || layout.room_of(s) != target_room;
+                            if grid.is_free(s) && far && room_ok && grid.distance(s).is_finite() {
+                                start = Some(s);
+                                break;
+                            }
+                        }
+                        let Some(s) = start else {
+                            if attempt < 20 {
+                                continue;
+                            }
+                            return Err(EnvError::Wrapper(format!(
+                                "no free start reaches the target in {attempt} placements"
+                            )));
+                        };
+                        (s, rng.random_range(-std::f32::consts::PI..std::f32::consts::PI))
+                    }
+                }
+            };
+            break (layout, objects, grid, start, heading);
         };
         let mut world = World::new(WorldConfig { control_dt: 0.25, substeps: 5, gravity: 0.0, z_up: true }, seed);
         let fixed = world.add_body(&BodyDesc::fixed());
