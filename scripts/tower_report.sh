@@ -39,6 +39,15 @@ if grep -q HumanoidPose-v0 "${TOWER%.safetensors}.json" 2>/dev/null; then
         "hkun|HumanoidPose-v0|a person kneeling on the ground|baseline:a humanoid robot"
     )
 fi
+# Towers trained on navigation frames: issue 21's pair from the robot's ego camera on plans
+# no dataset drew, and the same pair in words the captions never use (chosen before any
+# training on navigation frames).
+if grep -q NavGoTo-v0 "${TOWER%.safetensors}.json" 2>/dev/null; then
+    PAIRS+=(
+        "nav|NavGoTo-v0|the red ball is right in front of the robot|no red ball is in view"
+        "navun|NavGoTo-v0|the camera looks straight at a red sphere|there is no red sphere anywhere in sight"
+    )
+fi
 for p in "${PAIRS[@]}"; do
     IFS='|' read -r name env goal negative <<<"$p"
     if [[ $negative == baseline:* ]]; then
@@ -68,7 +77,8 @@ rows = ["| check | seed 1M | 2M | 3M | mean |", "|---|---|---|---|---|"]
 import os
 checks = [("dr", "Driving, named pair"), ("un", "Driving, unseen wording"), ("cp", "CartPole, named pair"),
           ("arm", "ArmPushCube, named pair"), ("armun", "ArmPushCube, unseen wording"),
-          ("hk", "HumanoidPose kneeling vs baseline"), ("hkun", "HumanoidPose kneeling, unseen wording")]
+          ("hk", "HumanoidPose kneeling vs baseline"), ("hkun", "HumanoidPose kneeling, unseen wording"),
+          ("nav", "NavGoTo, named pair"), ("navun", "NavGoTo, unseen wording")]
 for name, label in checks:
     if not os.path.exists(f"{out}/checks/{name}_{seeds[0]}.json"):
         continue
