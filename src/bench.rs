@@ -169,6 +169,7 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
         seed: 0,
         ppo: cfg,
         reward: Default::default(),
+        observation: Default::default(),
     };
     let mut ppo = Ppo::new(spec)?;
     ppo.train_iteration(None)?; // warm up
@@ -571,6 +572,7 @@ pub fn e2e(
         seed: 0,
         ppo: cfg,
         reward: Default::default(),
+        observation: Default::default(),
     };
     spec.env_kwargs.insert("map".into(), "loop".into());
     let settings = RewardSettings {

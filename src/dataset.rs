@@ -219,6 +219,9 @@ fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
     for path in &args.policies {
         let file = checkpoint_file(path)?;
         let run = CheckpointRun::read(&file).with_context(|| format!("--policy {}", path.display()))?;
+        if !run.observation.is_empty() {
+            bail!("--policy {}: a pixel-observation run cannot drive dataset episodes yet", path.display());
+        }
         if !args.envs.contains(&run.env_id) {
             bail!(
                 "--policy {} was trained on {}, which is not one of --envs ({}); add it",

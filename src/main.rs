@@ -96,6 +96,13 @@ enum Command {
         camera: Option<String>,
         #[command(flatten)]
         renderer: RewardRendererOpts,
+        /// Observe this scene camera's frames instead of the env's observation (PPO with
+        /// policy = "cnn", e.g. assets/configs/ppo/nav_pixels.toml); drawn by the CPU rasteriser.
+        #[arg(long, value_name = "CAMERA")]
+        pixels: Option<String>,
+        /// Size of the --pixels frames (the Nature CNN takes sides of 36 + 8k: 36, 44, ..., 84).
+        #[arg(long, default_value = "84x84", value_name = "WxH")]
+        pixel_size: String,
     },
     /// Evaluate a checkpoint and print JSON: mean/std return, success rate, env metrics.
     Eval {
@@ -565,6 +572,8 @@ fn run() -> Result<()> {
             goal,
             camera,
             renderer,
+            pixels,
+            pixel_size,
         } => {
             use std::io::IsTerminal;
             use vlmgym::language_reward::RewardKind;
@@ -600,6 +609,13 @@ fn run() -> Result<()> {
                 progress,
                 kwargs,
                 reward,
+                pixels: match pixels {
+                    Some(camera) => {
+                        let (width, height) = vlmgym::render::parse_size(&pixel_size)?;
+                        Some(vlmgym::train::PixelObs { camera, width, height })
+                    }
+                    None => None,
+                },
                 device,
             };
             let last = vlmgym::train::train(args)?;

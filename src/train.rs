@@ -19,7 +19,64 @@ use vlmgym_agents::sac::{self, SAC_FORMAT};
 use vlmgym_agents::{load_policy_on, ActionKind, Device, Ppo, PpoConfig, RewardHook, RunSpec, Sac, SacConfig, SacSpec};
 
 use crate::language_reward::{LanguageReward, RewardSettings};
-use vlmgym_envs::{make_with, registry, Options, Space};
+use vlmgym_envs::{make_vec, make_with, registry, AutoresetMode, Options, Space, VectorizationMode};
+use vlmgym_render::{ObsMode, PixelObservation, RenderConfig, RenderedVecEnv};
+
+/// A pixel-observation run's frames: the policy sees `camera` at `width x height` (the CPU
+/// rasteriser's picture, `[3, H, W]` values 0..=255) instead of the env's observation.
+/// Stored in the run's config as `[observation]` (`mode = "pixels"`, `camera`, `width`,
+/// `height`), so `--resume`, `eval` and `view` draw the same frames.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PixelObs {
+    /// Scene camera.
+    pub camera: String,
+    /// Frame width, pixels.
+    pub width: u32,
+    /// Frame height, pixels.
+    pub height: u32,
+}
+
+impl PixelObs {
+    /// The `[observation]` table of a run's config.
+    pub fn to_table(&self) -> toml::Table {
+        let mut t = toml::Table::new();
+        t.insert("mode".into(), "pixels".into());
+        t.insert("camera".into(), self.camera.clone().into());
+        t.insert("width".into(), i64::from(self.width).into());
+        t.insert("height".into(), i64::from(self.height).into());
+        t
+    }
+
+    /// The frames an `[observation]` table asks for; None when it is empty (the env's own
+    /// observation).
+    pub fn from_table(t: &toml::Table) -> Result<Option<Self>> {
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let mode = t.get("mode").and_then(|v| v.as_str()).unwrap_or("");
+        if mode != "pixels" {
+            bail!("[observation] mode `{mode}` is not known (known: pixels)");
+        }
+        let camera = t.get("camera").and_then(|v| v.as_str()).context("[observation] needs a camera")?.to_string();
+        let side = |k: &str| -> Result<u32> {
+            let v = t.get(k).and_then(|v| v.as_integer()).with_context(|| format!("[observation] needs {k}"))?;
+            u32::try_from(v)
+                .ok()
+                .filter(|v| (8..=1024).contains(v))
+                .with_context(|| format!("[observation] {k} {v} is not 8 to 1024"))
+        };
+        Ok(Some(PixelObs { camera, width: side("width")?, height: side("height")? }))
+    }
+
+    fn render_config(&self) -> RenderConfig {
+        RenderConfig { width: self.width, height: self.height, camera: Some(self.camera.clone()) }
+    }
+
+    /// `env` observing these frames.
+    pub fn wrap(&self, env: Box<dyn vlmgym_envs::Env>) -> Result<Box<dyn vlmgym_envs::Env>> {
+        Ok(Box::new(PixelObservation::new(env, self.render_config())?))
+    }
+}
 
 /// The learning algorithm of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,6 +112,8 @@ pub struct TrainArgs {
     pub kwargs: Options,
     /// A language reward (a new run only; None: the env's own reward).
     pub reward: Option<crate::language_reward::RewardSettings>,
+    /// Pixel observations (a new PPO run only; None: the env's own observation).
+    pub pixels: Option<PixelObs>,
     /// Where the policy and the reward model run.
     pub device: Device,
 }
@@ -124,8 +183,25 @@ fn checkpoint_path(run_dir: &Path, iteration: u64) -> PathBuf {
 /// A fresh run of `spec`: plain PPO, or PPO on rendered envs with the language reward hook
 /// its `[reward]` settings describe.
 pub fn start(spec: &RunSpec, device: &Device) -> Result<(Ppo, Option<LanguageReward>)> {
+    let pixels = PixelObs::from_table(&spec.observation)?;
     match RewardSettings::from_table(&spec.reward)? {
-        None => Ok((Ppo::new_on(spec.clone(), device)?, None)),
+        None => match pixels {
+            None => Ok((Ppo::new_on(spec.clone(), device)?, None)),
+            Some(p) => {
+                let venv = make_vec(
+                    &spec.env_id,
+                    spec.ppo.num_envs,
+                    &spec.kwargs()?,
+                    VectorizationMode::Threaded { threads: 0 },
+                )?
+                .with_autoreset_mode(AutoresetMode::SameStep);
+                let env = RenderedVecEnv::new(venv, p.render_config(), ObsMode::Pixels)?;
+                Ok((Ppo::with_env_on(spec.clone(), Box::new(env), device)?, None))
+            }
+        },
+        Some(_) if pixels.is_some() => {
+            bail!("pixel observations with a language reward are not supported yet (train on state observations)")
+        }
         Some(settings) => {
             let (env, hook) = crate::language_reward::build(spec, &settings, device)?;
             Ok((Ppo::with_env_on(spec.clone(), Box::new(env), device)?, Some(hook)))
@@ -140,6 +216,9 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
         _ => false,
     };
     if resumes_sac || (!args.resume && args.algo == Algo::Sac) {
+        if args.pixels.is_some() {
+            bail!("--pixels trains PPO (a CNN policy); SAC runs observe the env's state");
+        }
         return train_sac(args);
     }
     let mut hook: Option<LanguageReward> = None;
@@ -160,9 +239,10 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             || args.num_envs.is_some_and(|n| n != ppo.spec().ppo.num_envs)
             || !args.kwargs.is_empty()
             || args.reward.is_some()
+            || args.pixels.is_some()
         {
             bail!(
-                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg and the reward cannot change",
+                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg, --pixels and the reward cannot change",
                 out.join("config.toml").display()
             );
         }
@@ -204,7 +284,11 @@ pub fn train(args: TrainArgs) -> Result<PathBuf> {
             Some(r) => r.to_table()?,
             None => Default::default(),
         };
-        let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg, reward };
+        let observation = args.pixels.as_ref().map(PixelObs::to_table).unwrap_or_default();
+        if args.pixels.is_some() && cfg.policy != "cnn" {
+            bail!("--pixels needs a CNN policy: set policy = \"cnn\" in the config (e.g. assets/configs/ppo/nav_pixels.toml)");
+        }
+        let spec = RunSpec { env_id, env_kwargs, seed: args.seed, ppo: cfg, reward, observation };
         let (ppo, h) = start(&spec, &args.device)?;
         hook = h;
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -383,6 +467,8 @@ pub struct CheckpointRun {
     pub kwargs: Options,
     /// Its `[reward]` table (empty: the env's own reward).
     pub reward: toml::Table,
+    /// Its `[observation]` table (empty: the env's own observation; see [`PixelObs`]).
+    pub observation: toml::Table,
     /// Env steps trained.
     pub global_step: u64,
     /// How to name the checkpoint to a user ("update 12", "step 30000").
@@ -394,14 +480,25 @@ impl CheckpointRun {
     /// Reads the run description of a checkpoint file.
     pub fn read(file: &Path) -> Result<Self> {
         let sac = format_of(file)? == SAC_FORMAT;
-        let (env_id, kwargs, reward, global_step, progress) = if sac {
+        let (env_id, kwargs, reward, observation, global_step, progress) = if sac {
             let m = sac::read_meta(file)?;
-            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, m.global_step, format!("step {}", m.global_step))
+            let step = format!("step {}", m.global_step);
+            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, toml::Table::new(), m.global_step, step)
         } else {
             let (m, _) = Checkpoint::read(file)?;
-            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, m.global_step, format!("update {}", m.iteration))
+            let update = format!("update {}", m.iteration);
+            (m.spec.env_id.clone(), m.spec.kwargs()?, m.spec.reward, m.spec.observation, m.global_step, update)
         };
-        Ok(CheckpointRun { env_id, kwargs, reward, global_step, progress, sac })
+        Ok(CheckpointRun { env_id, kwargs, reward, observation, global_step, progress, sac })
+    }
+
+    /// The env the checkpoint's policy acts in: `env` as it is, or observing the frames the
+    /// run trained on (a pixel run).
+    pub fn observing(&self, env: Box<dyn vlmgym_envs::Env>) -> Result<Box<dyn vlmgym_envs::Env>> {
+        match PixelObs::from_table(&self.observation)? {
+            Some(p) => p.wrap(env),
+            None => Ok(env),
+        }
     }
 
     /// The checkpoint's policy acting in `env`, an `env_id` (the env it trained on, or one
@@ -461,7 +558,7 @@ pub fn eval(
     let run = CheckpointRun::read(&file)?;
     let env_id = env_override.unwrap_or(&run.env_id).to_string();
     let env_kwargs = merged(run.kwargs.clone(), kwargs);
-    let mut env = make_with(&env_id, &env_kwargs)?;
+    let mut env = run.observing(make_with(&env_id, &env_kwargs)?)?;
     let mut act = run.policy(&file, &env_id, env.as_ref(), deterministic, device)?;
     let mut scorer =
         score_visited.map(|over| VisitedScorer::new(&run, over, &env_id, &env_kwargs, device)).transpose()?;
@@ -588,9 +685,10 @@ fn train_sac(args: TrainArgs) -> Result<PathBuf> {
             || args.num_envs.is_some_and(|n| n != sac.spec().sac.num_envs)
             || !args.kwargs.is_empty()
             || args.reward.is_some()
+            || args.pixels.is_some()
         {
             bail!(
-                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg and the reward cannot change",
+                "--resume continues the run as configured in {}; --steps, --num-envs, --kwarg, --pixels and the reward cannot change",
                 out.join("config.toml").display()
             );
         }

@@ -101,6 +101,10 @@ impl EnvDriver {
         };
         kwargs.extend(args.kwargs.clone());
         let mut env = make_with(&env_id, &kwargs)?;
+        if let Some(r) = &run {
+            // A pixel policy watches the frames it trained on.
+            env = r.observing(env)?;
+        }
         let (obs, _) = env.reset(Some(args.seed), &Options::new())?;
         if env.scene().is_none() {
             bail!("{env_id} does not describe a scene, so it cannot be viewed");

@@ -212,3 +212,36 @@ fn a_policys_visited_states_make_a_dataset_that_trains_with_another() {
     let e = stderr(&o);
     assert!(!o.status.success() && e.contains("part 1 has 24x24 frames, part 0 has 48x48"), "{e}");
 }
+
+#[test]
+fn pixel_runs_train_a_cnn_on_camera_frames_and_eval_on_the_same_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cnn.toml");
+    std::fs::write(&cfg, format!("{TINY}policy = \"cnn\"\nnorm_obs = false\n")).unwrap();
+    let out = dir.path().join("pix");
+    let train = |extra: &[&str], out: &Path, cfg: &Path| {
+        let mut args = vec!["train", "--env", "NavGoTo-v0", "--config", cfg.to_str().unwrap()];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        vlmgym(&args)
+    };
+    let o = train(&["--pixels", "ego", "--pixel-size", "36x36"], &out, &cfg);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("[observation]") && config.contains("camera = \"ego\"") && config.contains("width = 36"));
+    // eval renders the same 36 x 36 frames for the CNN (a state observation would not fit it).
+    let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--episodes", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["episodes"], 2);
+    assert!(report["metrics"]["spl"].as_f64().is_some(), "{report}");
+    // Clear errors: an MLP config, a camera the scene lacks, a size the CNN cannot tile.
+    let mlp = dir.path().join("mlp.toml");
+    std::fs::write(&mlp, TINY).unwrap();
+    let o = train(&["--pixels", "ego"], &dir.path().join("a"), &mlp);
+    assert!(stderr(&o).contains("--pixels needs a CNN policy"), "{}", stderr(&o));
+    let o = train(&["--pixels", "nope", "--pixel-size", "36x36"], &dir.path().join("b"), &cfg);
+    assert!(!o.status.success() && stderr(&o).contains("nope"), "{}", stderr(&o));
+    let o = train(&["--pixels", "ego", "--pixel-size", "40x40"], &dir.path().join("c"), &cfg);
+    assert!(stderr(&o).contains("36 + 8k"), "{}", stderr(&o));
+}

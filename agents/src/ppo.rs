@@ -42,6 +42,10 @@ pub struct RunSpec {
     /// resumed run rebuilds the same reward; empty for the env's own reward.
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub reward: toml::Table,
+    /// What the policy observes when not the env's own observation (e.g. a camera's
+    /// frames), kept opaque here like `reward`; empty for the env's observation.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub observation: toml::Table,
 }
 
 impl RunSpec {

@@ -22,7 +22,14 @@ fn small_spec(env_id: &str, discrete: bool) -> RunSpec {
     };
     let mut kwargs = toml::Table::new();
     kwargs.insert("max_episode_steps".into(), toml::Value::Integer(20));
-    RunSpec { env_id: env_id.into(), env_kwargs: kwargs, seed: 11, ppo: cfg, reward: Default::default() }
+    RunSpec {
+        env_id: env_id.into(),
+        env_kwargs: kwargs,
+        seed: 11,
+        ppo: cfg,
+        reward: Default::default(),
+        observation: Default::default(),
+    }
 }
 
 /// Every number of an update's statistics, as bits (so NaN equals NaN), and its episodes.

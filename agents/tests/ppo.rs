@@ -18,7 +18,14 @@ fn small_spec(env_id: &str, discrete: bool) -> RunSpec {
     };
     let mut kwargs = toml::Table::new();
     kwargs.insert("max_episode_steps".into(), toml::Value::Integer(20));
-    RunSpec { env_id: env_id.into(), env_kwargs: kwargs, seed: 3, ppo: cfg, reward: Default::default() }
+    RunSpec {
+        env_id: env_id.into(),
+        env_kwargs: kwargs,
+        seed: 3,
+        ppo: cfg,
+        reward: Default::default(),
+        observation: Default::default(),
+    }
 }
 
 fn tensors(path: &std::path::Path) -> BTreeMap<String, Vec<f32>> {

@@ -31,7 +31,7 @@ pub use backend::{make_renderer, RendererKind, SceneRenderer};
 pub use batch::BatchRenderer;
 pub use frames::Frames;
 pub use raster::{RasterOptions, RasterRenderer, RasterTimings};
-pub use vector::{ObsMode, RenderedVecEnv};
+pub use vector::{ObsMode, PixelObservation, RenderedVecEnv};
 
 /// What a renderer (either backend) draws: image size and camera.
 #[derive(Clone, Debug, PartialEq)]

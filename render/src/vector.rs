@@ -185,3 +185,65 @@ impl VectorEnv for RenderedVecEnv {
 fn render_error(e: anyhow::Error) -> vlmgym_envs::EnvError {
     vlmgym_envs::EnvError::Wrapper(format!("{e:#}"))
 }
+
+/// One env whose observation is its camera frame: a `Box` of shape `[3, H, W]` with values
+/// 0..=255, drawn after every reset and step exactly as [`RenderedVecEnv`] draws it in
+/// [`ObsMode::Pixels`] (so a pixel policy trained on the vector env is evaluated and watched
+/// on the same pictures).
+pub struct PixelObservation {
+    inner: Box<dyn vlmgym_envs::Env>,
+    renderer: crate::RasterRenderer,
+    space: Space,
+}
+
+impl PixelObservation {
+    /// Wraps `inner`, drawing its `config` camera with the CPU rasteriser (the renderer of
+    /// training frames).
+    pub fn new(inner: Box<dyn vlmgym_envs::Env>, config: RenderConfig) -> Result<Self> {
+        let (w, h) = (config.width as usize, config.height as usize);
+        let space = Space::Box(BoxSpace::uniform(0.0, 255.0, vec![3, h, w]));
+        let renderer = crate::RasterRenderer::new(1, config)?;
+        Ok(PixelObservation { inner, renderer, space })
+    }
+
+    fn frame(&mut self) -> vlmgym_envs::Result<Value> {
+        let scene = self.inner.scene().ok_or_else(|| {
+            vlmgym_envs::EnvError::Wrapper("the env does not describe a scene, so it cannot be rendered".into())
+        })?;
+        let frames = self
+            .renderer
+            .render(std::slice::from_ref(&scene))
+            .map_err(|e| vlmgym_envs::EnvError::Wrapper(format!("rendering the observation: {e:#}")))?;
+        let frame = frames.frame(0).expect("one frame");
+        Ok(Value::Box(chw(frame, frames.width() as u32, frames.height() as u32)))
+    }
+}
+
+impl vlmgym_envs::Env for PixelObservation {
+    fn observation_space(&self) -> &Space {
+        &self.space
+    }
+
+    fn action_space(&self) -> &Space {
+        self.inner.action_space()
+    }
+
+    fn reset(&mut self, seed: Option<u64>, options: &Options) -> vlmgym_envs::Result<(Value, Info)> {
+        let (_, info) = self.inner.reset(seed, options)?;
+        Ok((self.frame()?, info))
+    }
+
+    fn step(&mut self, action: &Value) -> vlmgym_envs::Result<vlmgym_envs::Step> {
+        let mut step = self.inner.step(action)?;
+        step.obs = self.frame()?;
+        Ok(step)
+    }
+
+    fn scene(&self) -> Option<Scene> {
+        self.inner.scene()
+    }
+
+    fn captions(&self) -> Vec<vlmgym_envs::Caption> {
+        self.inner.captions()
+    }
+}

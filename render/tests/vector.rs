@@ -137,6 +137,7 @@ fn ppo_trains_a_cnn_policy_on_rendered_frames() {
         seed: 1,
         ppo,
         reward: Default::default(),
+        observation: Default::default(),
     };
     let env = cartpole(2, 36, ObsMode::Pixels);
     let mut run = vlmgym_agents::Ppo::with_env(spec.clone(), Box::new(env)).unwrap();
