@@ -29,7 +29,7 @@ pub enum Target {
 
 enum Stepper {
     Single(Box<dyn Env>),
-    Vector(VecEnv),
+    Vector(Box<VecEnv>),
 }
 
 /// A seeded env (or vector env) and a table of random actions to step it with.
@@ -63,7 +63,7 @@ impl Workload {
                 let mut venv = make_vec(id, num_envs, kwargs, mode)?;
                 venv.reset(Some(seed), &Options::new())?;
                 let actions = action_table(venv.single_action_space(), num_envs, seed);
-                (Stepper::Vector(venv), actions)
+                (Stepper::Vector(Box::new(venv)), actions)
             }
         };
         Ok(Workload { stepper, actions, cursor: ChaCha8Rng::seed_from_u64(seed).random_range(0..ACTION_TABLE) })
@@ -133,12 +133,12 @@ pub struct Measurement {
 }
 
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
-/// vector envs of 2 and 8 CartPoles.
+/// vector envs of 1, 2, 8 and 32 CartPoles (threaded on every core, at most one per env).
 pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
     let id = CARTPOLE_ID;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let mut targets = vec![("single_env".to_string(), Target::Single, 1)];
-    for n in [2, 8] {
+    for n in [1, 2, 8, 32] {
         targets.push((format!("sync_vecenv_{n}"), Target::Vector { mode: VectorizationMode::Sync, num_envs: n }, 1));
         let threads = cores.min(n);
         let mode = VectorizationMode::Threaded { threads };

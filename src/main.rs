@@ -448,7 +448,7 @@ enum PolicyArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BenchSuite {
-    /// CartPole steps/s: one env, and sync vs threaded vector envs with 2 and 8 envs.
+    /// CartPole steps/s: one env, and sync vs threaded vector envs with 1, 2, 8 and 32 envs.
     Classic,
     /// Driving-v0 steps/s (town map, 0 and 20 NPCs): one env and a threaded vector env.
     Driving,

@@ -44,6 +44,7 @@ pub mod registry;
 pub mod scene;
 pub mod spaces;
 pub mod vector;
+mod workers;
 pub mod wrappers;
 
 pub use checker::check_env;
