@@ -563,3 +563,15 @@ fn cartpole_vlmrm_reward_is_the_semantic_score() {
     assert_eq!(e.reward, 0.42);
     assert_eq!(e.terms().collect::<Vec<_>>(), [("r_sem", 0.42)]);
 }
+
+#[test]
+fn navigation_semantic_reward_is_a_cost_set_by_the_score_alone() {
+    let spec = RewardSpec::builtin("navigation_semantic").unwrap();
+    assert!(spec.state_quantities().is_empty(), "no privileged state term: {:?}", spec.state_quantities());
+    let mut syn = Synthesizer::new(spec, 1);
+    let inf = info(json!({"distance_to_goal": 3.0}));
+    for (score, want) in [(0.0, -0.105), (0.5, -0.055), (1.0, -0.005)] {
+        let e = syn.step(0, &StepInput::new(&[("semantic", score)], &inf)).unwrap();
+        assert!((e.reward - want).abs() < 1e-12, "score {score}: {}", e.reward);
+    }
+}
