@@ -86,8 +86,16 @@ struct SlotOut {
 /// What a chunk does in the next batch.
 enum Job {
     Idle,
-    Step { actions: Vec<Value>, mode: AutoresetMode, scenes: bool },
-    Reset { mask: Vec<bool>, seed: Option<u64>, options: Options },
+    /// Step each env with its entry of the chunk's `actions`.
+    Step {
+        mode: AutoresetMode,
+        scenes: bool,
+    },
+    Reset {
+        mask: Vec<bool>,
+        seed: Option<u64>,
+        options: Options,
+    },
 }
 
 /// A contiguous run of envs, stepped by one thread, with its rows of the observation batch.
@@ -97,6 +105,8 @@ struct Chunk {
     first: usize,
     space: Space,
     obs: Vec<f32>,
+    /// The chunk's actions of the next step (a buffer kept between steps).
+    actions: Vec<Value>,
     job: Job,
     steps: Vec<Result<SlotOut>>,
     resets: Vec<Result<Info>>,
@@ -107,9 +117,9 @@ impl Piece for Chunk {
         let dim = self.space.flatdim();
         match std::mem::replace(&mut self.job, Job::Idle) {
             Job::Idle => {}
-            Job::Step { actions, mode, scenes } => {
+            Job::Step { mode, scenes } => {
                 self.steps.clear();
-                for ((slot, out), action) in self.slots.iter_mut().zip(self.obs.chunks_mut(dim)).zip(&actions) {
+                for ((slot, out), action) in self.slots.iter_mut().zip(self.obs.chunks_mut(dim)).zip(&self.actions) {
                     self.steps.push(step_slot(slot, action, mode, &self.space, scenes, out));
                 }
             }
@@ -140,7 +150,6 @@ pub struct VecEnv {
     mode: AutoresetMode,
     observation_space: Space,
     action_space: Space,
-    obs: Vec<f32>,
     final_scenes: bool,
 }
 
@@ -190,6 +199,7 @@ impl VecEnv {
             chunks.push(Chunk {
                 first: chunks.len() * per_chunk,
                 obs: vec![0.0; slots.len() * dim],
+                actions: Vec::with_capacity(slots.len()),
                 slots,
                 space: observation_space.clone(),
                 job: Job::Idle,
@@ -205,7 +215,6 @@ impl VecEnv {
             mode: AutoresetMode::NextStep,
             observation_space,
             action_space,
-            obs: vec![0.0; num_envs * dim],
             final_scenes: false,
         })
     }
@@ -292,13 +301,13 @@ impl VecEnv {
             c.job = Job::Reset { mask, seed, options: options.clone() };
         });
         let mut infos = Vec::with_capacity(self.num_envs);
-        let (obs, dim) = (&mut self.obs, self.observation_space.flatdim());
+        let mut obs = Vec::with_capacity(self.num_envs * self.obs_dim());
         self.chunks.for_each(|_, c| {
-            obs[c.first * dim..c.first * dim + c.obs.len()].copy_from_slice(&c.obs);
+            obs.extend_from_slice(&c.obs);
             infos.append(&mut c.resets);
         });
         let infos = infos.into_iter().collect::<Result<Vec<_>>>()?;
-        Ok((self.obs.clone(), infos))
+        Ok((obs, infos))
     }
 
     /// Steps every env with its action (one per env) and autoresets as the mode says.
@@ -311,12 +320,13 @@ impl VecEnv {
         }
         let (mode, scenes) = (self.mode, self.final_scenes);
         self.chunks.run(|_, c| {
-            let actions = actions[c.first..c.first + c.slots.len()].to_vec();
-            c.job = Job::Step { actions, mode, scenes };
+            c.actions.clear();
+            c.actions.extend_from_slice(&actions[c.first..c.first + c.slots.len()]);
+            c.job = Job::Step { mode, scenes };
         });
         let n = self.num_envs();
         let mut step = VecStep {
-            obs: Vec::new(),
+            obs: Vec::with_capacity(n * self.observation_space.flatdim()),
             rewards: Vec::with_capacity(n),
             terminations: Vec::with_capacity(n),
             truncations: Vec::with_capacity(n),
@@ -326,9 +336,8 @@ impl VecEnv {
             final_scene: Vec::with_capacity(n),
         };
         let mut error = None;
-        let (obs, dim) = (&mut self.obs, self.observation_space.flatdim());
         self.chunks.for_each(|_, c| {
-            obs[c.first * dim..c.first * dim + c.obs.len()].copy_from_slice(&c.obs);
+            step.obs.extend_from_slice(&c.obs);
             for out in c.steps.drain(..) {
                 match out {
                     Ok(out) => {
@@ -346,11 +355,10 @@ impl VecEnv {
                 }
             }
         });
-        if let Some(e) = error {
-            return Err(e);
+        match error {
+            Some(e) => Err(e),
+            None => Ok(step),
         }
-        step.obs = self.obs.clone();
-        Ok(step)
     }
 
     /// Closes every env.
