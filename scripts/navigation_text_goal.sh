@@ -24,5 +24,5 @@ for s in 1 2 3; do gt $s "red ball" gt_reach_red_ball_$s; done
 text 1 "red ball" "the red ball is right in front of the robot" "no red ball is in view" notext_red_ball_1 docs/runs/navigation/text/notext_red_ball_1/reward_no_text.toml
 text 1 "blue box" "the blue box is right in front of the robot" "no blue box is in view" text_blue_box_1
 gt 1 "blue box" gt_reach_blue_box_1
-text 1 "red ball" "the camera looks straight at a red sphere" "there is no red sphere anywhere in sight" text_unseen_words_1
+for s in 1 2 3; do text $s "red ball" "the camera looks straight at a red sphere" "there is no red sphere anywhere in sight" text_unseen_words_$s; done
 echo ALLDONE
