@@ -248,9 +248,10 @@ fn load_cached(path: &Path, options: &RobotOptions, loader: UrdfLoaderOptions) -
         .iter()
         .map(|l| l.colliders.iter().filter_map(|c| link_shapes(&c.collider, c.visual.as_ref())).collect())
         .collect();
+    // Two threads that missed together both parse; the first to get here wins, so every
+    // load of a file shares one set of meshes.
     let loaded = (robot, Arc::new(urdf), shapes);
-    LOADED.lock().unwrap_or_else(|e| e.into_inner()).insert(key, loaded.clone());
-    Ok(loaded)
+    Ok(LOADED.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(loaded).clone())
 }
 
 impl Robot {
