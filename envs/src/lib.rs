@@ -55,4 +55,4 @@ pub use metadata::{EnvMetadata, KeyMap, Keys, Landscape, ResetPlan, StateSampler
 pub use registry::{make, make_with, register, EnvSpec};
 pub use scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
 pub use spaces::{BoxSpace, DictSpace, Discrete, MultiDiscrete, Space, Value};
-pub use vector::{make_vec, AutoresetMode, VecEnv, VecStep, VectorEnv, VectorizationMode};
+pub use vector::{make_vec, AutoresetMode, Schedule, VecEnv, VecStep, VectorEnv, VectorizationMode};

@@ -13,6 +13,7 @@ use crate::error::{EnvError, Result};
 use crate::registry;
 use crate::scene::{Caption, Scene};
 use crate::spaces::{Space, Value};
+pub use crate::workers::Schedule;
 use crate::workers::{Piece, Workers};
 
 /// What happens when a sub-env's episode ends (Gymnasium's `AutoresetMode`).
@@ -217,6 +218,20 @@ impl VecEnv {
             action_space,
             final_scenes: false,
         })
+    }
+
+    /// Runs every batch `schedule`'s way, or (None, the default) whichever way the env's
+    /// own timing finds faster: handed out to the worker threads, or all on the caller's
+    /// thread when a batch costs less than a hand-off. The results are the same either way.
+    pub fn with_schedule(mut self, schedule: Option<Schedule>) -> Self {
+        self.chunks.pin(schedule);
+        self
+    }
+
+    /// The way the env runs its batches now, between the short trials of the other way
+    /// (always [`Schedule::Inline`] with one thread).
+    pub fn schedule(&self) -> Schedule {
+        self.chunks.schedule()
     }
 
     /// Sets the autoreset mode (default [`AutoresetMode::NextStep`]).
