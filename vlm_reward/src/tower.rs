@@ -328,7 +328,10 @@ impl ImageTower {
                     }
                     Some("f32") => Some(Kernel::F32Gemm),
                     Some("amx") => Some(Kernel::AmxBf16),
-                    Some(other) => anyhow::bail!("{KERNEL_VAR}={other}: use amx, f32 or candle (or leave it unset)"),
+                    Some("avx512bf16") => Some(Kernel::Avx512Bf16),
+                    Some(other) => {
+                        anyhow::bail!("{KERNEL_VAR}={other}: use amx, avx512bf16, f32 or candle (or leave it unset)")
+                    }
                 };
                 let params = self
                     .named_tensors()
@@ -552,7 +555,7 @@ mod tests {
         // f32 kernel: the same sums in another order; AMX: bf16 inputs and weights.
         let tol = match t.cpu_kernel().unwrap() {
             Some(Kernel::F32Gemm) => 1e-4,
-            Some(Kernel::AmxBf16) => 2e-2,
+            Some(Kernel::AmxBf16 | Kernel::Avx512Bf16) => 2e-2,
             None => unreachable!("a CPU tower"),
         };
         assert!(worst < tol, "largest difference {worst}");

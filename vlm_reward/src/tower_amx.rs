@@ -5,8 +5,15 @@
 //! fused into the write-back. One `tdpbf16ps` multiplies a 16 x 32 block by a 32 x 16 one
 //! (8,192 multiply-adds); each task keeps a 32 x 32 block of results in four tiles.
 //!
+//! The same products run on AVX-512 BF16 (`vdpbf16ps`, AMD Zen 4 and later, Intel Cooper
+//! Lake) where there are no tiles: each 32 x 32 block is four 8-row blocks of register
+//! accumulators, each step one broadcast pair of `a` times a 16-column pair row of the packed
+//! `b` ([`Engine::Avx512`]). Same layouts, same f32 accumulation, so both engines fit one
+//! caller.
+//!
 //! Used only where the CPU has AMX-TILE and AMX-BF16 and Linux grants the process the tile
-//! state ([`available`]); elsewhere the tower uses f32 `gemm`.
+//! state ([`amx_available`]), or has AVX-512 BF16 ([`avx512_bf16_available`]); elsewhere the
+//! callers use f32 `gemm`.
 
 use std::arch::asm;
 use std::sync::OnceLock;
@@ -34,9 +41,33 @@ pub(crate) fn bf16(x: f32) -> u16 {
     ((b + 0x7fff + ((b >> 16) & 1)) >> 16) as u16
 }
 
-/// Whether this CPU and OS can run [`matmul`]: CPUID says AMX-TILE and AMX-BF16, and
+/// Which instructions multiply the bf16 blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Intel AMX tiles (`tdpbf16ps`).
+    Amx,
+    /// AVX-512 BF16 registers (`vdpbf16ps`).
+    Avx512,
+}
+
+impl Engine {
+    /// Whether this CPU runs it.
+    pub(crate) fn available(self) -> bool {
+        match self {
+            Engine::Amx => amx_available(),
+            Engine::Avx512 => avx512_bf16_available(),
+        }
+    }
+}
+
+/// Whether this CPU has AVX-512 F and BF16.
+pub(crate) fn avx512_bf16_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bf16")
+}
+
+/// Whether this CPU and OS can run the AMX engine: CPUID says AMX-TILE and AMX-BF16, and
 /// Linux grants the process the tile data state (asked once, on the first call).
-pub(crate) fn available() -> bool {
+pub(crate) fn amx_available() -> bool {
     static READY: OnceLock<bool> = OnceLock::new();
     *READY.get_or_init(|| {
         let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
@@ -120,26 +151,31 @@ impl TileConfig {
     }
 }
 
-/// The tile configuration loaded on this thread; released (tiles back to their initial
-/// state) on drop. Create only where [`available`] is true.
-pub(crate) struct Tiles(());
+/// An engine made ready on this thread: for AMX the tile configuration, released (tiles
+/// back to their initial state) on drop.
+pub(crate) struct Tiles(Engine);
 
 impl Tiles {
-    /// Loads the configuration: eight tiles of 16 rows x 64 bytes.
-    pub(crate) fn load() -> Tiles {
-        assert!(available(), "AMX is not available");
-        let cfg = TileConfig::full();
-        // SAFETY: AMX is available and permitted (checked above); the configuration is
-        // valid for palette 1.
-        unsafe { asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly)) };
-        Tiles(())
+    /// Makes `engine` ready; for AMX loads eight tiles of 16 rows x 64 bytes. Panics where
+    /// this CPU does not run `engine`.
+    pub(crate) fn load(engine: Engine) -> Tiles {
+        assert!(engine.available(), "{engine:?} is not available on this CPU");
+        if engine == Engine::Amx {
+            let cfg = TileConfig::full();
+            // SAFETY: AMX is available and permitted (checked above); the configuration is
+            // valid for palette 1.
+            unsafe { asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly)) };
+        }
+        Tiles(engine)
     }
 }
 
 impl Drop for Tiles {
     fn drop(&mut self) {
-        // SAFETY: the configuration was loaded by `Tiles::load` on this thread.
-        unsafe { asm!("tilerelease", options(nostack)) };
+        if self.0 == Engine::Amx {
+            // SAFETY: the configuration was loaded by `Tiles::load` on this thread.
+            unsafe { asm!("tilerelease", options(nostack)) };
+        }
     }
 }
 
@@ -172,7 +208,7 @@ impl Job<'_> {
     }
 
     /// Row blocks `blocks` x column tiles `cols`, with the tiles of `_tiles` loaded.
-    fn run(&self, _tiles: &Tiles, blocks: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
+    fn run(&self, tiles: &Tiles, blocks: std::ops::Range<usize>, cols: std::ops::Range<usize>) {
         let (n, k_pad) = (self.b.n, self.b.k_pad);
         let mut acc = [0f32; BLOCK_ROWS * 2 * TILE_N];
         for blk in blocks {
@@ -180,9 +216,12 @@ impl Job<'_> {
             let mut j = cols.start;
             while j < cols.end {
                 let pair = j + 1 < cols.end;
-                // SAFETY: the tiles are loaded (`_tiles`); `a` holds `m_pad` rows of `k_pad`
+                // SAFETY: the engine is ready (`tiles`); `a` holds `m_pad` rows of `k_pad`
                 // values (checked in `new`), `b` every tile read.
-                unsafe { block(self.a, k_pad, r0, self.b, j, pair, &mut acc) };
+                match tiles.0 {
+                    Engine::Amx => unsafe { block(self.a, k_pad, r0, self.b, j, pair, &mut acc) },
+                    Engine::Avx512 => unsafe { block_avx512(self.a, k_pad, r0, self.b, j, pair, &mut acc) },
+                }
                 let width = if pair { 2 * TILE_N } else { TILE_N };
                 let bias = &self.bias[j * TILE_N..][..width];
                 for r in 0..BLOCK_ROWS.min(self.m.saturating_sub(r0)) {
@@ -226,8 +265,9 @@ pub(crate) fn matmul_on(tiles: &Tiles, a: &[u16], m: usize, b: &Packed, bias: &[
     job.run(tiles, 0..round_up(m, BLOCK_ROWS) / BLOCK_ROWS, 0..b.n / TILE_N);
 }
 
-/// [`matmul_on`] split over rayon: by row blocks, and by columns too when the rows are few.
-pub(crate) fn matmul(a: &[u16], m: usize, b: &Packed, bias: &[f32], relu: bool, out: Out) {
+/// [`matmul_on`] on `engine`, split over rayon: by row blocks, and by columns too when the
+/// rows are few.
+pub(crate) fn matmul(engine: Engine, a: &[u16], m: usize, b: &Packed, bias: &[f32], relu: bool, out: Out) {
     let job = Job::new(a, m, b, bias, relu, out);
     let blocks = round_up(m, BLOCK_ROWS) / BLOCK_ROWS;
     let tiles_n = b.n / TILE_N;
@@ -238,9 +278,67 @@ pub(crate) fn matmul(a: &[u16], m: usize, b: &Packed, bias: &[f32], relu: bool, 
     let tasks: Vec<(usize, usize)> =
         (0..blocks).step_by(per_blocks).flat_map(|b0| (0..tiles_n).step_by(per).map(move |j0| (b0, j0))).collect();
     tasks.into_par_iter().for_each(|(b0, j0)| {
-        let tiles = Tiles::load();
+        let tiles = Tiles::load(engine);
         job.run(&tiles, b0..(b0 + per_blocks).min(blocks), j0..(j0 + per).min(tiles_n));
     });
+}
+
+/// A dense layer `y = x W^T + b` (PyTorch's layout: `W` is `outputs x inputs`) packed once
+/// for the tiles; each call casts its input rows to bf16 and returns f32.
+#[derive(Debug)]
+pub(crate) struct Dense {
+    packed: Packed,
+    bias: Vec<f32>,
+    inputs: usize,
+    engine: Engine,
+}
+
+impl Dense {
+    /// Packs `weight` (`outputs x inputs`, row-major); `outputs` must be a multiple of 16.
+    pub(crate) fn new(engine: Engine, weight: &[f32], bias: Option<&[f32]>, outputs: usize, inputs: usize) -> Self {
+        assert_eq!(weight.len(), outputs * inputs, "amx dense: weight is not {outputs} x {inputs}");
+        let mut t = vec![0f32; inputs * outputs];
+        for (o, row) in weight.chunks_exact(inputs).enumerate() {
+            for (i, w) in row.iter().enumerate() {
+                t[i * outputs + o] = *w;
+            }
+        }
+        let bias = bias.map(<[f32]>::to_vec).unwrap_or_else(|| vec![0.0; outputs]);
+        assert_eq!(bias.len(), outputs, "amx dense: bias is not {outputs} long");
+        Dense { packed: Packed::new(&t, inputs, outputs), bias, inputs, engine }
+    }
+
+    /// Whether [`Dense::new`] takes a layer of `outputs` units.
+    pub(crate) fn fits(outputs: usize) -> bool {
+        outputs > 0 && outputs.is_multiple_of(TILE_N)
+    }
+
+    /// Output units.
+    pub(crate) fn outputs(&self) -> usize {
+        self.packed.n
+    }
+
+    /// `m` rows of `x` (each `inputs` long) through the layer into `out` (`m x outputs`).
+    pub(crate) fn forward(&self, x: &[f32], m: usize, out: &mut [f32]) {
+        thread_local! {
+            /// The bf16 rows of the last input, kept: a fresh buffer of tens of megabytes
+            /// costs its page faults on every call.
+            static ROWS: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let (k, k_pad) = (self.inputs, self.packed.k_pad);
+        assert_eq!(x.len(), m * k, "amx dense: input is not {m} x {k}");
+        ROWS.with(|cell| {
+            let mut a = cell.borrow_mut();
+            a.clear();
+            a.resize(round_up(m, BLOCK_ROWS) * k_pad, 0);
+            a.par_chunks_mut(k_pad).zip(x.par_chunks(k)).for_each(|(dst, src)| {
+                for (d, s) in dst.iter_mut().zip(src) {
+                    *d = bf16(*s);
+                }
+            });
+            matmul(self.engine, &a, m, &self.packed, &self.bias, false, Out::F32(out));
+        });
+    }
 }
 
 /// One 32-row block of `a` (from row `r0`) times column tile `j` (and `j + 1` when
@@ -301,6 +399,66 @@ unsafe fn block(a: &[u16], k_pad: usize, r0: usize, b: &Packed, j: usize, pair: 
     }
 }
 
+/// [`block`] on AVX-512 BF16: the 32 rows as four blocks of 8, each with 8 x 2 registers of
+/// 16 f32 accumulators (one 16-column tile, or two when `pair`).
+///
+/// # Safety
+/// The CPU must have AVX-512 F and BF16, and `a` must hold rows `r0..r0 + 32` of `k_pad`
+/// values.
+#[target_feature(enable = "avx512f,avx512bf16")]
+unsafe fn block_avx512(a: &[u16], k_pad: usize, r0: usize, b: &Packed, j: usize, pair: bool, acc: &mut [f32]) {
+    assert!(a.len() >= (r0 + BLOCK_ROWS) * k_pad && acc.len() >= BLOCK_ROWS * 2 * TILE_N);
+    for sub in 0..BLOCK_ROWS / AVX_ROWS {
+        let rows = a[(r0 + sub * AVX_ROWS) * k_pad..].as_ptr();
+        let out = &mut acc[sub * AVX_ROWS * 2 * TILE_N..][..AVX_ROWS * 2 * TILE_N];
+        // SAFETY: as this function's.
+        unsafe {
+            if pair {
+                rows_avx512::<2>(rows, k_pad, b, j, out)
+            } else {
+                rows_avx512::<1>(rows, k_pad, b, j, out)
+            }
+        }
+    }
+}
+
+/// Rows per register block of [`block_avx512`].
+const AVX_ROWS: usize = 8;
+
+/// 8 rows of `a` (from `rows`) times `T` column tiles from `j` into `out` (8 rows of 32 f32).
+///
+/// # Safety
+/// AVX-512 F and BF16; `rows` points at 8 rows of `k_pad` bf16.
+#[target_feature(enable = "avx512f,avx512bf16")]
+#[inline]
+unsafe fn rows_avx512<const T: usize>(rows: *const u16, k_pad: usize, b: &Packed, j: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let mut c = [[_mm512_setzero_ps(); T]; AVX_ROWS];
+    for q in 0..k_pad / TILE_K {
+        let tiles: [*const u16; T] = std::array::from_fn(|t| b.tile(j + t, q));
+        for r in 0..TILE_K / 2 {
+            // SAFETY: a tile holds 16 pair rows of 32 bf16; row `r` is in it.
+            let bv: [__m512bh; T] = std::array::from_fn(|t| unsafe {
+                std::mem::transmute::<__m512i, __m512bh>(_mm512_loadu_si512(tiles[t].add(r * 32) as *const _))
+            });
+            for (i, ci) in c.iter_mut().enumerate() {
+                // SAFETY: row `i` of the 8, pair `r` of depth block `q`: inside `a`.
+                let bits = unsafe { (rows.add(i * k_pad + q * TILE_K + 2 * r) as *const i32).read_unaligned() };
+                let av = std::mem::transmute::<__m512i, __m512bh>(_mm512_set1_epi32(bits));
+                for t in 0..T {
+                    ci[t] = _mm512_dpbf16_ps(ci[t], av, bv[t]);
+                }
+            }
+        }
+    }
+    for (i, ci) in c.iter().enumerate() {
+        for (t, v) in ci.iter().enumerate() {
+            // SAFETY: `out` holds 8 rows of 32 f32.
+            unsafe { _mm512_storeu_ps(out[i * 2 * TILE_N + t * TILE_N..].as_mut_ptr(), *v) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,13 +485,14 @@ mod tests {
     }
 
     #[test]
-    fn tile_products_match_f32_to_bf16_precision() {
-        if !available() {
-            eprintln!("no AMX on this CPU: the tower uses f32 gemm here");
+    fn both_engines_match_f32_to_bf16_precision_and_each_other() {
+        let engines: Vec<Engine> = [Engine::Amx, Engine::Avx512].into_iter().filter(|e| e.available()).collect();
+        if engines.is_empty() {
+            eprintln!("no AMX or AVX-512 BF16 on this CPU: the callers use f32 gemm here");
             return;
         }
         // Odd sizes: rows not a multiple of 32, depth not a multiple of 32, 3 column tiles.
-        for &(m, k, n) in &[(45usize, 70usize, 48usize), (7, 192, 32), (64, 576, 16)] {
+        for &(m, k, n) in &[(45usize, 70usize, 48usize), (7, 192, 32), (64, 576, 16), (100, 96, 80)] {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 89) as f32 / 44.0) - 1.0).collect();
             let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.1 - 1.0).collect();
@@ -346,18 +505,34 @@ mod tests {
                 }
             }
             let want = reference(&a, &b, m, k, n);
-            let mut got = vec![f32::NAN; m * n];
-            matmul(&ab, m, &packed, &bias, false, Out::F32(&mut got));
-            let scale = (k as f32).sqrt();
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                let w = w + bias[i % n];
-                assert!((g - w).abs() < 0.02 * scale, "({m},{k},{n}) cell {i}: {g} vs {w}");
-            }
-            let mut relu = vec![0u16; m * n];
-            matmul(&ab, m, &packed, &bias, true, Out::Bf16(&mut relu));
-            for (r, g) in relu.iter().zip(&got) {
-                assert_eq!(*r, bf16(g.max(0.0)), "fused ReLU + bf16 write-back");
+            let mut first: Option<Vec<f32>> = None;
+            for &engine in &engines {
+                let mut got = vec![f32::NAN; m * n];
+                matmul(engine, &ab, m, &packed, &bias, false, Out::F32(&mut got));
+                let scale = (k as f32).sqrt();
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    let w = w + bias[i % n];
+                    assert!((g - w).abs() < 0.02 * scale, "{engine:?} ({m},{k},{n}) cell {i}: {g} vs {w}");
+                }
+                let mut relu = vec![0u16; m * n];
+                matmul(engine, &ab, m, &packed, &bias, true, Out::Bf16(&mut relu));
+                for (r, g) in relu.iter().zip(&got) {
+                    assert_eq!(*r, bf16(g.max(0.0)), "{engine:?}: fused ReLU + bf16 write-back");
+                }
+                // Same products of the same bf16 values: the engines differ only in the
+                // order of f32 additions.
+                if let Some(f) = &first {
+                    for (x, y) in f.iter().zip(&got) {
+                        assert!((x - y).abs() <= 1e-4 * (1.0 + x.abs()), "engines disagree: {x} vs {y}");
+                    }
+                }
+                first.get_or_insert(got);
             }
         }
+        let dense = Dense::new(engines[0], &[1.0, 2.0, 3.0, 4.0].repeat(8), Some(&[0.5; 16]), 16, 2);
+        let mut out = vec![0.0; 16];
+        dense.forward(&[1.0, -1.0], 1, &mut out);
+        assert_eq!(out[0], 1.0 - 2.0 + 0.5, "y = x W^T + b");
+        assert_eq!(out[1], 3.0 - 4.0 + 0.5);
     }
 }

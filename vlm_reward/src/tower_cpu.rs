@@ -66,33 +66,56 @@ pub enum Kernel {
     F32Gemm,
     /// bf16 activations and weights, f32 accumulation, on Intel AMX tiles.
     AmxBf16,
+    /// The same bf16 products on AVX-512 BF16 registers (AMD Zen 4 and later; Intel Cooper
+    /// Lake), where there are no AMX tiles.
+    Avx512Bf16,
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU runs: AMX where the CPU has it and the OS grants it.
+    /// The fastest kernel this CPU runs: AMX where the CPU has it and the OS grants it, then
+    /// AVX-512 BF16, then f32.
     pub fn best() -> Kernel {
-        if amx_available() {
-            Kernel::AmxBf16
-        } else {
-            Kernel::F32Gemm
+        [Kernel::AmxBf16, Kernel::Avx512Bf16].into_iter().find(|k| k.available()).unwrap_or(Kernel::F32Gemm)
+    }
+
+    /// Whether this CPU runs it.
+    pub fn available(self) -> bool {
+        match self {
+            Kernel::F32Gemm => true,
+            _ => self.engine().is_some(),
         }
+    }
+
+    /// Whether it computes in bf16 (AMX or AVX-512 BF16).
+    pub fn is_bf16(self) -> bool {
+        self != Kernel::F32Gemm
+    }
+
+    /// The bf16 engine behind it, where this CPU runs it.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    pub(crate) fn engine(self) -> Option<crate::tower_amx::Engine> {
+        use crate::tower_amx::Engine;
+        let e = match self {
+            Kernel::F32Gemm => return None,
+            Kernel::AmxBf16 => Engine::Amx,
+            Kernel::Avx512Bf16 => Engine::Avx512,
+        };
+        e.available().then_some(e)
+    }
+
+    /// The bf16 engine behind it: none off x86-64 Linux.
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    pub(crate) fn engine(self) -> Option<()> {
+        None
     }
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-fn amx_available() -> bool {
-    crate::tower_amx::available()
-}
-
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-fn amx_available() -> bool {
-    false
-}
-
-/// The weights packed for the AMX tiles.
+/// The weights packed for the bf16 engines (AMX tiles or AVX-512 BF16).
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 #[derive(Debug)]
 struct AmxWeights {
+    engine: crate::tower_amx::Engine,
+    kernel: Kernel,
     convs: Vec<crate::tower_amx::Packed>,
     fc1: crate::tower_amx::Packed,
     fc2: crate::tower_amx::Packed,
@@ -112,7 +135,7 @@ pub struct CpuTower {
     /// Buffers kept between calls (im2col columns, two activation maps): fresh ones of
     /// tens of megabytes cost page faults on every call.
     scratch: Mutex<[Vec<f32>; 3]>,
-    /// Present when the kernel is [`Kernel::AmxBf16`].
+    /// Present when the kernel is a bf16 one.
     amx: Option<AmxWeights>,
 }
 
@@ -174,8 +197,9 @@ impl CpuTower {
     /// As [`CpuTower::new`], for `kernel` (an error where this CPU cannot run it).
     pub fn with_kernel(config: &TowerConfig, params: &[(String, Vec<f32>)], kernel: Kernel) -> Result<Self> {
         ensure!(
-            kernel == Kernel::F32Gemm || amx_available(),
-            "cpu tower: this CPU (or OS) has no AMX bf16 tiles; use the f32 kernel"
+            kernel.available(),
+            "cpu tower: this CPU (or OS) has no {} for the {kernel:?} kernel; use the f32 kernel",
+            if kernel == Kernel::AmxBf16 { "AMX bf16 tiles" } else { "AVX-512 BF16" }
         );
         let shapes = config.param_shapes()?;
         ensure!(params.len() == shapes.len(), "cpu tower: {} tensors, the config has {}", params.len(), shapes.len());
@@ -232,29 +256,32 @@ impl CpuTower {
             scratch: Mutex::default(),
             amx: None,
         };
-        if kernel == Kernel::AmxBf16 {
-            tower.amx = Some(tower.pack_amx()?);
+        if kernel.is_bf16() {
+            tower.amx = Some(tower.pack_amx(kernel)?);
         }
         Ok(tower)
     }
 
     /// The kernel [`CpuTower::forward`] runs.
     pub fn kernel(&self) -> Kernel {
-        if self.amx.is_some() {
-            Kernel::AmxBf16
-        } else {
-            Kernel::F32Gemm
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(w) = &self.amx {
+            return w.kernel;
         }
+        Kernel::F32Gemm
     }
 
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    fn pack_amx(&self) -> Result<AmxWeights> {
+    fn pack_amx(&self, kernel: Kernel) -> Result<AmxWeights> {
         use crate::tower_amx::Packed;
         let widths = self.convs.iter().map(|c| c.c_out).chain([self.fc1.n_out, self.fc2.n_out]);
         for n in widths {
-            ensure!(n.is_multiple_of(16), "cpu tower: the AMX kernel needs layer widths in multiples of 16, not {n}");
+            ensure!(n.is_multiple_of(16), "cpu tower: the bf16 kernels need layer widths in multiples of 16, not {n}");
         }
+        let engine = kernel.engine().ok_or_else(|| anyhow::anyhow!("cpu tower: {kernel:?} is not a bf16 kernel"))?;
         Ok(AmxWeights {
+            engine,
+            kernel,
             convs: self.convs.iter().map(|c| Packed::new(&c.weight, c.kernel * c.kernel * c.c_in, c.c_out)).collect(),
             fc1: Packed::new(&self.fc1.weight, self.fc1.n_in, self.fc1.n_out),
             fc2: Packed::new(&self.fc2.weight, self.fc2.n_in, self.fc2.n_out),
@@ -262,8 +289,8 @@ impl CpuTower {
     }
 
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    fn pack_amx(&self) -> Result<AmxWeights> {
-        anyhow::bail!("cpu tower: AMX needs x86-64 Linux")
+    fn pack_amx(&self, _kernel: Kernel) -> Result<AmxWeights> {
+        anyhow::bail!("cpu tower: the bf16 kernels need x86-64 Linux")
     }
 
     /// Unit-length embeddings (`b x dim`, row-major) of `b` inputs of `S x S x 3` values in
@@ -342,7 +369,7 @@ impl CpuTower {
             SCRATCH.with(|cell| {
                 let mut guard = cell.borrow_mut();
                 let [cols, x, y] = &mut *guard;
-                let tiles = Tiles::load();
+                let tiles = Tiles::load(amx.engine);
                 x.clear();
                 match input {
                     Pixels::Input(v) => x.extend(v[range].iter().map(|&v| bf16(v))),
@@ -367,16 +394,16 @@ impl CpuTower {
         let kp2 = amx.fc2.k_pad();
         let mut h = vec![0u16; round_up(b, BLOCK_ROWS) * kp2];
         if kp2 == self.fc2.n_in {
-            matmul(&feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut h));
+            matmul(amx.engine, &feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut h));
         } else {
             let mut hidden = vec![0u16; b * self.fc1.n_out];
-            matmul(&feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut hidden));
+            matmul(amx.engine, &feats, b, &amx.fc1, &self.fc1.bias, true, Out::Bf16(&mut hidden));
             for (d, r) in h.chunks_exact_mut(kp2).zip(hidden.chunks_exact(self.fc1.n_out)) {
                 d[..r.len()].copy_from_slice(r);
             }
         }
         let mut out = vec![0.0; b * self.fc2.n_out];
-        matmul(&h, b, &amx.fc2, &self.fc2.bias, false, Out::F32(&mut out));
+        matmul(amx.engine, &h, b, &amx.fc2, &self.fc2.bias, false, Out::F32(&mut out));
         normalize_rows(&mut out, self.fc2.n_out);
         out
     }
@@ -409,10 +436,10 @@ mod tests {
     use super::*;
     use crate::tower::ImageTower;
 
-    /// The bf16 tiles give the f32 kernel's embeddings to bf16 precision (cosine > 0.999
-    /// for every frame), deterministically.
+    /// Each bf16 kernel this CPU runs gives the f32 kernel's embeddings to bf16 precision
+    /// (cosine > 0.999 for every frame), deterministically.
     #[test]
-    fn amx_kernel_agrees_with_f32() {
+    fn bf16_kernels_agree_with_f32() {
         let config = TowerConfig::with_input_size(40);
         let tower = ImageTower::init(&config, 9).unwrap();
         let params: Vec<(String, Vec<f32>)> = tower
@@ -422,14 +449,25 @@ mod tests {
             .collect();
         let f32k = CpuTower::with_kernel(&config, &params, Kernel::F32Gemm).unwrap();
         assert_eq!(f32k.kernel(), Kernel::F32Gemm);
-        if !amx_available() {
-            let err = CpuTower::with_kernel(&config, &params, Kernel::AmxBf16).unwrap_err();
-            assert!(err.to_string().contains("no AMX"), "{err}");
-            assert_eq!(CpuTower::new(&config, &params).unwrap().kernel(), Kernel::F32Gemm);
-            return;
+        assert_eq!(CpuTower::new(&config, &params).unwrap().kernel(), Kernel::best(), "best kernel");
+        for kernel in [Kernel::AmxBf16, Kernel::Avx512Bf16] {
+            if !kernel.available() {
+                let err = CpuTower::with_kernel(&config, &params, kernel).unwrap_err();
+                assert!(err.to_string().contains("this CPU (or OS) has no"), "{err}");
+                continue;
+            }
+            bf16_kernel_agrees_with_f32(&config, &params, &f32k, kernel);
         }
-        let amx = CpuTower::with_kernel(&config, &params, Kernel::AmxBf16).unwrap();
-        assert_eq!(CpuTower::new(&config, &params).unwrap().kernel(), Kernel::AmxBf16, "best kernel");
+    }
+
+    fn bf16_kernel_agrees_with_f32(
+        config: &TowerConfig,
+        params: &[(String, Vec<f32>)],
+        f32k: &CpuTower,
+        kernel: Kernel,
+    ) {
+        let amx = CpuTower::with_kernel(config, params, kernel).unwrap();
+        assert_eq!(amx.kernel(), kernel);
         // 37 frames: not a multiple of the 32-row blocks.
         let b = 37;
         let input: Vec<f32> = (0..b * 40 * 40 * 3).map(|i| ((i * 29 + i / 11) % 255) as f32 / 127.5 - 1.0).collect();
@@ -447,7 +485,7 @@ mod tests {
         // Frames as bytes: the same as their [-1, 1] values, on both kernels.
         let bytes: Vec<u8> = (0..b * 40 * 40 * 3).map(|i| (i * 13 % 256) as u8).collect();
         let values: Vec<f32> = bytes.iter().map(|&v| byte_to_input(v)).collect();
-        for t in [&amx, &f32k] {
+        for t in [&amx, f32k] {
             assert_eq!(t.forward_bytes(&bytes, b).unwrap(), t.forward(&values, b).unwrap());
         }
     }
