@@ -54,6 +54,10 @@ pub struct RewardSettings {
     pub config: String,
     /// Image tower file.
     pub tower: PathBuf,
+    /// A CLIP model folder (Hugging Face `CLIPModel` weights in `model.safetensors`,
+    /// `tokenizer.json`, `config.json`) that scores the frames instead of the simlit tower.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<PathBuf>,
     /// Scene camera to render, `NAME` or `ENV=NAME[,...]` (None: the camera the tower was
     /// trained on for the env, see [`crate::dataset::resolve_cameras`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +112,7 @@ impl RewardSettings {
             window,
             config,
             tower: tower.unwrap_or_else(default_tower),
+            clip: None,
             camera: None,
             size: None,
             renderer: None,
@@ -147,6 +152,7 @@ impl RewardSettings {
             window,
             config: "semantic_only".into(),
             tower,
+            clip: None,
             camera,
             size,
             renderer: None,
@@ -191,16 +197,29 @@ impl RewardSettings {
 
     /// The renderer reward frames are drawn by: [`renderer`](Self::renderer), else the
     /// tower's; a mismatch with the tower is an error unless [`force_renderer`](Self::force_renderer).
+    /// A CLIP model learnt from photographs, from neither renderer: `renderer`, else the
+    /// CPU rasteriser.
     pub fn frame_renderer(&self) -> Result<RendererKind> {
+        if self.clip.is_some() {
+            return Ok(self.renderer.unwrap_or(RendererKind::Raster));
+        }
         crate::reward_model::reward_renderer(self.renderer, &self.tower, self.force_renderer)
     }
 
     /// The language-reward pipeline of these settings for `env_id` made with `kwargs`: the
-    /// simlit backend of [`tower`](Self::tower), the goal score, the synthesis config, and
-    /// the camera ([`crate::dataset::reward_camera_for`]) and frame side (
-    /// [`size`](Self::size), else the tower's input size) frames are rendered at. `train`,
-    /// `view` and `reward-check` all score through it.
+    /// simlit backend of [`tower`](Self::tower) (or the CLIP model of [`clip`](Self::clip)),
+    /// the goal score, the synthesis config, and the camera
+    /// ([`crate::dataset::reward_camera_for`]) and frame side ([`size`](Self::size), else the
+    /// model's input size) frames are rendered at. `train`, `view` and `reward-check` all
+    /// score through it.
     pub fn pipeline(&self, env_id: &str, kwargs: &Options, device: &Device) -> Result<RewardPipeline> {
+        if let Some(dir) = &self.clip {
+            let camera = crate::dataset::reward_camera_for(self.camera.as_deref(), env_id, kwargs, dir)?;
+            let backend = vlmgym_reward::ClipBackend::load_on(dir, None, device)?;
+            let size = self.size.unwrap_or(backend.config().vision.image_size as u32);
+            let score = self.goal_score(&backend)?;
+            return Ok(RewardPipeline::new(Box::new(backend), score, self.spec()?, &camera, size));
+        }
         let camera = crate::dataset::reward_camera_for(self.camera.as_deref(), env_id, kwargs, &self.tower)?;
         let backend = load_simlit(&self.tower, device)?;
         let size = self.size.unwrap_or(backend.tower().input_size() as u32);

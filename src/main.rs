@@ -254,6 +254,10 @@ enum Command {
         /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
         #[arg(long)]
         tower: Option<PathBuf>,
+        /// Score with a CLIP model instead: a folder of Hugging Face `CLIPModel` files
+        /// (model.safetensors, tokenizer.json, config.json).
+        #[arg(long, value_name = "DIR", conflicts_with = "tower")]
+        clip: Option<PathBuf>,
         /// States to sample.
         #[arg(long, default_value_t = 600)]
         samples: usize,
@@ -377,22 +381,31 @@ struct GoalOpts {
     /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
     #[arg(long)]
     tower: Option<PathBuf>,
+    /// Score with a CLIP model instead of the simlit tower: a folder of Hugging Face
+    /// `CLIPModel` files (model.safetensors, tokenizer.json, config.json). Frames are drawn
+    /// by the CPU rasteriser (or --renderer) at the model's input size.
+    #[arg(long, value_name = "DIR", conflicts_with = "tower")]
+    clip: Option<PathBuf>,
 }
 
 impl GoalOpts {
     /// The reward settings for `kind` on `env_id`.
     fn settings(self, env_id: &str, kind: vlmgym::language_reward::RewardKind) -> Result<RewardSettings> {
-        RewardSettings::new(
-            env_id,
-            kind,
-            self.goal,
-            self.negative,
-            self.baseline,
-            self.alpha,
-            self.window,
-            self.reward_config,
-            self.tower,
-        )
+        let clip = self.clip;
+        Ok(RewardSettings {
+            clip,
+            ..RewardSettings::new(
+                env_id,
+                kind,
+                self.goal,
+                self.negative,
+                self.baseline,
+                self.alpha,
+                self.window,
+                self.reward_config,
+                self.tower,
+            )?
+        })
     }
 }
 
@@ -735,6 +748,7 @@ fn run() -> Result<()> {
             alpha,
             window,
             tower,
+            clip,
             samples,
             seed,
             out,
@@ -752,6 +766,7 @@ fn run() -> Result<()> {
                 alpha,
                 window,
                 tower,
+                clip,
                 samples,
                 seed,
                 out,

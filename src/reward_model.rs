@@ -171,6 +171,8 @@ pub struct CheckArgs {
     pub window: f64,
     /// Image tower.
     pub tower: PathBuf,
+    /// A CLIP model folder that scores instead of the tower.
+    pub clip: Option<PathBuf>,
     /// States to sample.
     pub samples: usize,
     /// Seed of the sampled states (use seeds the tower never trained on).
@@ -343,6 +345,7 @@ fn check_pipeline(
     let settings = RewardSettings {
         renderer: args.renderer,
         force_renderer: args.force_renderer,
+        clip: args.clip.clone(),
         ..RewardSettings::for_goal(
             goal,
             negative,

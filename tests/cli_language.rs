@@ -181,6 +181,82 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     assert!(!o.status.success() && stderr(&o).contains("does not exist"), "{}", stderr(&o));
 }
 
+/// A random-weight CLIP folder (the shape of a Hugging Face `CLIPModel` download).
+fn random_clip(dir: &Path) -> PathBuf {
+    use vlmgym::reward::clip::{tiny_config, write_random_model, Activation};
+    let words = ["the", "pole", "is", "upright", "has", "fallen", "over", "balanced", "on", "cart"];
+    let folder = dir.join("clip");
+    write_random_model(&folder, &tiny_config(words.len() + 4, Activation::QuickGelu), 3, &words).unwrap();
+    folder
+}
+
+/// `--clip DIR` scores with a CLIP model in `reward-check` and `train` (kept in the run's
+/// config, so a resumed run scores with it too), frames at the model's input size
+/// (`view --clip`: tests/cli_view.rs).
+#[test]
+fn a_clip_model_scores_in_reward_check_and_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = random_clip(dir.path());
+    let out = dir.path().join("rc");
+    let report = json(&vlmgym(&[
+        "reward-check",
+        "CartPole-v1",
+        "--goal",
+        "the pole is upright",
+        "--negative",
+        "the pole has fallen over",
+        "--clip",
+        clip.to_str().unwrap(),
+        "--samples",
+        "24",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!((report["score"].as_str(), report["samples"].as_u64()), (Some("clg"), Some(24)), "{report}");
+    assert_eq!(report["size"], 32, "frames at the CLIP model's input size");
+    let auc = report["auc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{report}");
+
+    let cfg = dir.path().join("ppo.toml");
+    std::fs::write(
+        &cfg,
+        "num_envs = 2\nnum_steps = 16\nnum_minibatches = 2\nupdate_epochs = 1\ntotal_timesteps = 64\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let o = vlmgym(&[
+        "train",
+        "--env",
+        "CartPole-v1",
+        "--reward",
+        "clg",
+        "--goal",
+        "the pole is upright",
+        "--negative",
+        "the pole has fallen over",
+        "--clip",
+        clip.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains(&format!("clip = \"{}\"", clip.display())), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "semantic_score").expect("a semantic_score column");
+    let last: Vec<&str> = metrics.lines().last().unwrap().split(',').collect();
+    assert!(last[col].parse::<f64>().unwrap().is_finite(), "{metrics}");
+
+    let o =
+        vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--clip", dir.path().join("none").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("model.safetensors is missing"), "{}", stderr(&o));
+    let o = vlmgym(&["reward-check", "CartPole-v1", "--goal", "x", "--clip", "a", "--tower", "b"]);
+    assert!(!o.status.success() && stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
 /// `reward-check --goals FILE` scores every pair on one set of states: each pair's AUC is the
 /// one `--goal G --negative N` reports on the same states; a file for another env, or with an
 /// empty text, is a clear error.
@@ -376,10 +452,10 @@ fn every_tower_kernel_scores_alike_and_an_unknown_one_is_an_error() {
             .expect("run vlmgym")
     };
     let candle = json(&check("candle"))["auc"].as_f64().unwrap();
-    for kernel in ["f32", "amx"] {
+    for kernel in ["f32", "amx", "avx512bf16"] {
         let o = check(kernel);
-        if kernel == "amx" && !o.status.success() {
-            assert!(stderr(&o).contains("no AMX"), "{}", stderr(&o));
+        if kernel != "f32" && !o.status.success() {
+            assert!(stderr(&o).contains("this CPU (or OS) has no"), "{}", stderr(&o));
             continue;
         }
         let auc = json(&o)["auc"].as_f64().unwrap();
@@ -387,7 +463,7 @@ fn every_tower_kernel_scores_alike_and_an_unknown_one_is_an_error() {
     }
     let o = check("bogus");
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("VLMGYM_TOWER_KERNEL=bogus: use amx, f32 or candle"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("VLMGYM_TOWER_KERNEL=bogus: use amx, avx512bf16, f32 or candle"), "{}", stderr(&o));
 }
 
 /// Writes a tower whose report says it was trained on `cameras` (env id to camera name).

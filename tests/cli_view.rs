@@ -111,6 +111,21 @@ fn a_text_trained_checkpoint_plays_with_each_reward_term_on_the_hud() {
 }
 
 #[test]
+fn a_clip_model_scores_live_with_clip() {
+    use vlmgym::reward::clip::{tiny_config, write_random_model, Activation};
+    let dir = tempfile::tempdir().unwrap();
+    let words = ["the", "pole", "is", "upright", "has", "fallen", "over"];
+    let clip = dir.path().join("clip");
+    write_random_model(&clip, &tiny_config(words.len() + 4, Activation::QuickGelu), 3, &words).unwrap();
+    let args = ["CartPole-v1", "--goal", "the pole is upright", "--negative", "the pole has fallen over", "--clip"];
+    let (_, hud) = screenshot(dir.path(), "clip.png", &[&args[..], &[clip.to_str().unwrap()]].concat());
+    assert!(hud.contains("goal: \"the pole is upright\""), "{hud}");
+    let line = hud.lines().find(|l| l.trim_start().starts_with("semantic_score")).unwrap_or_else(|| panic!("{hud}"));
+    let v: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(v.is_finite(), "{line}");
+}
+
+#[test]
 fn arrow_keys_drive_the_car_and_keys_pause_and_switch_cameras() {
     // xdotool (scripts/setup.sh) types into the window: hold Up for two seconds, then C
     // (next camera), Space (pause), Esc (quit). The HUD last shown is printed on exit.

@@ -13,7 +13,11 @@
 //!   (QuickGELU, exact GELU, tanh GELU) and epsilon, for the LAION models (ViT-H/14, ViT-g/14,
 //!   ViT-bigG/14 use GELU). A test checks both give the same embeddings on QuickGELU weights.
 //!
-//! [`ClipImpl::auto`] picks candle where it can. Preprocessing follows vlmrm / VLM-RL:
+//! - [`ClipImpl::NativeBf16`]: the native transformer with its layers' matrix products in bf16
+//!   on Intel AMX tiles or AVX-512 BF16, where the CPU has them (the simlit tower's kernels).
+//!
+//! [`ClipImpl::best`] (the default) picks the bf16 one where it runs, else candle where it
+//! can ([`ClipImpl::auto`]). Preprocessing follows vlmrm / VLM-RL:
 //! bicubic (Catmull-Rom) squash of the whole frame to the input size (no crop, aspect not
 //! kept), then OpenAI's mean/std. Texts: `tokenizer.json` with its start/end tokens,
 //! truncated to the context length (the end token kept), padded with id 0, pooled at the
@@ -38,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::backend::{Backend, Embeddings, Frames};
+use crate::tower_cpu::Kernel;
 
 /// OpenAI CLIP pixel mean (RGB).
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
@@ -68,6 +73,15 @@ impl Activation {
             "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Self::GeluTanh,
             other => bail!("clip: activation `{other}` not supported (quick_gelu, gelu, gelu_new)"),
         })
+    }
+
+    /// The Hugging Face `hidden_act` name.
+    pub fn hf_name(self) -> &'static str {
+        match self {
+            Self::QuickGelu => "quick_gelu",
+            Self::Gelu => "gelu",
+            Self::GeluTanh => "gelu_new",
+        }
     }
 
     fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -212,6 +226,28 @@ impl ClipConfig {
         };
         c.validate()?;
         Ok(c)
+    }
+
+    /// As a Hugging Face `CLIPConfig` (`config.json`), which [`from_hf_json`](Self::from_hf_json)
+    /// reads back to the same config.
+    pub fn to_hf_json(&self) -> String {
+        let (t, v) = (&self.text, &self.vision);
+        serde_json::json!({
+            "projection_dim": self.projection_dim,
+            "text_config": {
+                "vocab_size": t.vocab_size, "hidden_size": t.hidden_size,
+                "intermediate_size": t.intermediate_size, "num_hidden_layers": t.num_layers,
+                "num_attention_heads": t.num_heads, "max_position_embeddings": t.context_length,
+                "hidden_act": t.activation.hf_name(), "layer_norm_eps": self.layer_norm_eps,
+            },
+            "vision_config": {
+                "hidden_size": v.hidden_size, "intermediate_size": v.intermediate_size,
+                "num_hidden_layers": v.num_layers, "num_attention_heads": v.num_heads,
+                "image_size": v.image_size, "patch_size": v.patch_size,
+                "hidden_act": v.activation.hf_name(), "layer_norm_eps": self.layer_norm_eps,
+            }
+        })
+        .to_string()
     }
 
     /// Errors when a size is 0, a width is not divisible by its head count or the image
@@ -425,6 +461,10 @@ pub enum ClipImpl {
     Candle,
     /// This module's transformer (any [`Activation`], any epsilon).
     Native,
+    /// [`Native`](Self::Native) with every matrix product of the transformer layers in bf16
+    /// (f32 accumulation) on Intel AMX tiles or AVX-512 BF16 ([`Kernel::best`]; CPUs with one
+    /// of them only). Embeddings agree with the f32 ones to bf16 precision.
+    NativeBf16,
 }
 
 impl ClipImpl {
@@ -438,27 +478,113 @@ impl ClipImpl {
             Self::Native
         }
     }
+
+    /// The fastest for `config` on `device`: [`NativeBf16`](Self::NativeBf16) on a CPU with
+    /// a bf16 kernel, else [`auto`](Self::auto).
+    pub fn best(config: &ClipConfig, device: &Device) -> Self {
+        if device.is_cpu() && Kernel::best().is_bf16() {
+            Self::NativeBf16
+        } else {
+            Self::auto(config)
+        }
+    }
 }
 
 // ---- native transformer (Hugging Face CLIP layout) ----
 
+/// A linear layer of the native transformer: candle's, or (with a bf16 [`Kernel`]) the same
+/// weights packed for the AMX tiles or AVX-512 BF16, run in bf16 with f32 accumulation.
+#[derive(Debug, Clone)]
+struct Proj {
+    linear: Linear,
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    amx: Option<std::sync::Arc<crate::tower_amx::Dense>>,
+}
+
+impl Proj {
+    fn new(linear: Linear, kernel: Kernel) -> candle_core::Result<Self> {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        {
+            let (outputs, inputs) = linear.weight().dims2()?;
+            let amx = match kernel.engine() {
+                Some(engine) if crate::tower_amx::Dense::fits(outputs) => {
+                    let w = linear.weight().to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                    let b = linear.bias().map(|b| b.to_device(&Device::Cpu)?.to_vec1::<f32>()).transpose()?;
+                    Some(std::sync::Arc::new(crate::tower_amx::Dense::new(engine, &w, b.as_deref(), outputs, inputs)))
+                }
+                _ => None,
+            };
+            Ok(Proj { linear, amx })
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        {
+            let _ = kernel;
+            Ok(Proj { linear })
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.forward_then(x, None)
+    }
+
+    /// `act(x W^T + b)`; on the bf16 kernels a QuickGELU is applied in place on the product
+    /// (no three whole-tensor candle ops, each a fresh allocation), other activations by
+    /// candle.
+    fn forward_act(&self, x: &Tensor, act: Activation) -> candle_core::Result<Tensor> {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if self.amx.is_some() && act == Activation::QuickGelu {
+            return self.forward_then(x, Some(act));
+        }
+        act.apply(&self.forward(x)?)
+    }
+
+    fn forward_then(&self, x: &Tensor, act: Option<Activation>) -> candle_core::Result<Tensor> {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(d) = &self.amx {
+            let x = x.contiguous()?;
+            let mut dims = x.dims().to_vec();
+            let k = dims.pop().unwrap_or(0);
+            let m = x.elem_count() / k.max(1);
+            let mut out = vec![0f32; m * d.outputs()];
+            {
+                let (storage, layout) = x.storage_and_layout();
+                let candle_core::Storage::Cpu(cpu) = &*storage else {
+                    candle_core::bail!("clip: the bf16 kernels run on the CPU only");
+                };
+                let (a, b) = layout.contiguous_offsets().ok_or_else(|| candle_core::Error::msg("not contiguous"))?;
+                d.forward(&cpu.as_slice::<f32>()?[a..b], m, &mut out);
+            }
+            if act == Some(Activation::QuickGelu) {
+                use rayon::prelude::*;
+                out.par_chunks_mut(4096).for_each(|c| {
+                    c.iter_mut().for_each(|v| *v /= 1.0 + (-1.702 * *v).exp());
+                });
+            }
+            dims.push(d.outputs());
+            return Tensor::from_vec(out, dims, x.device());
+        }
+        self.linear.forward(x)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    out: Linear,
+    q: Proj,
+    k: Proj,
+    v: Proj,
+    out: Proj,
     heads: usize,
     scale: f64,
 }
 
 impl Attention {
-    fn new(vb: VarBuilder, d: usize, heads: usize) -> candle_core::Result<Self> {
+    fn new(vb: VarBuilder, d: usize, heads: usize, kernel: Kernel) -> candle_core::Result<Self> {
+        let proj = |name: &str| Proj::new(candle_nn::linear(d, d, vb.pp(name))?, kernel);
         Ok(Self {
-            q: candle_nn::linear(d, d, vb.pp("q_proj"))?,
-            k: candle_nn::linear(d, d, vb.pp("k_proj"))?,
-            v: candle_nn::linear(d, d, vb.pp("v_proj"))?,
-            out: candle_nn::linear(d, d, vb.pp("out_proj"))?,
+            q: proj("q_proj")?,
+            k: proj("k_proj")?,
+            v: proj("v_proj")?,
+            out: proj("out_proj")?,
             heads,
             scale: ((d / heads) as f64).powf(-0.5),
         })
@@ -485,15 +611,15 @@ struct EncoderLayer {
     ln1: LayerNorm,
     attn: Attention,
     ln2: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
+    fc1: Proj,
+    fc2: Proj,
     act: Activation,
 }
 
 impl EncoderLayer {
     fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> candle_core::Result<Tensor> {
         let h = (self.attn.forward(&self.ln1.forward(x)?, mask)? + x)?;
-        let m = self.fc2.forward(&self.act.apply(&self.fc1.forward(&self.ln2.forward(&h)?)?)?)?;
+        let m = self.fc2.forward(&self.fc1.forward_act(&self.ln2.forward(&h)?, self.act)?)?;
         m + h
     }
 }
@@ -507,16 +633,17 @@ fn encoder(
     heads: usize,
     act: Activation,
     eps: f64,
+    kernel: Kernel,
 ) -> candle_core::Result<Vec<EncoderLayer>> {
     (0..n)
         .map(|i| {
             let vb = vb.pp("encoder.layers").pp(i.to_string());
             Ok(EncoderLayer {
                 ln1: candle_nn::layer_norm(d, eps, vb.pp("layer_norm1"))?,
-                attn: Attention::new(vb.pp("self_attn"), d, heads)?,
+                attn: Attention::new(vb.pp("self_attn"), d, heads, kernel)?,
                 ln2: candle_nn::layer_norm(d, eps, vb.pp("layer_norm2"))?,
-                fc1: candle_nn::linear(d, m, vb.pp("mlp.fc1"))?,
-                fc2: candle_nn::linear(m, d, vb.pp("mlp.fc2"))?,
+                fc1: Proj::new(candle_nn::linear(d, m, vb.pp("mlp.fc1"))?, kernel)?,
+                fc2: Proj::new(candle_nn::linear(m, d, vb.pp("mlp.fc2"))?, kernel)?,
                 act,
             })
         })
@@ -540,7 +667,7 @@ struct NativeClip {
 }
 
 impl NativeClip {
-    fn new(vb: VarBuilder, c: &ClipConfig) -> candle_core::Result<Self> {
+    fn new(vb: VarBuilder, c: &ClipConfig, kernel: Kernel) -> candle_core::Result<Self> {
         let (t, v, eps) = (&c.text, &c.vision, c.layer_norm_eps);
         let tv = vb.pp("text_model");
         let vv = vb.pp("vision_model");
@@ -556,6 +683,7 @@ impl NativeClip {
                 t.num_heads,
                 t.activation,
                 eps,
+                kernel,
             )?,
             tfinal: candle_nn::layer_norm(t.hidden_size, eps, tv.pp("final_layer_norm"))?,
             tproj: candle_nn::linear_no_bias(t.hidden_size, c.projection_dim, vb.pp("text_projection"))?,
@@ -577,6 +705,7 @@ impl NativeClip {
                 v.num_heads,
                 v.activation,
                 eps,
+                kernel,
             )?,
             post: candle_nn::layer_norm(v.hidden_size, eps, vv.pp("post_layernorm"))?,
             vproj: candle_nn::linear_no_bias(v.hidden_size, c.projection_dim, vb.pp("visual_projection"))?,
@@ -801,11 +930,14 @@ impl ClipBackend {
         implementation: Option<ClipImpl>,
     ) -> Result<Self> {
         config.validate()?;
-        let auto = ClipImpl::auto(&config);
-        let implementation = implementation.unwrap_or(auto);
+        let implementation = implementation.unwrap_or_else(|| ClipImpl::best(&config, vb.device()));
         ensure!(
-            !(implementation == ClipImpl::Candle && auto == ClipImpl::Native),
+            !(implementation == ClipImpl::Candle && ClipImpl::auto(&config) != ClipImpl::Candle),
             "clip: candle's ClipModel only runs QuickGELU with layer-norm epsilon 1e-5; use the native implementation"
+        );
+        ensure!(
+            implementation != ClipImpl::NativeBf16 || (vb.device().is_cpu() && Kernel::best().is_bf16()),
+            "clip: the native-bf16 implementation needs a CPU with AMX or AVX-512 BF16 (this device has neither); use native"
         );
         // Check every tensor up front so a wrong checkpoint names the first misfit.
         for (name, shape) in config.tensor_shapes() {
@@ -819,7 +951,8 @@ impl ClipBackend {
         let device = vb.device().clone();
         let model = match implementation {
             ClipImpl::Candle => Model::Candle(Box::new(cclip::ClipModel::new(vb, &config.to_candle())?)),
-            ClipImpl::Native => Model::Native(Box::new(NativeClip::new(vb, &config)?)),
+            ClipImpl::Native => Model::Native(Box::new(NativeClip::new(vb, &config, Kernel::F32Gemm)?)),
+            ClipImpl::NativeBf16 => Model::Native(Box::new(NativeClip::new(vb, &config, Kernel::best())?)),
         };
         Ok(Self { model, tokenizer, config, implementation, device })
     }
@@ -935,6 +1068,26 @@ impl Backend for ClipBackend {
     fn dim(&self) -> usize {
         self.config.projection_dim
     }
+}
+
+/// Writes a model folder [`ClipBackend::load`] reads: [`random_weights`] of `config` drawn
+/// from `seed` (`model.safetensors`), a word-level tokenizer of `words`
+/// ([`word_level_tokenizer_json`]) and `config.json`. The same compute as a pretrained model
+/// of that shape, for trying the `--clip` commands and for tests (no pretrained CLIP ships
+/// with vlmgym). The vocabulary must fit `config` (`words.len() + 4` tokens).
+pub fn write_random_model(dir: &Path, config: &ClipConfig, seed: u64, words: &[&str]) -> Result<()> {
+    ensure!(
+        words.len() + 4 == config.text.vocab_size,
+        "clip: {} words make {} tokens, the config has a vocabulary of {}",
+        words.len(),
+        words.len() + 4,
+        config.text.vocab_size
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("clip: cannot create {}", dir.display()))?;
+    candle_core::safetensors::save(&random_weights(config, seed)?, dir.join("model.safetensors"))?;
+    std::fs::write(dir.join("tokenizer.json"), word_level_tokenizer_json(words))?;
+    std::fs::write(dir.join("config.json"), config.to_hf_json())?;
+    Ok(())
 }
 
 /// A 2-layer CLIP with 32-px images, 16-d projections and the given activation (tests).

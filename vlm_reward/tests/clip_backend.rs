@@ -5,8 +5,10 @@
 use std::path::Path;
 
 use vlmgym_reward::clip::{
-    random_weights, tiny_config, word_level_tokenizer_json, Activation, ClipBackend, ClipConfig, ClipImpl,
+    random_weights, tiny_config, word_level_tokenizer_json, write_random_model, Activation, ClipBackend, ClipConfig,
+    ClipImpl,
 };
+use vlmgym_reward::tower_cpu::Kernel;
 use vlmgym_reward::{bench_embed_images, Backend, Frames};
 
 const WORDS: [&str; 8] = ["a", "red", "blue", "square", "the", "car", "is", "crashed"];
@@ -43,7 +45,8 @@ fn load_round_trip_shapes_and_determinism() {
     let config = tiny_config(vocab(), Activation::QuickGelu);
     write_model(dir.path(), &config, 1);
     let b = ClipBackend::load(dir.path(), Some(config.clone())).unwrap();
-    assert_eq!(b.implementation(), ClipImpl::Candle);
+    let amx = Kernel::best().is_bf16();
+    assert_eq!(b.implementation(), if amx { ClipImpl::NativeBf16 } else { ClipImpl::Candle });
     assert_eq!(b.dim(), 16);
     let f = frames(3, 40, 60);
     let e = b.embed_images(&f).unwrap();
@@ -111,13 +114,64 @@ fn candle_and_native_agree_and_gelu_runs_native() {
     let w = random_weights(&gelu, 5).unwrap();
     let e = ClipBackend::from_tensors(w.clone(), gelu.clone(), None, Some(ClipImpl::Candle)).unwrap_err();
     assert!(e.to_string().contains("QuickGELU"), "{e}");
-    let g = ClipBackend::from_tensors(w, gelu, None, None).unwrap();
+    let g = ClipBackend::from_tensors(w, gelu, None, Some(ClipImpl::Native)).unwrap();
     assert_eq!(g.implementation(), ClipImpl::Native);
     assert_eq!(g.embed_images(&f).unwrap().len(), 2);
     // GELU and QuickGELU differ on the same weights.
     assert!(max_diff(g.embed_images(&f).unwrap().as_slice(), n.embed_images(&f).unwrap().as_slice()) > 1e-4);
     let e = g.embed_texts(&t).unwrap_err();
     assert!(e.to_string().contains("no tokenizer"), "{e}");
+}
+
+#[test]
+fn the_bf16_kernel_agrees_with_f32_to_bf16_precision() {
+    // QuickGELU is fused into the bf16 product's write-back; GELU runs on candle after it.
+    for act in [Activation::Gelu, Activation::QuickGelu] {
+        let config = tiny_config(vocab(), act);
+        let w = random_weights(&config, 6).unwrap();
+        let f32_model =
+            ClipBackend::from_tensors(w.clone(), config.clone(), Some(tokenizer()), Some(ClipImpl::Native)).unwrap();
+        let bf16 = ClipBackend::from_tensors(w, config, Some(tokenizer()), Some(ClipImpl::NativeBf16));
+        if !Kernel::best().is_bf16() {
+            let e = bf16.unwrap_err();
+            assert!(e.to_string().contains("AVX-512 BF16"), "{e}");
+            return;
+        }
+        let bf16 = bf16.unwrap();
+        let f = frames(5, 48, 40);
+        let t = texts(&["a blue square", "the car is crashed", "crashed"]);
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        for (a, b) in [
+            (f32_model.embed_images(&f).unwrap(), bf16.embed_images(&f).unwrap()),
+            (f32_model.embed_texts(&t).unwrap(), bf16.embed_texts(&t).unwrap()),
+        ] {
+            assert_ne!(a, b, "bf16 products round differently from f32 ones");
+            for (x, y) in a.iter().zip(b.iter()) {
+                assert!(cos(x, y) > 0.999, "{act:?}: cosine {} between the f32 and bf16 embeddings", cos(x, y));
+            }
+        }
+        assert_eq!(bf16.embed_images(&f).unwrap(), bf16.embed_images(&f).unwrap(), "deterministic");
+    }
+}
+
+#[test]
+fn a_written_random_model_loads_with_its_own_config_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for act in [Activation::QuickGelu, Activation::Gelu, Activation::GeluTanh] {
+        let config = tiny_config(vocab(), act);
+        assert_eq!(ClipConfig::from_hf_json(&config.to_hf_json()).unwrap(), config);
+    }
+    let config = tiny_config(vocab(), Activation::Gelu);
+    let folder = dir.path().join("clip");
+    write_random_model(&folder, &config, 4, &WORDS).unwrap();
+    let loaded = ClipBackend::load(&folder, None).unwrap();
+    assert_eq!(loaded.config(), &config);
+    let mem = ClipBackend::from_tensors(random_weights(&config, 4).unwrap(), config.clone(), Some(tokenizer()), None)
+        .unwrap();
+    let t = texts(&["the car is crashed"]);
+    assert_eq!(loaded.embed_texts(&t).unwrap(), mem.embed_texts(&t).unwrap());
+    let e = write_random_model(&folder, &config, 4, &WORDS[..3]).unwrap_err();
+    assert!(e.to_string().contains("vocabulary of 12"), "{e}");
 }
 
 #[test]
