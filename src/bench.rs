@@ -8,7 +8,7 @@ use serde::Serialize;
 use vlmgym_agents::{Ppo, PpoConfig, RunSpec};
 use vlmgym_envs::classic::CARTPOLE_ID;
 use vlmgym_envs::driving::DRIVING_ID;
-use vlmgym_envs::{make_vec, make_with, Env, Options, Result, Space, Value, VecEnv, VectorizationMode};
+use vlmgym_envs::{make_vec, make_with, Env, Options, Result, Schedule, Space, Value, VecEnv, VectorizationMode};
 
 /// How many pre-drawn actions each env cycles through (so timing excludes the RNG).
 const ACTION_TABLE: usize = 1024;
@@ -67,6 +67,14 @@ impl Workload {
             }
         };
         Ok(Workload { stepper, actions, cursor: ChaCha8Rng::seed_from_u64(seed).random_range(0..ACTION_TABLE) })
+    }
+
+    /// How a threaded vector env runs its next batch (None: not a threaded vector env).
+    pub fn schedule(&self) -> Option<Schedule> {
+        match &self.stepper {
+            Stepper::Vector(v) if v.num_threads() > 1 => Some(v.schedule()),
+            _ => None,
+        }
     }
 
     /// Env steps taken by one call of [`Workload::step`].
@@ -130,6 +138,11 @@ pub struct Measurement {
     /// Constructor kwargs, when not the defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kwargs: Option<Options>,
+    /// How a threaded vector env was running its batches at the end (its own timing
+    /// chooses: `parallel` on the workers, or `inline` on one thread when a batch costs
+    /// less than a hand-off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
@@ -151,8 +164,10 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
                 Target::Single => 1,
                 Target::Vector { num_envs, .. } => num_envs,
             };
-            let steps_per_sec = Workload::new(id, target, 0)?.steps_per_second(min_time)?;
-            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec, kwargs: None })
+            let mut work = Workload::new(id, target, 0)?;
+            let steps_per_sec = work.steps_per_second(min_time)?;
+            let schedule = work.schedule();
+            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec, kwargs: None, schedule })
         })
         .collect()
 }
@@ -187,11 +202,12 @@ pub fn ppo(min_time: Duration) -> anyhow::Result<Measurement> {
         threads,
         steps_per_sec: steps as f64 / start.elapsed().as_secs_f64(),
         kwargs: None,
+        schedule: None,
     })
 }
 
 /// The report of `vlmgym bench driving`: steps/s of `Driving-v0` on the town map with 0
-/// and 20 NPCs, for one env and for a threaded vector env of 8 envs on every core.
+/// and 20 NPCs, for one env and for sync and threaded (every core) vector envs of 8 envs.
 pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
     let id = DRIVING_ID;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -205,6 +221,12 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
         let targets = [
             (format!("single_env_{npcs}_npcs"), Target::Single, 1, 1),
             (
+                format!("sync_vecenv_{n}_{npcs}_npcs"),
+                Target::Vector { mode: VectorizationMode::Sync, num_envs: n },
+                n,
+                1,
+            ),
+            (
                 format!("threaded_vecenv_{n}_{npcs}_npcs"),
                 Target::Vector { mode: VectorizationMode::Threaded { threads }, num_envs: n },
                 n,
@@ -212,7 +234,8 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
             ),
         ];
         for (name, target, num_envs, threads) in targets {
-            let steps_per_sec = Workload::with_kwargs(id, &kwargs, target, 0)?.steps_per_second(min_time)?;
+            let mut work = Workload::with_kwargs(id, &kwargs, target, 0)?;
+            let steps_per_sec = work.steps_per_second(min_time)?;
             out.push(Measurement {
                 name,
                 env_id: id.to_string(),
@@ -220,6 +243,7 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
                 threads,
                 steps_per_sec,
                 kwargs: Some(kwargs.clone()),
+                schedule: work.schedule(),
             });
         }
     }
@@ -266,6 +290,7 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration, size: (u32, u32)) 
             threads: 1,
             steps_per_sec,
             kwargs: None,
+            schedule: None,
         });
         let spec = vlmgym_envs::registry::spec(id)?;
         let Some(camera) = spec.metadata.reward_camera.clone() else { continue };
@@ -304,6 +329,7 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration, size: (u32, u32)) 
             threads: 1,
             steps_per_sec,
             kwargs: None,
+            schedule: None,
         });
     }
     Ok(out)
@@ -448,14 +474,14 @@ pub fn reward(
     device: &vlmgym_agents::Device,
 ) -> anyhow::Result<Vec<RewardMeasurement>> {
     use vlmgym_reward::backend::bench_embed_images;
-    use vlmgym_reward::clip::{ClipBackend, ClipConfig};
+    use vlmgym_reward::clip::{random_weights, ClipBackend, ClipConfig, ClipImpl};
     use vlmgym_reward::tower_cpu::Kernel;
     let tower = vlmgym_reward::tower::ImageTower::load_on(tower, device)?;
     let mut out = Vec::new();
     match tower.cpu_kernel()? {
         Some(best) => {
             // Every kernel this CPU runs, the one `embed` picks first.
-            let kernels = if best == Kernel::AmxBf16 { vec![best, Kernel::F32Gemm] } else { vec![best] };
+            let kernels = if best.is_bf16() { vec![best, Kernel::F32Gemm] } else { vec![best] };
             for kernel in kernels {
                 tower.set_cpu_kernel(kernel)?;
                 out.push(RewardMeasurement {
@@ -471,12 +497,21 @@ pub fn reward(
             bench: tower_bench(&tower, seconds)?,
         }),
     }
-    let clip = ClipBackend::random_on(ClipConfig::named("ViT-B-32")?, 0, None, device)?;
-    out.push(RewardMeasurement {
-        model: "CLIP ViT-B/32 (random weights)".into(),
-        kernel: None,
-        bench: bench_embed_images(&clip, 64, 3, 224, 224)?,
-    });
+    // CLIP the way `--clip` runs it (the AMX kernel where the CPU has one), then in f32.
+    let config = ClipConfig::named("ViT-B-32")?;
+    let best = ClipImpl::best(&config, device);
+    let mut ways = vec![best];
+    if best == ClipImpl::NativeBf16 {
+        ways.push(ClipImpl::auto(&config));
+    }
+    for way in ways {
+        let clip = ClipBackend::from_tensors_on(random_weights(&config, 0)?, config.clone(), None, Some(way), device)?;
+        out.push(RewardMeasurement {
+            model: "CLIP ViT-B/32 (random weights)".into(),
+            kernel: (way == ClipImpl::NativeBf16).then_some(Kernel::best()),
+            bench: bench_embed_images(&clip, 64, 3, 224, 224)?,
+        });
+    }
     Ok(out)
 }
 
@@ -485,7 +520,7 @@ pub fn reward(
 pub struct RewardMeasurement {
     /// What was measured.
     pub model: String,
-    /// The tower's CPU kernel (None: candle's own, e.g. on a GPU).
+    /// The model's CPU kernel (None: candle's own f32 one, or a GPU's).
     pub kernel: Option<vlmgym_reward::tower_cpu::Kernel>,
     /// The timing.
     #[serde(flatten)]
