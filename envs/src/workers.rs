@@ -6,7 +6,7 @@
 //! policy's forward pass), then yields, then parks until woken.
 //!
 //! A hand-off still costs a few microseconds, more than a whole batch of the cheapest envs
-//! takes on one thread. So the pool times itself and runs each batch whichever way is
+//! takes on one thread. So the pool times its cycles (batch to batch, the caller's own work between them included) and runs each batch whichever way is
 //! faster: handed out to the workers, or every piece in turn on the caller's thread (the
 //! workers then park). It tries the other way for a few batches every so often, so a change
 //! in the work (a heavier scene, a busy machine) is followed. The results do not depend on
@@ -58,25 +58,43 @@ impl Schedule {
 }
 
 /// The timing that picks a [`Schedule`]: trials of each way, then a period of the faster
-/// one, then a trial of the other, and so on.
+/// one, then a trial of the other, and so on. What it times is the cycle from one batch's
+/// start to the next one's, so the caller's own work between batches counts too (workers
+/// that spin while the caller computes slow it down); each way is judged by the median
+/// cycle of its last phase, which an occasional long pause (a PPO update between rollouts,
+/// the OS) does not move.
 #[derive(Debug)]
 struct Tuner {
     /// The way the current phase runs.
     way: Schedule,
     /// Whether the current phase is a trial (else a period of the faster way).
     trial: bool,
-    /// Mean seconds per batch of `[Inline, Parallel]` as last measured (None: not yet).
-    mean: [Option<f64>; 2],
-    /// Batches into the phase, and the seconds and number of the timed ones.
+    /// Median seconds per cycle of `[Inline, Parallel]` as last measured (None: not yet).
+    median: [Option<f64>; 2],
+    /// Cycles into the phase, and their seconds.
     count: u32,
-    acc: (f64, u32),
+    elapsed: f64,
+    /// The timed cycles of the phase (a trial's after its warm-up; a period's last
+    /// [`SAMPLES`]).
+    samples: Vec<f64>,
     /// A fixed schedule, or None to tune.
     fixed: Option<Schedule>,
 }
 
+/// Cycles a period keeps for its median.
+const SAMPLES: usize = 64;
+
 impl Tuner {
     fn new(fixed: Option<Schedule>) -> Self {
-        Tuner { way: Schedule::Inline, trial: true, mean: [None, None], count: 0, acc: (0.0, 0), fixed }
+        Tuner {
+            way: Schedule::Inline,
+            trial: true,
+            median: [None, None],
+            count: 0,
+            elapsed: 0.0,
+            samples: Vec::with_capacity(SAMPLES),
+            fixed,
+        }
     }
 
     fn index(s: Schedule) -> usize {
@@ -94,30 +112,36 @@ impl Tuner {
     /// The way chosen for the batches between trials (during a trial of the other way, the
     /// way it is trying against).
     fn chosen(&self) -> Schedule {
-        match (self.fixed, self.mean) {
+        match (self.fixed, self.median) {
             (Some(f), _) => f,
             (None, [Some(_), Some(_)]) if self.trial => self.way.other(),
             _ => self.way,
         }
     }
 
-    /// Records that the last batch (run the [`next`](Self::next) way) took `secs`.
+    /// Records that the last cycle (its batch run the [`next`](Self::next) way) took `secs`.
     fn record(&mut self, secs: f64) {
         if self.fixed.is_some() {
             return;
         }
         self.count += 1;
+        self.elapsed += secs;
         if !self.trial || self.count > TRIAL_WARMUP {
-            self.acc.0 += secs;
-            self.acc.1 += 1;
+            if self.samples.len() < SAMPLES {
+                self.samples.push(secs);
+            } else {
+                self.samples[self.count as usize % SAMPLES] = secs;
+            }
         }
-        let done = if self.trial { self.count >= TRIAL } else { self.count >= PERIOD && self.acc.0 >= PERIOD_SECS };
+        let done = if self.trial { self.count >= TRIAL } else { self.count >= PERIOD && self.elapsed >= PERIOD_SECS };
         if !done {
             return;
         }
-        self.mean[Self::index(self.way)] = Some(self.acc.0 / self.acc.1.max(1) as f64);
-        (self.count, self.acc) = (0, (0.0, 0));
-        match self.mean {
+        self.samples.sort_by(f64::total_cmp);
+        self.median[Self::index(self.way)] = self.samples.get(self.samples.len() / 2).copied();
+        (self.count, self.elapsed) = (0, 0.0);
+        self.samples.clear();
+        match self.median {
             [Some(inline), Some(parallel)] if self.trial => {
                 self.way = if parallel < PARALLEL_MARGIN * inline { Schedule::Parallel } else { Schedule::Inline };
                 self.trial = false;
@@ -165,6 +189,8 @@ pub(crate) struct Workers<T: Piece> {
     workers: Vec<Worker<T>>,
     epoch: u64,
     tuner: Tuner,
+    /// When the last batch started.
+    last_start: Option<Instant>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -195,7 +221,7 @@ impl<T: Piece> Workers<T> {
             workers.push(Worker { shared, handle: Some(handle) });
         }
         let tuner = Tuner::new(if workers.is_empty() { Some(Schedule::Inline) } else { None });
-        Ok(Workers { own, workers, epoch: 0, tuner })
+        Ok(Workers { own, workers, epoch: 0, tuner, last_start: None })
     }
 
     /// Number of pieces (threads, counting the caller's).
@@ -206,6 +232,7 @@ impl<T: Piece> Workers<T> {
     /// Runs every batch `schedule`'s way, or (None) whichever is faster, as timed.
     pub(crate) fn pin(&mut self, schedule: Option<Schedule>) {
         self.tuner = Tuner::new(if self.workers.is_empty() { Some(Schedule::Inline) } else { schedule });
+        self.last_start = None;
     }
 
     /// The way chosen for the batches between the tuner's trials.
@@ -217,6 +244,12 @@ impl<T: Piece> Workers<T> {
     /// every one has finished. A panic in a piece is raised again here (the first piece's
     /// first), after every piece has run.
     pub(crate) fn run(&mut self, prepare: impl FnMut(usize, &mut T)) {
+        if self.tuner.fixed.is_none() {
+            let start = Instant::now();
+            if let Some(last) = self.last_start.replace(start) {
+                self.tuner.record(start.duration_since(last).as_secs_f64());
+            }
+        }
         let way = self.tuner.next();
         let linger = way == Schedule::Parallel;
         for w in &self.workers {
@@ -224,12 +257,10 @@ impl<T: Piece> Workers<T> {
                 w.shared.linger.store(linger, Ordering::Relaxed);
             }
         }
-        let start = Instant::now();
         match way {
             Schedule::Inline => self.run_inline(prepare),
             Schedule::Parallel => self.run_parallel(prepare),
         }
-        self.tuner.record(start.elapsed().as_secs_f64());
     }
 
     fn run_inline(&mut self, mut prepare: impl FnMut(usize, &mut T)) {
