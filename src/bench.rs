@@ -146,7 +146,8 @@ pub struct Measurement {
 }
 
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
-/// vector envs of 1, 2, 8 and 32 CartPoles (threaded on every core, at most one per env).
+/// vector envs of 1, 2, 8 and 32 CartPoles (threaded on every core, at most one per env),
+/// each the median of [`ROUNDS`] interleaved rounds.
 pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
     let id = CARTPOLE_ID;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -157,19 +158,44 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
         let mode = VectorizationMode::Threaded { threads };
         targets.push((format!("threaded_vecenv_{n}"), Target::Vector { mode, num_envs: n }, threads));
     }
-    targets
+    let mut works =
+        targets.iter().map(|(_, target, _)| Workload::new(id, *target, 0)).collect::<Result<Vec<_>>>()?;
+    let rates = interleaved(&mut works, min_time)?;
+    Ok(targets
         .into_iter()
-        .map(|(name, target, threads)| {
+        .zip(works.iter().zip(rates))
+        .map(|((name, target, threads), (work, steps_per_sec))| {
             let num_envs = match target {
                 Target::Single => 1,
                 Target::Vector { num_envs, .. } => num_envs,
             };
-            let mut work = Workload::new(id, target, 0)?;
-            let steps_per_sec = work.steps_per_second(min_time)?;
             let schedule = work.schedule();
-            Ok(Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec, kwargs: None, schedule })
+            Measurement { name, env_id: id.to_string(), num_envs, threads, steps_per_sec, kwargs: None, schedule }
         })
-        .collect()
+        .collect())
+}
+
+/// Rounds of measurement: each workload is timed for a third of `min_time` in each of
+/// [`ROUNDS`] rounds, one workload after the other, and keeps its median. Workloads compared
+/// with each other (sync against threaded) thus share the machine's slow and fast moments
+/// instead of each getting its own window.
+const ROUNDS: usize = 3;
+
+/// Steps/s of each workload, measured in [`ROUNDS`] interleaved rounds (the median of each).
+fn interleaved(works: &mut [Workload], min_time: Duration) -> Result<Vec<f64>> {
+    let mut rates = vec![Vec::with_capacity(ROUNDS); works.len()];
+    for _ in 0..ROUNDS {
+        for (w, r) in works.iter_mut().zip(&mut rates) {
+            r.push(w.steps_per_second(min_time / ROUNDS as u32)?);
+        }
+    }
+    Ok(rates
+        .into_iter()
+        .map(|mut r| {
+            r.sort_by(f64::total_cmp);
+            r[r.len() / 2]
+        })
+        .collect())
 }
 
 /// The report of `vlmgym bench ppo`: env steps per second of full PPO training (rollout
@@ -233,9 +259,12 @@ pub fn driving(min_time: Duration) -> Result<Vec<Measurement>> {
                 threads,
             ),
         ];
-        for (name, target, num_envs, threads) in targets {
-            let mut work = Workload::with_kwargs(id, &kwargs, target, 0)?;
-            let steps_per_sec = work.steps_per_second(min_time)?;
+        let mut works = targets
+            .iter()
+            .map(|(_, target, _, _)| Workload::with_kwargs(id, &kwargs, *target, 0))
+            .collect::<Result<Vec<_>>>()?;
+        let rates = interleaved(&mut works, min_time)?;
+        for ((name, _, num_envs, threads), (work, steps_per_sec)) in targets.into_iter().zip(works.iter().zip(rates)) {
             out.push(Measurement {
                 name,
                 env_id: id.to_string(),
