@@ -158,8 +158,7 @@ pub fn classic(min_time: Duration) -> Result<Vec<Measurement>> {
         let mode = VectorizationMode::Threaded { threads };
         targets.push((format!("threaded_vecenv_{n}"), Target::Vector { mode, num_envs: n }, threads));
     }
-    let mut works =
-        targets.iter().map(|(_, target, _)| Workload::new(id, *target, 0)).collect::<Result<Vec<_>>>()?;
+    let mut works = targets.iter().map(|(_, target, _)| Workload::new(id, *target, 0)).collect::<Result<Vec<_>>>()?;
     let rates = interleaved(&mut works, min_time)?;
     Ok(targets
         .into_iter()
