@@ -399,8 +399,8 @@ pub fn build_for(
     settings: &RewardSettings,
     device: &Device,
 ) -> Result<(RecordingVecEnv, LanguageReward)> {
-    let venv = make_vec(env_id, num_envs, kwargs, VectorizationMode::Threaded { threads: 0 })?
-        .with_autoreset_mode(AutoresetMode::SameStep);
+    let venv =
+        make_vec(env_id, num_envs, kwargs, VectorizationMode::default())?.with_autoreset_mode(AutoresetMode::SameStep);
     let pipeline = settings.pipeline(env_id, kwargs, device)?;
     let cfg = RenderConfig { width: pipeline.size(), height: pipeline.size(), camera: Some(pipeline.camera().into()) };
     let inner = RenderedVecEnv::with_renderer(venv, settings.frame_renderer()?, cfg, ObsMode::State)?;

@@ -188,13 +188,8 @@ pub fn start(spec: &RunSpec, device: &Device) -> Result<(Ppo, Option<LanguageRew
         None => match pixels {
             None => Ok((Ppo::new_on(spec.clone(), device)?, None)),
             Some(p) => {
-                let venv = make_vec(
-                    &spec.env_id,
-                    spec.ppo.num_envs,
-                    &spec.kwargs()?,
-                    VectorizationMode::Threaded { threads: 0 },
-                )?
-                .with_autoreset_mode(AutoresetMode::SameStep);
+                let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::default())?
+                    .with_autoreset_mode(AutoresetMode::SameStep);
                 let env = RenderedVecEnv::new(venv, p.render_config(), ObsMode::Pixels)?;
                 Ok((Ppo::with_env_on(spec.clone(), Box::new(env), device)?, None))
             }

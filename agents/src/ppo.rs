@@ -133,9 +133,8 @@ impl Ppo {
     /// initialises the networks.
     pub fn new_on(spec: RunSpec, device: &Device) -> Result<Self> {
         spec.ppo.validate()?;
-        let venv =
-            make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
-                .with_autoreset_mode(AutoresetMode::SameStep);
+        let venv = make_vec(&spec.env_id, spec.ppo.num_envs, &spec.kwargs()?, VectorizationMode::default())?
+            .with_autoreset_mode(AutoresetMode::SameStep);
         Self::with_env_on(spec, Box::new(venv), device)
     }
 

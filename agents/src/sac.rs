@@ -682,9 +682,8 @@ impl Sac {
     /// A fresh run on a threaded vector env that autoresets in the same step.
     pub fn new(spec: SacSpec) -> Result<Self> {
         spec.sac.validate()?;
-        let venv =
-            make_vec(&spec.env_id, spec.sac.num_envs, &spec.kwargs()?, VectorizationMode::Threaded { threads: 0 })?
-                .with_autoreset_mode(AutoresetMode::SameStep);
+        let venv = make_vec(&spec.env_id, spec.sac.num_envs, &spec.kwargs()?, VectorizationMode::default())?
+            .with_autoreset_mode(AutoresetMode::SameStep);
         Self::with_env(spec, Box::new(venv))
     }
 
