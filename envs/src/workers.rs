@@ -220,8 +220,9 @@ impl<T: Piece> Workers<T> {
             let handle = thread::Builder::new().name(name(i + 1)).spawn(move || work(&s))?;
             workers.push(Worker { shared, handle: Some(handle) });
         }
-        let tuner = Tuner::new(if workers.is_empty() { Some(Schedule::Inline) } else { None });
-        Ok(Workers { own, workers, epoch: 0, tuner, last_start: None })
+        let mut pool = Workers { own, workers, epoch: 0, tuner: Tuner::new(None), last_start: None };
+        pool.pin(None);
+        Ok(pool)
     }
 
     /// Number of pieces (threads, counting the caller's).
