@@ -53,6 +53,6 @@ pub use error::{EnvError, Result};
 pub use frames::Frames;
 pub use metadata::{EnvMetadata, KeyMap, Keys, Landscape, ResetPlan, StateSampler};
 pub use registry::{make, make_with, register, EnvSpec};
-pub use scene::{Camera, Caption, Material, Pose, Scene, SceneObject, Shape};
+pub use scene::{Camera, Caption, Material, Points, Pose, Scene, SceneObject, Shape};
 pub use spaces::{BoxSpace, DictSpace, Discrete, MultiDiscrete, Space, Value};
 pub use vector::{make_vec, AutoresetMode, Schedule, VecEnv, VecStep, VectorEnv, VectorizationMode};

@@ -108,7 +108,7 @@ pub enum Shape {
     /// are `[x, z]` in the object's frame.
     Strip {
         /// Centreline points.
-        points: Vec<[f32; 2]>,
+        points: Points,
         /// Width, metres.
         width: f32,
         /// Whether the last point joins the first.
@@ -122,6 +122,52 @@ pub enum Shape {
         /// Scale along x, y, z.
         scale: [f32; 3],
     },
+}
+
+/// The centreline of a [`Shape::Strip`], `[x, z]` points, shared: cloning a Scene (as envs do
+/// with their static objects every step) does not copy them, and two clones compare equal
+/// without a walk over the points (renderers compare each frame's static objects with the
+/// ones they prepared). Reads as a slice; made from a `Vec` or an iterator of points.
+#[derive(Clone, Debug)]
+pub struct Points(std::sync::Arc<[[f32; 2]]>);
+
+impl PartialEq for Points {
+    /// Equal when both share the same points, or hold equal ones.
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0[..] == other.0[..]
+    }
+}
+
+impl std::ops::Deref for Points {
+    type Target = [[f32; 2]];
+
+    fn deref(&self) -> &[[f32; 2]] {
+        &self.0
+    }
+}
+
+impl From<Vec<[f32; 2]>> for Points {
+    fn from(points: Vec<[f32; 2]>) -> Self {
+        Points(points.into())
+    }
+}
+
+impl FromIterator<[f32; 2]> for Points {
+    fn from_iter<I: IntoIterator<Item = [f32; 2]>>(iter: I) -> Self {
+        Points(iter.into_iter().collect())
+    }
+}
+
+impl Serialize for Points {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Points {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<[f32; 2]>::deserialize(d).map(Points::from)
+    }
 }
 
 /// How an object looks.
@@ -384,6 +430,24 @@ pub(crate) fn assert_none_heldout(captions: Vec<Caption>, heldout: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strip_points_are_shared_by_clones_and_compare_by_value_otherwise() {
+        let a = Points::from(vec![[0.0, 0.0], [1.0, 2.0]]);
+        let b = a.clone();
+        assert!(std::sync::Arc::ptr_eq(&a.0, &b.0), "a clone copied the points");
+        assert_eq!(a, b);
+        let same: Points = [[0.0, 0.0], [1.0, 2.0]].into_iter().collect();
+        assert_eq!(a, same);
+        assert_ne!(a, Points::from(vec![[0.0, 0.0], [1.0, 2.5]]));
+        assert_ne!(a, Points::from(vec![[0.0, 0.0]]));
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[1], [1.0, 2.0]);
+        let shape = Shape::Strip { points: a, width: 0.5, closed: true };
+        let json = serde_json::to_string(&shape).unwrap();
+        assert_eq!(json, r#"{"Strip":{"points":[[0.0,0.0],[1.0,2.0]],"width":0.5,"closed":true}}"#);
+        assert_eq!(serde_json::from_str::<Shape>(&json).unwrap(), shape);
+    }
 
     #[test]
     fn templates_expand_every_alternative_in_order() {

@@ -117,7 +117,7 @@ fn plane_is_drawn_from_above_and_culled_from_below() {
 
 #[test]
 fn strip_is_drawn_from_both_sides() {
-    let shape = Shape::Strip { points: vec![[-2.0, 0.5], [0.0, 0.0], [2.0, 0.5]], width: 0.8, closed: false };
+    let shape = Shape::Strip { points: vec![[-2.0, 0.5], [0.0, 0.0], [2.0, 0.5]].into(), width: 0.8, closed: false };
     let f = shape_alone(shape.clone(), Pose::IDENTITY, above());
     let below = camera([0.0, -5.0, 0.0], [0.0, 0.0, -1.0], None);
     let g = render(&[scene(vec![object("s", shape, Pose::IDENTITY, unlit(RED), false)], below)], 64);

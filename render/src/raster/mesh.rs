@@ -292,8 +292,8 @@ mod tests {
     #[test]
     fn strips_have_two_triangles_per_segment() {
         let pts = vec![[0.0, 0.0], [1.0, 0.0], [2.0, 1.0]];
-        let open = tessellate(&Shape::Strip { points: pts.clone(), width: 0.5, closed: false }, [1.0, 1.0]);
-        let closed = tessellate(&Shape::Strip { points: pts, width: 0.5, closed: true }, [1.0, 1.0]);
+        let open = tessellate(&Shape::Strip { points: pts.clone().into(), width: 0.5, closed: false }, [1.0, 1.0]);
+        let closed = tessellate(&Shape::Strip { points: pts.into(), width: 0.5, closed: true }, [1.0, 1.0]);
         assert_eq!((open.tris.len(), closed.tris.len(), open.two_sided), (4, 6, true));
     }
 }
