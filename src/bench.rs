@@ -392,6 +392,7 @@ pub struct RenderMeasurement {
 /// reused batch, as the rendered vector env does.
 enum Timed {
     Raster(Box<vlmgym_render::RasterRenderer>, Option<vlmgym_render::Frames>),
+    #[cfg(feature = "bevy")]
     Bevy(Box<vlmgym_render::BatchRenderer>),
 }
 
@@ -400,7 +401,10 @@ impl Timed {
         use vlmgym_render::RendererKind;
         Ok(match kind {
             RendererKind::Raster => Timed::Raster(Box::new(vlmgym_render::RasterRenderer::new(n, cfg)?), None),
+            #[cfg(feature = "bevy")]
             RendererKind::Bevy => Timed::Bevy(Box::new(vlmgym_render::BatchRenderer::new(n, cfg)?)),
+            #[cfg(not(feature = "bevy"))]
+            RendererKind::Bevy => anyhow::bail!("this build of vlmgym has no bevy backend (feature `bevy`)"),
         })
     }
 
@@ -415,6 +419,7 @@ impl Timed {
                 let t = r.timings();
                 vec![("prepare", t.prepare), ("draw", t.draw)]
             }
+            #[cfg(feature = "bevy")]
             Timed::Bevy(r) => {
                 r.render(scenes)?;
                 let t = r.timings();

@@ -419,47 +419,105 @@ pub fn build_for(
     Ok((env, hook))
 }
 
-/// The language reward of one env, scored step by step through the reward pipeline.
+/// The language reward of one env, or of a batch of envs, scored step by step through the
+/// reward pipeline: each step's states are drawn, scored in one batch and synthesized per env.
+/// The viewer, `train`'s episode terms and the Python package's `LanguageReward` score
+/// through it.
 pub struct LiveReward {
     renderer: Box<dyn SceneRenderer>,
     pipeline: RewardPipeline,
     synth: Synthesizer,
+    num_envs: usize,
     /// The goal text.
     pub goal: String,
 }
 
+/// One env's scored step: the synthesized reward and each term (`semantic_score` first).
+pub type ScoredTerms = (f64, Vec<(String, f64)>);
+
 impl LiveReward {
     /// The pipeline of `settings` for one env of `env_id` and a one-env renderer.
     pub fn new(settings: &RewardSettings, env_id: &str, kwargs: &Options, device: &Device) -> Result<Self> {
+        Self::batch(settings, env_id, kwargs, 1, device)
+    }
+
+    /// The pipeline of `settings` for `num_envs` envs of `env_id`.
+    pub fn batch(
+        settings: &RewardSettings,
+        env_id: &str,
+        kwargs: &Options,
+        num_envs: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        ensure!(num_envs > 0, "a language reward needs at least one env");
         let pipeline = settings.pipeline(env_id, kwargs, device)?;
         let size = pipeline.size();
         let cfg = RenderConfig { width: size, height: size, camera: Some(pipeline.camera().to_string()) };
         Ok(LiveReward {
-            renderer: make_renderer(settings.frame_renderer()?, 1, cfg)?,
-            synth: pipeline.synthesizer(1),
+            renderer: make_renderer(settings.frame_renderer()?, num_envs, cfg)?,
+            synth: pipeline.synthesizer(num_envs),
             pipeline,
+            num_envs,
             goal: settings.goal.clone(),
         })
     }
 
-    /// Clears the per-episode state of the reward (its windows and terminal rules).
-    pub fn start_episode(&mut self) -> Result<()> {
-        self.synth.reset(0, None)
+    /// The names of the terms [`LiveReward::score_batch`] reports, in order.
+    pub fn term_names(&self) -> Vec<String> {
+        let mut names = vec!["semantic_score".to_string()];
+        names.extend(self.synth.term_names().iter().cloned());
+        names
     }
 
-    /// The synthesized reward and each term of the state `scene` shows.
-    pub fn score(
+    /// The camera and side (pixels) of the frames scored.
+    pub fn frame_spec(&self) -> (&str, u32) {
+        (self.pipeline.camera(), self.pipeline.size())
+    }
+
+    /// Clears the per-episode state of env 0's reward (its windows and terminal rules).
+    pub fn start_episode(&mut self) -> Result<()> {
+        self.start_episode_of(0)
+    }
+
+    /// Clears the per-episode state of env `env`'s reward.
+    pub fn start_episode_of(&mut self, env: usize) -> Result<()> {
+        ensure!(env < self.num_envs, "env {env} of a {}-env language reward", self.num_envs);
+        self.synth.reset(env, None)
+    }
+
+    /// The synthesized reward and each term of the state `scene` shows (one env).
+    pub fn score(&mut self, scene: Scene, info: &Info, terminated: bool, truncated: bool) -> Result<ScoredTerms> {
+        let mut out = self.score_batch(vec![scene], std::slice::from_ref(info), &[terminated], &[truncated])?;
+        Ok(out.remove(0))
+    }
+
+    /// The synthesized reward and terms of every env's state (`scenes[i]` with `infos[i]`),
+    /// its frames scored as one batch.
+    pub fn score_batch(
         &mut self,
-        scene: Scene,
-        info: &Info,
-        terminated: bool,
-        truncated: bool,
-    ) -> Result<(f64, Vec<(String, f64)>)> {
-        let frames = self.renderer.render(&[scene])?;
-        let step = self.pipeline.score_step(&mut self.synth, &frames, info, terminated, truncated)?;
-        let ev = step.evaluation;
-        let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), step.semantic)];
-        terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
-        Ok((ev.reward, terms))
+        scenes: Vec<Scene>,
+        infos: &[Info],
+        terminated: &[bool],
+        truncated: &[bool],
+    ) -> Result<Vec<ScoredTerms>> {
+        let n = self.num_envs;
+        ensure!(
+            scenes.len() == n && infos.len() == n && terminated.len() == n && truncated.len() == n,
+            "a {n}-env language reward got {} scenes, {} infos and {}/{} flags",
+            scenes.len(),
+            infos.len(),
+            terminated.len(),
+            truncated.len()
+        );
+        let frames = self.renderer.render(&scenes)?;
+        let scores = self.pipeline.score_frames(&frames)?;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let ev = RewardPipeline::synthesize(&mut self.synth, i, scores[i], &infos[i], terminated[i], truncated[i])?;
+            let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), scores[i])];
+            terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
+            out.push((ev.reward, terms));
+        }
+        Ok(out)
     }
 }

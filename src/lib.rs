@@ -12,6 +12,7 @@ pub mod results;
 pub mod reward_model;
 pub mod rollout;
 pub mod train;
+#[cfg(feature = "bevy")]
 pub mod view;
 
 pub use vlmgym_agents as agents;

@@ -53,6 +53,15 @@ enum Command {
         /// Output file (JSON lines).
         #[arg(long, value_name = "FILE.jsonl")]
         out: PathBuf,
+        /// Also score each step with a language reward (written as `language_reward` and
+        /// `language_terms`; default with --goal: clg with --negative, vlmrm with --baseline,
+        /// else semantic).
+        #[arg(long, value_enum)]
+        reward: Option<vlmgym::language_reward::RewardKind>,
+        #[command(flatten)]
+        goal: GoalOpts,
+        #[command(flatten)]
+        renderer: RewardRendererOpts,
     },
     /// Train a PPO agent; writes config.toml, metrics.csv, checkpoints and curves.png to --out.
     Train {
@@ -409,6 +418,35 @@ impl GoalOpts {
     }
 }
 
+/// The language reward `view` and `rollout` score live (None: the env's own reward): `kind`,
+/// else CLG with a negative, VLM-RM with a baseline, the semantic score without either.
+fn live_reward(
+    kind: Option<vlmgym::language_reward::RewardKind>,
+    goal: GoalOpts,
+    renderer: RewardRendererOpts,
+    env_id: impl FnOnce() -> Result<String>,
+) -> Result<Option<RewardSettings>> {
+    use vlmgym::language_reward::RewardKind;
+    match (kind, goal.goal.is_some()) {
+        (Some(RewardKind::GroundTruth), true) => bail!("--reward ground-truth takes no --goal"),
+        (Some(RewardKind::GroundTruth), false) | (None, false) => Ok(None),
+        (Some(_), false) => bail!("--reward clg, vlmrm or semantic needs --goal"),
+        (kind, true) => {
+            let kind = kind.unwrap_or(match (&goal.negative, &goal.baseline) {
+                (Some(_), _) => RewardKind::Clg,
+                (None, Some(_)) => RewardKind::Vlmrm,
+                (None, None) => RewardKind::Semantic,
+            });
+            let id = env_id()?;
+            Ok(Some(RewardSettings {
+                renderer: renderer.renderer,
+                force_renderer: renderer.force_renderer,
+                ..goal.settings(&id, kind)?
+            }))
+        }
+    }
+}
+
 /// Which renderer draws the frames a reward model scores.
 #[derive(clap::Args)]
 struct RewardRendererOpts {
@@ -545,7 +583,20 @@ fn run() -> Result<()> {
     let device = vlmgym_reward::parse_device(&cli.device)?;
     match cli.command {
         Command::List => list(),
-        Command::Rollout { env_id, seed, steps, init_state, actions, policy: PolicyArg::Random, kwargs, out } => {
+        Command::Rollout {
+            env_id,
+            seed,
+            steps,
+            init_state,
+            actions,
+            policy: PolicyArg::Random,
+            kwargs,
+            out,
+            reward,
+            goal,
+            renderer,
+        } => {
+            let reward = live_reward(reward, goal, renderer, || Ok(env_id.clone()))?;
             let policy = match &actions {
                 Some(path) => Policy::Scripted(rollout::read_actions(path)?),
                 None => Policy::Random,
@@ -555,7 +606,7 @@ fn run() -> Result<()> {
             if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            let args = RolloutArgs { env_id: &env_id, kwargs, seed, steps, init_state, policy };
+            let args = RolloutArgs { env_id: &env_id, kwargs, seed, steps, init_state, policy, reward };
             let prepared = Rollout::prepare(args)?;
             let file = File::create(&out).with_context(|| format!("cannot write {}", out.display()))?;
             let mut writer = BufWriter::new(file);
@@ -800,29 +851,11 @@ fn run() -> Result<()> {
             frames,
             renderer,
         } => {
-            use vlmgym::language_reward::RewardKind;
-            let reward = match (reward, goal.goal.is_some()) {
-                (Some(RewardKind::GroundTruth), true) => bail!("--reward ground-truth takes no --goal"),
-                (Some(RewardKind::GroundTruth), false) | (None, false) => None,
-                (kind, true) => {
-                    let kind = kind.unwrap_or(match (&goal.negative, &goal.baseline) {
-                        (Some(_), _) => RewardKind::Clg,
-                        (None, Some(_)) => RewardKind::Vlmrm,
-                        (None, None) => RewardKind::Semantic,
-                    });
-                    let id = match (&env_id, &checkpoint) {
-                        (Some(id), _) => id.clone(),
-                        (None, Some(c)) => vlmgym::train::run_env_id(c)?,
-                        (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
-                    };
-                    Some(RewardSettings {
-                        renderer: renderer.renderer,
-                        force_renderer: renderer.force_renderer,
-                        ..goal.settings(&id, kind)?
-                    })
-                }
-                (Some(_), false) => bail!("--reward clg, vlmrm or semantic needs --goal"),
-            };
+            let reward = live_reward(reward, goal, renderer, || match (&env_id, &checkpoint) {
+                (Some(id), _) => Ok(id.clone()),
+                (None, Some(c)) => vlmgym::train::run_env_id(c),
+                (None, None) => bail!("name an env id (see `vlmgym list`) or pass --checkpoint"),
+            })?;
             let (width, height) = vlmgym::render::parse_size(&size)?;
             let window =
                 vlmgym_render::viewer::ViewerConfig { width, height, camera, screenshot, frames, ..Default::default() };

@@ -10,6 +10,8 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value as Json};
 use vlmgym_envs::{make_with, Options, Value};
 
+use crate::language_reward::{LiveReward, RewardSettings};
+
 /// Where the actions come from.
 pub enum Policy {
     /// Uniform samples from the action space, seeded from the rollout seed.
@@ -32,6 +34,8 @@ pub struct RolloutArgs<'a> {
     pub init_state: Option<Vec<f64>>,
     /// The policy.
     pub policy: Policy,
+    /// A language reward to score each step with (on the CPU).
+    pub reward: Option<RewardSettings>,
 }
 
 /// Summary of a finished rollout.
@@ -61,6 +65,7 @@ pub struct Rollout {
     actions: Option<Vec<Value>>,
     steps: usize,
     rng: ChaCha8Rng,
+    reward: Option<LiveReward>,
 }
 
 impl Rollout {
@@ -94,15 +99,22 @@ impl Rollout {
         if let Some(s) = &args.init_state {
             options.insert("init_state".into(), json!(s));
         }
+        let reward = args
+            .reward
+            .as_ref()
+            .map(|s| LiveReward::new(s, args.env_id, &args.kwargs, &vlmgym_agents::Device::Cpu))
+            .transpose()?;
         env.reset(Some(args.seed), &options)?;
         let rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
-        Ok(Rollout { env, actions, steps: args.steps, rng })
+        Ok(Rollout { env, actions, steps: args.steps, rng, reward })
     }
 
     /// Runs it, writing one JSON object per step to `out`:
     /// `{"step", "episode", "obs", "action", "reward", "terminated", "truncated", "info"}`,
-    /// where `obs` is the observation the step returned. Episodes that end are reset and
-    /// continued. Lines already written stay written if a later step fails.
+    /// where `obs` is the observation the step returned; with a language reward also
+    /// `language_reward` and `language_terms` (each term by name, `semantic_score` first).
+    /// Episodes that end are reset and continued. Lines already written stay written if a
+    /// later step fails.
     pub fn run(mut self, out: &mut impl Write) -> Result<RolloutSummary> {
         let (mut episode, mut ret) = (0u64, 0.0);
         let mut summary = RolloutSummary { steps: 0, episode_returns: Vec::new() };
@@ -115,7 +127,7 @@ impl Rollout {
                 .env
                 .step(&action)
                 .with_context(|| format!("step {i} failed; the {i} steps before it were written"))?;
-            let line = json!({
+            let mut line = json!({
                 "step": i,
                 "episode": episode,
                 "obs": step.obs.to_json(),
@@ -125,6 +137,14 @@ impl Rollout {
                 "truncated": step.truncated,
                 "info": step.info,
             });
+            if let Some(live) = &mut self.reward {
+                let scene = self.env.scene().context("a language reward needs an env with a Scene")?;
+                let (reward, terms) = live
+                    .score(scene, &step.info, step.terminated, step.truncated)
+                    .with_context(|| format!("scoring step {i}; the {i} steps before it were written"))?;
+                line["language_reward"] = json!(reward);
+                line["language_terms"] = Json::Object(terms.into_iter().map(|(k, v)| (k, json!(v))).collect());
+            }
             writeln!(out, "{line}")?;
             summary.steps += 1;
             ret += step.reward;
@@ -133,6 +153,9 @@ impl Rollout {
                 ret = 0.0;
                 episode += 1;
                 self.env.reset(None, &Options::new())?;
+                if let Some(live) = &mut self.reward {
+                    live.start_episode()?;
+                }
             }
         }
         out.flush()?;

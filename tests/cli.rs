@@ -60,6 +60,36 @@ fn rollout_is_seeded_and_writes_one_line_per_step() {
     assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap(), "another seed, another file");
 }
 
+/// `rollout --goal` scores every step with the language reward: the semantic score is high
+/// while the pole stands and falls once it has fallen, the same seed gives the same file,
+/// and a goal where it cannot apply is an error that names the problem.
+#[test]
+fn rollout_scores_each_step_with_a_language_reward() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (a, b) = (out("a.jsonl"), out("b.jsonl"));
+    let goal = ["--goal", "the pole is balanced upright on the cart", "--negative", "the pole has fallen over"];
+    for p in [&a, &b] {
+        let mut args = vec!["rollout", "CartPole-v1", "--seed", "3", "--steps", "60", "--policy", "random", "--out", p];
+        args.extend(goal);
+        let o = vlmgym(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "same seed, same scores");
+    let lines = read_jsonl(std::path::Path::new(&a));
+    let score = |l: &serde_json::Value| l["language_terms"]["semantic_score"].as_f64().unwrap();
+    assert!(lines.iter().all(|l| l["language_reward"].as_f64().is_some_and(f64::is_finite)));
+    // The first step's pole stands; a terminal step's pole has fallen past 12 degrees.
+    let end = lines.iter().position(|l| l["terminated"] == true).expect("a random policy drops the pole");
+    assert!(score(&lines[0]) > score(&lines[end]) + 0.2, "{} vs {}", score(&lines[0]), score(&lines[end]));
+    let o = vlmgym(&["rollout", "Pendulum-v1", "--steps", "5", "--out", &out("p.jsonl"), "--goal", "upright"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("Pendulum-v1 does not describe a scene"), "{}", stderr(&o));
+    assert!(!dir.path().join("p.jsonl").exists(), "no output file for bad input");
+    let o = vlmgym(&["rollout", "CartPole-v1", "--steps", "5", "--out", &out("q.jsonl"), "--reward", "clg"]);
+    assert!(stderr(&o).contains("needs --goal"), "{}", stderr(&o));
+}
+
 /// Replays the first Pendulum trajectory recorded with Gymnasium through the CLI.
 #[test]
 fn rollout_with_actions_and_init_state_reproduces_gymnasium() {
