@@ -48,14 +48,15 @@ def main():
     best = float("-inf")
     for i in range(args.iterations):
         result = algo.train()
-        ret = result["env_runners"]["episode_return_mean"]
+        ret = float(result["env_runners"]["episode_return_mean"])
         best = max(best, ret)
-        steps = result["num_env_steps_sampled_lifetime"]
+        steps = int(result["num_env_steps_sampled_lifetime"])
         print(json.dumps({"iteration": i + 1, "env_steps": steps, "episode_return_mean": ret,
                           "seconds": round(time.time() - t0, 1)}), flush=True)
         if ret >= args.target:
             break
-    print(json.dumps({"reached": best >= args.target, "best_episode_return_mean": best}))
+    print(json.dumps({"reached": bool(best >= args.target), "best_episode_return_mean": best,
+                      "env_runners": args.env_runners, "seconds": round(time.time() - t0, 1)}))
     algo.stop()
     ray.shutdown()
 

@@ -14,6 +14,7 @@ import gymnasium as gym
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 
 import vlmgym  # noqa: F401  (registers the vlmgym/ ids)
 
@@ -33,7 +34,7 @@ def main():
     t0 = time.time()
     model.learn(total_timesteps=args.steps)
     train_s = time.time() - t0
-    eval_env = gym.make("vlmgym/CartPole-v1")
+    eval_env = Monitor(gym.make("vlmgym/CartPole-v1"))
     eval_env.reset(seed=10_000 + args.seed)
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=20, deterministic=True)
     print(json.dumps({"env": "vlmgym/CartPole-v1", "steps": args.steps, "seed": args.seed, "mean_return": mean,

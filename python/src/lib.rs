@@ -48,6 +48,95 @@ fn invalid(message: String) -> PyErr {
     Python::attach(|py| raise(py, "InvalidArgumentError", message))
 }
 
+/// A JSON value as the Python object `json.loads` would give.
+fn json_py(py: Python<'_>, value: &Json) -> PyResult<Py<PyAny>> {
+    Ok(match value {
+        Json::Null => py.None(),
+        Json::Bool(b) => b.into_py_any(py)?,
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.into_py_any(py)?,
+            (None, Some(f)) => f.into_py_any(py)?,
+            _ => n.to_string().into_py_any(py)?,
+        },
+        Json::String(t) => t.into_py_any(py)?,
+        Json::Array(a) => {
+            let items = a.iter().map(|v| json_py(py, v)).collect::<PyResult<Vec<_>>>()?;
+            pyo3::types::PyList::new(py, items)?.into_py_any(py)?
+        }
+        Json::Object(m) => info_py(py, m)?.into_py_any(py)?,
+    })
+}
+
+/// An info as a Python dict.
+fn info_py<'py>(py: Python<'py>, info: &vlmgym_envs::Info) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in info {
+        d.set_item(k, json_py(py, v)?)?;
+    }
+    Ok(d)
+}
+
+/// The infos of a batch in Gymnasium's vector layout (`VectorEnv._add_info`): for each key,
+/// an array over the envs and a boolean `_key` mask of the envs that have it; nested dicts
+/// recursively; numbers as int64 / float64 / bool arrays (by the first env's value, as
+/// Gymnasium does), anything else in an object array.
+fn vector_infos_py<'py>(py: Python<'py>, infos: &[Option<&vlmgym_envs::Info>]) -> PyResult<Bound<'py, PyDict>> {
+    let n = infos.len();
+    let mut keys: Vec<&str> = Vec::new();
+    for info in infos.iter().flatten() {
+        for k in info.keys() {
+            if !keys.contains(&k.as_str()) {
+                keys.push(k);
+            }
+        }
+    }
+    let out = PyDict::new(py);
+    for key in keys {
+        let values: Vec<Option<&Json>> = infos.iter().map(|i| i.and_then(|i| i.get(key))).collect();
+        let mask: Vec<bool> = values.iter().map(Option::is_some).collect();
+        let first = values.iter().flatten().next().copied().expect("a key comes from some env");
+        let array: Bound<'py, PyAny> = match first {
+            Json::Object(_) => {
+                let subs: Vec<Option<&vlmgym_envs::Info>> =
+                    values.iter().map(|v| v.and_then(Json::as_object)).collect();
+                vector_infos_py(py, &subs)?.into_any()
+            }
+            Json::Bool(_) => {
+                let v: Vec<bool> = values.iter().map(|v| v.and_then(Json::as_bool).unwrap_or(false)).collect();
+                PyArray1::from_vec(py, v).into_any()
+            }
+            Json::Number(x) if x.is_i64() && values.iter().flatten().all(|v| v.is_i64()) => {
+                let v: Vec<i64> = values.iter().map(|v| v.and_then(Json::as_i64).unwrap_or(0)).collect();
+                PyArray1::from_vec(py, v).into_any()
+            }
+            Json::Number(_) if values.iter().flatten().all(|v| v.is_number()) => {
+                let v: Vec<f64> = values.iter().map(|v| v.and_then(Json::as_f64).unwrap_or(0.0)).collect();
+                PyArray1::from_vec(py, v).into_any()
+            }
+            _ => {
+                let items = values
+                    .iter()
+                    .map(|v| match v {
+                        Some(v) => json_py(py, v),
+                        None => Ok(py.None()),
+                    })
+                    .collect::<PyResult<Vec<_>>>()?;
+                let list = pyo3::types::PyList::new(py, items)?;
+                // An object array, so elements that are lists stay elements.
+                let np = py.import("numpy")?;
+                let arr = np.call_method1("empty", (n, "object"))?;
+                for (i, item) in list.iter().enumerate() {
+                    arr.set_item(i, item)?;
+                }
+                arr
+            }
+        };
+        out.set_item(key, array)?;
+        out.set_item(format!("_{key}"), PyArray1::from_vec(py, mask))?;
+    }
+    Ok(out)
+}
+
 /// A JSON object from Python's `json.dumps` text (kwargs, options).
 fn json_object(text: &str, what: &str) -> PyResult<Options> {
     match serde_json::from_str::<Json>(text) {
@@ -211,23 +300,33 @@ impl Env {
         Ok(registry::spec(&self.id).map_err(env_err)?.metadata.render_fps)
     }
 
-    /// `(obs, info_json)`.
+    /// `(obs, info)`.
     #[pyo3(signature = (seed=None, options_json="{}"))]
-    fn reset(&self, py: Python<'_>, seed: Option<u64>, options_json: &str) -> PyResult<(Py<PyAny>, String)> {
+    fn reset<'py>(
+        &self,
+        py: Python<'py>,
+        seed: Option<u64>,
+        options_json: &str,
+    ) -> PyResult<(Py<PyAny>, Bound<'py, PyDict>)> {
         let options = json_object(options_json, "options")?;
         let (obs, info) = py.detach(|| self.env.lock().expect("env lock").reset(seed, &options)).map_err(env_err)?;
-        let text = Json::Object(info.clone()).to_string();
+        let dict = info_py(py, &info)?;
         *self.last_info.lock().expect("info lock") = info;
-        Ok((value_py(py, obs, &self.observation_space)?, text))
+        Ok((value_py(py, obs, &self.observation_space)?, dict))
     }
 
-    /// `(obs, reward, terminated, truncated, info_json)`.
-    fn step(&self, py: Python<'_>, action: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, f64, bool, bool, String)> {
+    /// `(obs, reward, terminated, truncated, info)`.
+    #[allow(clippy::type_complexity)]
+    fn step<'py>(
+        &self,
+        py: Python<'py>,
+        action: &Bound<'py, PyAny>,
+    ) -> PyResult<(Py<PyAny>, f64, bool, bool, Bound<'py, PyDict>)> {
         let action = action_value(action, &self.action_space)?;
         let s = py.detach(|| self.env.lock().expect("env lock").step(&action)).map_err(env_err)?;
-        let text = Json::Object(s.info.clone()).to_string();
+        let dict = info_py(py, &s.info)?;
         *self.last_info.lock().expect("info lock") = s.info;
-        Ok((value_py(py, s.obs, &self.observation_space)?, s.reward, s.terminated, s.truncated, text))
+        Ok((value_py(py, s.obs, &self.observation_space)?, s.reward, s.terminated, s.truncated, dict))
     }
 
     /// The current state drawn by the CPU rasteriser, `(height, width, 3)` uint8, from
@@ -400,7 +499,8 @@ impl VecEnv {
         self.env.lock().expect("env lock").schedule() == vlmgym_envs::Schedule::Parallel
     }
 
-    /// `(obs, infos_json)`; env `i` seeded `seed + i`; with `mask`, only those envs.
+    /// `(obs, infos)` (infos in Gymnasium's vector layout); env `i` seeded `seed + i`; with
+    /// `mask`, only those envs.
     #[pyo3(signature = (seed=None, options_json="{}", mask=None))]
     fn reset<'py>(
         &self,
@@ -408,57 +508,54 @@ impl VecEnv {
         seed: Option<u64>,
         options_json: &str,
         mask: Option<Vec<bool>>,
-    ) -> PyResult<(Bound<'py, PyAny>, Vec<String>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
         let options = json_object(options_json, "options")?;
         let mask = mask.unwrap_or_else(|| vec![true; self.num_envs]);
         let (obs, infos) =
             py.detach(|| self.env.lock().expect("env lock").reset_envs(&mask, seed, &options)).map_err(env_err)?;
-        Ok((self.obs_batch(py, obs)?, infos.into_iter().map(|i| Json::Object(i).to_string()).collect()))
+        let refs: Vec<Option<&vlmgym_envs::Info>> = infos.iter().map(Some).collect();
+        Ok((self.obs_batch(py, obs)?, vector_infos_py(py, &refs)?))
     }
 
-    /// `(obs, rewards, terminations, truncations, infos_json, final)`; `final` is None, or in
-    /// same-step mode `(final_obs, final_info_json, ended)` lists over the envs.
+    /// `(obs, rewards, terminations, truncations, infos)`, infos in Gymnasium's vector
+    /// layout; in same-step mode with `final_obs` / `final_info` object arrays (and their
+    /// masks) for the envs whose episode ended.
     #[allow(clippy::type_complexity)]
     fn step<'py>(
         &self,
         py: Python<'py>,
         actions: &Bound<'py, PyAny>,
-    ) -> PyResult<(
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Bound<'py, PyAny>,
-        Vec<String>,
-        Option<Py<PyAny>>,
-    )> {
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyDict>)>
+    {
         let actions = self.actions(actions)?;
         let s = py.detach(|| self.env.lock().expect("env lock").step(&actions)).map_err(env_err)?;
-        let final_part = if s.final_obs.iter().any(Option::is_some) {
-            let mut obs = Vec::with_capacity(self.num_envs);
-            for o in s.final_obs.iter() {
-                obs.push(match o {
-                    Some(v) => self.obs_array(py, v.clone(), None)?.unbind(),
-                    None => py.None(),
-                });
+        let refs: Vec<Option<&vlmgym_envs::Info>> = s.infos.iter().map(Some).collect();
+        let infos = vector_infos_py(py, &refs)?;
+        if s.final_obs.iter().any(Option::is_some) {
+            let np = py.import("numpy")?;
+            let (final_obs, final_info) = (
+                np.call_method1("empty", (self.num_envs, "object"))?,
+                np.call_method1("empty", (self.num_envs, "object"))?,
+            );
+            for (i, (o, info)) in s.final_obs.iter().zip(&s.final_info).enumerate() {
+                if let (Some(o), Some(info)) = (o, info) {
+                    final_obs.set_item(i, self.obs_array(py, o.clone(), None)?)?;
+                    final_info.set_item(i, info_py(py, info)?)?;
+                }
             }
-            let infos: Vec<Option<String>> =
-                s.final_info.into_iter().map(|i| i.map(|i| Json::Object(i).to_string())).collect();
             let ended: Vec<bool> = s.final_obs.iter().map(Option::is_some).collect();
-            Some((obs, infos, ended).into_py_any(py)?)
-        } else {
-            None
-        };
+            infos.set_item("final_obs", final_obs)?;
+            infos.set_item("_final_obs", PyArray1::from_vec(py, ended.clone()))?;
+            infos.set_item("final_info", final_info)?;
+            infos.set_item("_final_info", PyArray1::from_vec(py, ended))?;
+        }
+        *self.last_infos.lock().expect("info lock") = s.infos;
         Ok((
             self.obs_batch(py, s.obs)?,
             PyArray1::from_vec(py, s.rewards).into_any(),
             PyArray1::from_vec(py, s.terminations).into_any(),
             PyArray1::from_vec(py, s.truncations).into_any(),
-            {
-                let texts = s.infos.iter().map(|i| Json::Object(i.clone()).to_string()).collect();
-                *self.last_infos.lock().expect("info lock") = s.infos;
-                texts
-            },
-            final_part,
+            infos,
         ))
     }
 

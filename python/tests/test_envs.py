@@ -249,3 +249,39 @@ def test_language_reward_errors_name_the_problem():
         vlmgym.LanguageReward(vlmgym.make_vec("CartPole-v1", 2, autoreset_mode="SameStep"), "up", negative="down")
     with pytest.raises(vlmgym.InvalidArgumentError, match="vlmgym envs"):
         vlmgym.LanguageReward(gym.make("CartPole-v1"), "up", negative="down")
+
+
+def _assert_same_infos(got: dict, want: dict, where: str):
+    assert set(got) == set(want), (where, set(got) ^ set(want))
+    for key, w in want.items():
+        g = got[key]
+        if isinstance(w, dict):
+            _assert_same_infos(g, w, f"{where}.{key}")
+        else:
+            assert g.dtype == w.dtype and g.shape == w.shape, (where, key, g.dtype, w.dtype)
+            for a, b in zip(g, w):
+                assert (a == b) if not isinstance(a, np.ndarray) else np.array_equal(a, b), (where, key, a, b)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Driving-v0", "NavGoTo-v0"])
+def test_vector_infos_match_gymnasiums_layout(env_id):
+    """Infos built in Rust equal what Gymnasium's `VectorEnv._add_info` builds from the
+    single envs' infos: same keys, masks, dtypes and values."""
+    n = 3
+    envs = vlmgym.make_vec(env_id, num_envs=n, vectorization_mode="sync")
+    singles = [vlmgym.make(env_id).unwrapped for _ in range(n)]
+    _, infos = envs.reset(seed=4)
+    want = {}
+    for i, e in enumerate(singles):
+        want = envs._add_info(want, e.reset(seed=4 + i)[1], i)
+    _assert_same_infos(infos, want, "reset")
+    envs.action_space.seed(2)
+    for t in range(5):
+        actions = envs.action_space.sample()
+        _, _, term, trunc, infos = envs.step(actions)
+        want = {}
+        for i, e in enumerate(singles):
+            want = envs._add_info(want, e.step(actions[i])[4], i)
+        _assert_same_infos(infos, want, f"step {t}")
+        if (term | trunc).any():  # the vector env autoresets on the next step
+            break

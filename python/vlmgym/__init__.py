@@ -80,10 +80,6 @@ def _kwargs_json(kwargs: dict) -> str:
         raise InvalidArgumentError(f"kwargs must be JSON values (numbers, strings, lists, dicts): {e}") from None
 
 
-def _info(text: str) -> dict:
-    return json.loads(text)
-
-
 class VlmgymEnv(gymnasium.Env):
     """One Rust env behind Gymnasium's ``Env`` interface.
 
@@ -122,12 +118,10 @@ class VlmgymEnv(gymnasium.Env):
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         super().reset(seed=seed)
-        obs, info = self._env.reset(seed, _kwargs_json(options or {}))
-        return obs, _info(info)
+        return self._env.reset(seed, _kwargs_json(options or {}))
 
     def step(self, action) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
-        obs, reward, terminated, truncated, info = self._env.step(action)
-        return obs, reward, terminated, truncated, _info(info)
+        return self._env.step(action)
 
     def render(self) -> Optional[np.ndarray]:
         """The current state as an ``(height, width, 3)`` uint8 array (rgb_array mode)."""
@@ -183,28 +177,10 @@ class VlmgymVectorEnv(VectorEnv):
         mask = options.pop("reset_mask", None)
         if mask is not None:
             mask = [bool(m) for m in np.asarray(mask, dtype=bool).reshape(-1)]
-        obs, infos = self._env.reset(None if seed is None else int(seed), _kwargs_json(options), mask)
-        return obs, self._infos(infos)
+        return self._env.reset(None if seed is None else int(seed), _kwargs_json(options), mask)
 
     def step(self, actions):
-        obs, rewards, terminations, truncations, infos, final = self._env.step(actions)
-        infos = self._infos(infos)
-        if final is not None:
-            final_obs, final_info, ended = final
-            infos["final_obs"] = np.empty(self.num_envs, dtype=object)
-            infos["final_info"] = np.empty(self.num_envs, dtype=object)
-            for i, (o, text) in enumerate(zip(final_obs, final_info)):
-                infos["final_obs"][i] = o
-                infos["final_info"][i] = _info(text) if text is not None else {}
-            infos["_final_obs"] = np.asarray(ended, dtype=bool)
-            infos["_final_info"] = np.asarray(ended, dtype=bool)
-        return obs, rewards, terminations, truncations, infos
-
-    def _infos(self, texts: list[str]) -> dict:
-        out: dict = {}
-        for i, text in enumerate(texts):
-            out = self._add_info(out, _info(text), i)
-        return out
+        return self._env.step(actions)
 
     def close_extras(self, **kwargs):
         self._env.close()
