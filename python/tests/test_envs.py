@@ -92,6 +92,15 @@ def test_vector_env_equals_single_envs_in_next_step_mode():
         envs.close()
 
 
+def test_gymnasium_make_vec_builds_the_rust_vector_env():
+    envs = gym.make_vec("vlmgym/CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point")
+    assert isinstance(envs, vlmgym.VlmgymVectorEnv) and envs.num_envs == 4
+    obs, _ = envs.reset(seed=0)
+    np.testing.assert_array_equal(obs[2], vlmgym.make("CartPole-v1").reset(seed=2)[0])
+    sync = gym.make_vec("vlmgym/CartPole-v1", num_envs=2, vectorization_mode="sync")  # Gymnasium's own
+    assert sync.reset(seed=0)[0].shape == (2, 4)
+
+
 def test_same_step_autoreset_keeps_the_final_observation():
     envs = vlmgym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync", autoreset_mode="SameStep")
     envs.reset(seed=0)

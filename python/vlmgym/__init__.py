@@ -347,6 +347,9 @@ def make_vec(
 
 def _vector_entry_point(env_id: str):
     def entry(num_envs: int, **kwargs):
+        kwargs.pop("env_id", None)  # the registration's own kwarg
+        if kwargs.pop("render_mode", None) is not None:
+            raise InvalidArgumentError("vlmgym vector envs do not render; render a single env")
         return VlmgymVectorEnv(env_id, num_envs, **kwargs)
 
     return entry
