@@ -15,7 +15,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 if [[ ! -x $VENV/bin/python ]]; then
     python3 -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" "gymnasium>=1.0" numpy "pytest>=7"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.9.4,<2" "gymnasium>=1.1" numpy "pytest>=7"
 # The CLI the parity tests compare with, from the same sources.
 cargo build --release --quiet --bin vlmgym
 VIRTUAL_ENV=$VENV PATH=$VENV/bin:$PATH maturin develop --release --quiet -m python/Cargo.toml

@@ -12,7 +12,6 @@ route completion of 5 deterministic episodes.
 import argparse
 import json
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3 import PPO
 from stable_baselines3.common.monitor import Monitor
