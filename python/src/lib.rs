@@ -4,8 +4,9 @@
 //! `vlmgym.errors` with the same messages. The Gymnasium classes around it are Python
 //! (`python/vlmgym/__init__.py`).
 //!
-//! Infos, kwargs and reset options cross as JSON text (they are JSON on the Rust side);
-//! observations and actions as numpy arrays or Python numbers.
+//! Kwargs and reset options come in as JSON text (Python's `json.dumps`); infos go out as
+//! Python dicts, a vector env's in Gymnasium's layout (numpy arrays with `_key` masks);
+//! observations and actions cross as numpy arrays or Python numbers.
 
 use std::sync::Mutex;
 
@@ -44,6 +45,7 @@ fn env_err(e: EnvError) -> PyErr {
     Python::attach(|py| raise(py, kind, e.to_string()))
 }
 
+/// `vlmgym.errors.InvalidArgumentError` with `message`.
 fn invalid(message: String) -> PyErr {
     Python::attach(|py| raise(py, "InvalidArgumentError", message))
 }
