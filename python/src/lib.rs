@@ -203,27 +203,29 @@ fn value_py(py: Python<'_>, value: Value, space: &Space) -> PyResult<Py<PyAny>> 
     }
 }
 
+/// The numbers of a Python number, list or numpy array (any numeric dtype, cast to `T`),
+/// flattened row-major, and the array's shape; an action for `space`, so `what` (e.g.
+/// "ints") names what was expected in the error.
+fn numbers<'py, T>(obj: &Bound<'py, PyAny>, space: &Space, what: &str) -> PyResult<(Vec<T>, Vec<usize>)>
+where
+    T: numpy::Element + Copy + for<'a> FromPyObject<'a, 'py> + 'py,
+{
+    let a: PyArrayLikeDyn<'_, T, AllowTypeChange> =
+        obj.extract().map_err(|e| invalid(format!("invalid action for {space}: expected {what}, got {obj} ({e})")))?;
+    Ok((a.as_array().iter().copied().collect(), a.shape().to_vec()))
+}
+
 /// A Python action (number, list, numpy array; dict for Dict spaces) as a value of `space`.
 /// Shape and range are checked by the env, which names the problem.
 fn action_value(obj: &Bound<'_, PyAny>, space: &Space) -> PyResult<Value> {
     match space {
-        Space::Box(_) => {
-            let a: PyArrayLikeDyn<'_, f32, AllowTypeChange> = obj
-                .extract()
-                .map_err(|e| invalid(format!("invalid action for {space}: expected numbers, got {obj} ({e})")))?;
-            Ok(Value::Box(a.as_array().iter().copied().collect()))
-        }
+        Space::Box(_) => Ok(Value::Box(numbers(obj, space, "numbers")?.0)),
         Space::Discrete(_) => {
             let x =
                 integer(obj).map_err(|_| invalid(format!("invalid action for {space}: expected an int, got {obj}")))?;
             Ok(Value::Discrete(x))
         }
-        Space::MultiDiscrete(_) => {
-            let a: PyArrayLikeDyn<'_, i64, AllowTypeChange> = obj
-                .extract()
-                .map_err(|e| invalid(format!("invalid action for {space}: expected ints, got {obj} ({e})")))?;
-            Ok(Value::MultiDiscrete(a.as_array().iter().copied().collect()))
-        }
+        Space::MultiDiscrete(_) => Ok(Value::MultiDiscrete(numbers(obj, space, "ints")?.0)),
         Space::Dict(d) => {
             let dict =
                 obj.cast::<PyDict>().map_err(|_| invalid(format!("invalid action for {space}: expected a dict")))?;
@@ -416,35 +418,26 @@ impl VecEnv {
         };
         match space {
             Space::Box(b) => {
-                let a: PyArrayLikeDyn<'_, f32, AllowTypeChange> = actions
-                    .extract()
-                    .map_err(|e| invalid(format!("invalid action for {space}: expected numbers ({e})")))?;
-                let flat: Vec<f32> = a.as_array().iter().copied().collect();
-                if a.shape().first() != Some(&n) || flat.len() != n * b.len() {
+                let (flat, shape) = numbers::<f32>(actions, space, "numbers")?;
+                if shape.first() != Some(&n) || flat.len() != n * b.len() {
                     return Err(invalid(format!(
-                        "invalid action for {space}: expected a batch of shape ({n}, {}), got {:?}",
+                        "invalid action for {space}: expected a batch of shape ({n}, {}), got {shape:?}",
                         b.shape().iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", "),
-                        a.shape()
                     )));
                 }
                 Ok(flat.chunks(b.len()).map(|c| Value::Box(c.to_vec())).collect())
             }
             Space::Discrete(_) => {
-                let a: PyArrayLikeDyn<'_, i64, AllowTypeChange> = actions
-                    .extract()
-                    .map_err(|e| invalid(format!("invalid action for {space}: expected ints ({e})")))?;
-                if a.ndim() != 1 || a.len() != n {
-                    return Err(wrong(a.len()));
+                let (flat, shape) = numbers::<i64>(actions, space, "ints")?;
+                if shape.len() != 1 || flat.len() != n {
+                    return Err(wrong(flat.len()));
                 }
-                Ok(a.as_array().iter().map(|x| Value::Discrete(*x)).collect())
+                Ok(flat.into_iter().map(Value::Discrete).collect())
             }
             Space::MultiDiscrete(m) => {
-                let a: PyArrayLikeDyn<'_, i64, AllowTypeChange> = actions
-                    .extract()
-                    .map_err(|e| invalid(format!("invalid action for {space}: expected ints ({e})")))?;
-                let flat: Vec<i64> = a.as_array().iter().copied().collect();
-                if a.shape().first() != Some(&n) || flat.len() != n * m.nvec.len() {
-                    return Err(wrong(a.shape().first().copied().unwrap_or(0)));
+                let (flat, shape) = numbers::<i64>(actions, space, "ints")?;
+                if shape.first() != Some(&n) || flat.len() != n * m.nvec.len() {
+                    return Err(wrong(shape.first().copied().unwrap_or(0)));
                 }
                 Ok(flat.chunks(m.nvec.len()).map(|c| Value::MultiDiscrete(c.to_vec())).collect())
             }
@@ -677,8 +670,8 @@ impl LanguageReward {
         }
         let scene = env.env.lock().expect("env lock").scene();
         let scenes = vec![scene.ok_or_else(|| invalid(format!("{} has no Scene to score", env.id)))?];
-        let info = env.last_info.lock().expect("info lock").clone();
-        let mut out = self.score(scenes, vec![info], vec![terminated], vec![truncated])?;
+        let info = env.last_info.lock().expect("info lock");
+        let mut out = self.score(scenes, std::slice::from_ref(&*info), &[terminated], &[truncated])?;
         Ok(out.remove(0))
     }
 
@@ -696,11 +689,11 @@ impl LanguageReward {
             .enumerate()
             .map(|(i, s)| s.ok_or_else(|| invalid(format!("env {i} has no Scene to score"))))
             .collect::<PyResult<Vec<_>>>()?;
-        let infos = env.last_infos.lock().expect("info lock").clone();
+        let infos = env.last_infos.lock().expect("info lock");
         if infos.len() != self.num_envs {
             return Err(invalid("score a vector env after a step".to_string()));
         }
-        self.score(scenes, infos, terminated, truncated)
+        self.score(scenes, &infos, &terminated, &truncated)
     }
 }
 
@@ -708,11 +701,11 @@ impl LanguageReward {
     fn score(
         &mut self,
         scenes: Vec<vlmgym_envs::Scene>,
-        infos: Vec<vlmgym_envs::Info>,
-        terminated: Vec<bool>,
-        truncated: Vec<bool>,
+        infos: &[vlmgym_envs::Info],
+        terminated: &[bool],
+        truncated: &[bool],
     ) -> PyResult<Vec<(f64, Vec<f64>)>> {
-        let out = self.live.score_batch(scenes, &infos, &terminated, &truncated).map_err(reward_err)?;
+        let out = self.live.score_batch(scenes, infos, terminated, truncated).map_err(reward_err)?;
         Ok(out.into_iter().map(|(r, terms)| (r, terms.into_iter().map(|(_, v)| v).collect())).collect())
     }
 }

@@ -186,7 +186,23 @@ class VlmgymVectorEnv(VectorEnv):
         self._env.close()
 
 
-def _reward_settings(goal, negative, baseline, kind, alpha, window, reward_config, tower, camera) -> str:
+def _native_reward(
+    env_id: str,
+    kwargs_json: str,
+    num_envs: int,
+    goal: str,
+    negative: Optional[str] = None,
+    baseline: Optional[str] = None,
+    *,
+    kind: Optional[str] = None,
+    alpha: float = 0.5,
+    window: float = 0.03,
+    reward_config: Optional[str] = None,
+    tower: Optional[str] = None,
+    camera: Optional[str] = None,
+) -> "_native.LanguageReward":
+    """The Rust language reward of ``num_envs`` envs of ``env_id`` (the settings of
+    :class:`LanguageReward`)."""
     if not isinstance(goal, str) or not goal.strip():
         raise InvalidArgumentError("a language reward needs a non-empty goal")
     if negative is not None and baseline is not None:
@@ -194,7 +210,7 @@ def _reward_settings(goal, negative, baseline, kind, alpha, window, reward_confi
     settings = {"kind": kind, "goal": goal, "negative": negative, "baseline": baseline, "alpha": alpha,
                 "window": window, "reward_config": reward_config,
                 "tower": None if tower is None else str(tower), "camera": camera}
-    return json.dumps(settings)
+    return _native.LanguageReward(env_id, kwargs_json, num_envs, json.dumps(settings))
 
 
 class LanguageReward(gymnasium.Wrapper):
@@ -208,6 +224,10 @@ class LanguageReward(gymnasium.Wrapper):
     ``vlmgym train --reward ...`` do. ``info`` gains ``env_reward`` (the env's own reward)
     and ``language_terms`` (each synthesis term, ``semantic_score`` first).
 
+    Keyword settings: ``kind`` ("clg", "vlmrm", "semantic"; default from ``negative`` /
+    ``baseline``), ``alpha`` (0.5), ``window`` (CLG's, 0.03), ``reward_config``, ``tower``,
+    ``camera`` (default: the camera the reward model was trained on for the env).
+
     Given a vector env (:func:`make_vec`), it returns a :class:`VectorLanguageReward`,
     which scores all envs' frames as one batch.
     """
@@ -217,26 +237,13 @@ class LanguageReward(gymnasium.Wrapper):
             return VectorLanguageReward(env, *args, **kwargs)
         return super().__new__(cls)
 
-    def __init__(
-        self,
-        env: gymnasium.Env,
-        goal: str,
-        negative: Optional[str] = None,
-        baseline: Optional[str] = None,
-        *,
-        kind: Optional[str] = None,
-        alpha: float = 0.5,
-        window: float = 0.03,
-        reward_config: Optional[str] = None,
-        tower: Optional[str] = None,
-        camera: Optional[str] = None,
-    ):
+    def __init__(self, env: gymnasium.Env, goal: str, negative: Optional[str] = None,
+                 baseline: Optional[str] = None, **settings: Any):
         super().__init__(env)
         base = env.unwrapped
         if not isinstance(base, VlmgymEnv):
             raise InvalidArgumentError(f"LanguageReward wraps vlmgym envs, got {type(base).__name__}")
-        settings = _reward_settings(goal, negative, baseline, kind, alpha, window, reward_config, tower, camera)
-        self._reward = _native.LanguageReward(base.env_id, base._kwargs_json, 1, settings)
+        self._reward = _native_reward(base.env_id, base._kwargs_json, 1, goal, negative, baseline, **settings)
         self._names = self._reward.term_names()
         self.goal = goal
 
@@ -258,20 +265,8 @@ class VectorLanguageReward(gymnasium.vector.VectorWrapper):
     (its reset observation after an episode ended) gets reward 0 and starts its reward's new
     episode. ``infos`` gain ``env_reward`` and one array per term."""
 
-    def __init__(
-        self,
-        env: VectorEnv,
-        goal: str,
-        negative: Optional[str] = None,
-        baseline: Optional[str] = None,
-        *,
-        kind: Optional[str] = None,
-        alpha: float = 0.5,
-        window: float = 0.03,
-        reward_config: Optional[str] = None,
-        tower: Optional[str] = None,
-        camera: Optional[str] = None,
-    ):
+    def __init__(self, env: VectorEnv, goal: str, negative: Optional[str] = None,
+                 baseline: Optional[str] = None, **settings: Any):
         super().__init__(env)
         base = env.unwrapped
         if not isinstance(base, VlmgymVectorEnv):
@@ -281,8 +276,8 @@ class VectorLanguageReward(gymnasium.vector.VectorWrapper):
                 "VectorLanguageReward needs next-step or disabled autoreset: in same-step mode the "
                 "state after an episode's last step is already the next episode's"
             )
-        settings = _reward_settings(goal, negative, baseline, kind, alpha, window, reward_config, tower, camera)
-        self._reward = _native.LanguageReward(base.env_id, base._kwargs_json, base.num_envs, settings)
+        self._reward = _native_reward(base.env_id, base._kwargs_json, base.num_envs, goal, negative, baseline,
+                                      **settings)
         self._names = self._reward.term_names()
         self._ended = np.zeros(base.num_envs, dtype=bool)
         self.goal = goal
@@ -302,12 +297,12 @@ class VectorLanguageReward(gymnasium.vector.VectorWrapper):
         scored = self._reward.score_vec(base._env, list(map(bool, terminations)), list(map(bool, truncations)))
         rewards = np.array([r for r, _ in scored], dtype=np.float64)
         terms = np.array([t for _, t in scored], dtype=np.float64).reshape(self.num_envs, len(self._names))
-        autoreset = base.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
-        for i in np.flatnonzero(self._ended if autoreset else np.zeros(self.num_envs, dtype=bool)):
-            # This step reset env i instead of stepping it: no transition to reward.
-            self._reward.start_episode(int(i))
-            rewards[i] = 0.0
-            terms[i] = np.nan
+        if base.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP:
+            for i in np.flatnonzero(self._ended):
+                # This step reset env i instead of stepping it: no transition to reward.
+                self._reward.start_episode(int(i))
+                rewards[i] = 0.0
+                terms[i] = np.nan
         self._ended = np.logical_or(terminations, truncations)
         infos = dict(infos)
         infos["env_reward"] = env_rewards
