@@ -469,11 +469,6 @@ impl LiveReward {
         names
     }
 
-    /// The camera and side (pixels) of the frames scored.
-    pub fn frame_spec(&self) -> (&str, u32) {
-        (self.pipeline.camera(), self.pipeline.size())
-    }
-
     /// Clears the per-episode state of env 0's reward (its windows and terminal rules).
     pub fn start_episode(&mut self) -> Result<()> {
         self.start_episode_of(0)
@@ -500,24 +495,17 @@ impl LiveReward {
         terminated: &[bool],
         truncated: &[bool],
     ) -> Result<Vec<ScoredTerms>> {
-        let n = self.num_envs;
-        ensure!(
-            scenes.len() == n && infos.len() == n && terminated.len() == n && truncated.len() == n,
-            "a {n}-env language reward got {} scenes, {} infos and {}/{} flags",
-            scenes.len(),
-            infos.len(),
-            terminated.len(),
-            truncated.len()
-        );
+        ensure!(scenes.len() == self.num_envs, "a {}-env language reward got {} scenes", self.num_envs, scenes.len());
         let frames = self.renderer.render(&scenes)?;
-        let scores = self.pipeline.score_frames(&frames)?;
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            let ev = RewardPipeline::synthesize(&mut self.synth, i, scores[i], &infos[i], terminated[i], truncated[i])?;
-            let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), scores[i])];
-            terms.extend(ev.names.iter().cloned().zip(ev.values.iter().copied()));
-            out.push((ev.reward, terms));
-        }
-        Ok(out)
+        let steps = self.pipeline.score_steps(&mut self.synth, &frames, infos, terminated, truncated)?;
+        Ok(steps
+            .into_iter()
+            .map(|s| {
+                let ev = s.evaluation;
+                let mut terms: Vec<(String, f64)> = vec![("semantic_score".into(), s.semantic)];
+                terms.extend(ev.names.iter().cloned().zip(ev.values));
+                (ev.reward, terms)
+            })
+            .collect())
     }
 }

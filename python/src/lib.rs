@@ -652,12 +652,6 @@ impl LanguageReward {
         self.live.term_names()
     }
 
-    /// The scene camera and frame side (pixels) the reward model sees.
-    fn frame_spec(&self) -> (String, u32) {
-        let (camera, size) = self.live.frame_spec();
-        (camera.to_string(), size)
-    }
-
     /// Starts a new episode of env `env` (clears its windows and terminal rules).
     fn start_episode(&mut self, env: usize) -> PyResult<()> {
         self.live.start_episode_of(env).map_err(reward_err)

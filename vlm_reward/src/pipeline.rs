@@ -128,18 +128,31 @@ impl RewardPipeline {
         synth.step(env, &input).with_context(|| format!("reward synthesis, env {env}"))
     }
 
-    /// Scores one frame and synthesizes its step's reward (the viewer's live reward).
-    pub fn score_step(
+    /// Scores a step's frames (one per env, as one batch) and synthesizes each env's reward
+    /// from its frame's score and `infos[i]` (the live reward of the viewer, `rollout --goal`
+    /// and the Python package).
+    pub fn score_steps(
         &self,
         synth: &mut Synthesizer,
-        frame: &Frames,
-        info: &Map<String, Json>,
-        terminated: bool,
-        truncated: bool,
-    ) -> Result<ScoredStep> {
-        ensure!(frame.len() == 1, "score_step takes one frame, got {}", frame.len());
-        let semantic = self.score_frames(frame)?[0];
-        let evaluation = Self::synthesize(synth, 0, semantic, info, terminated, truncated)?;
-        Ok(ScoredStep { semantic, evaluation })
+        frames: &Frames,
+        infos: &[Map<String, Json>],
+        terminated: &[bool],
+        truncated: &[bool],
+    ) -> Result<Vec<ScoredStep>> {
+        let n = frames.len();
+        ensure!(
+            infos.len() == n && terminated.len() == n && truncated.len() == n,
+            "{n} frames need as many infos and flags, got {} infos and {}/{} flags",
+            infos.len(),
+            terminated.len(),
+            truncated.len()
+        );
+        let scores = self.score_frames(frames)?;
+        (0..n)
+            .map(|i| {
+                let evaluation = Self::synthesize(synth, i, scores[i], &infos[i], terminated[i], truncated[i])?;
+                Ok(ScoredStep { semantic: scores[i], evaluation })
+            })
+            .collect()
     }
 }

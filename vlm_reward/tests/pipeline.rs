@@ -105,7 +105,8 @@ fn steps_are_synthesized_with_every_term() {
     let p = pipeline(spec);
     let mut synth = p.synthesizer(1);
     let info = json!({"state": {"v": 0.5}}).as_object().unwrap().clone();
-    let step = p.score_step(&mut synth, &frames(&[[255, 0, 0]], 4), &info, false, false).unwrap();
+    let steps = p.score_steps(&mut synth, &frames(&[[255, 0, 0]], 4), &[info], &[false], &[false]).unwrap();
+    let step = &steps[0];
     assert_eq!(step.semantic, 1.0);
     assert_eq!(step.evaluation.reward, 0.5);
     assert_eq!(&*step.evaluation.names, &["semantic".to_string(), "speed".into(), "r".into()]);
