@@ -7,12 +7,14 @@
 #
 #   scripts/tower_report.sh TOWER OUT
 #
-# Environment: VLMGYM (the binary; default the release build).
+# Environment: VLMGYM (the binary; default the release build), CHECK_ARGS (more
+# reward-check options, e.g. --no-text-head to judge the tower without its text head).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOWER=${1:?usage: tower_report.sh TOWER OUT}
 OUT=${2:?usage: tower_report.sh TOWER OUT}
 V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
+read -r -a EXTRA <<<"${CHECK_ARGS:-}"
 SEEDS=(1000000 2000000 3000000)
 mkdir -p "$OUT/checks" "$OUT/heldout"
 
@@ -57,7 +59,7 @@ for p in "${PAIRS[@]}"; do
     fi
     for s in "${SEEDS[@]}"; do
         "$V" reward-check "$env" --goal "$goal" "${against[@]}" --tower "$TOWER" --seed "$s" \
-            --samples 600 --out "$OUT/checks/${name}_$s" >"$OUT/checks/${name}_$s.json"
+            --samples 600 "${EXTRA[@]}" --out "$OUT/checks/${name}_$s" >"$OUT/checks/${name}_$s.json"
     done
 done
 FILES=(driving:Driving-v0 cartpole:CartPole-v1 mountaincar:MountainCar-v0)
@@ -66,7 +68,7 @@ for f in "${FILES[@]}"; do
     file=${f%%:*} env=${f#*:}
     for s in "${SEEDS[@]}"; do
         "$V" reward-check "$env" --goals "assets/goals/heldout/$file.toml" --tower "$TOWER" --seed "$s" \
-            --samples 600 --out "$OUT/heldout/${file}_$s" >/dev/null
+            --samples 600 "${EXTRA[@]}" --out "$OUT/heldout/${file}_$s" >/dev/null
     done
 done
 python3 - "$OUT" <<'PY'

@@ -15,7 +15,7 @@ use vlmgym_agents::{Device, RewardHook, Rollout, RunSpec};
 use vlmgym_envs::{make_vec, AutoresetMode, Info, Options, Scene, Space, Value, VecStep, VectorEnv, VectorizationMode};
 use vlmgym_render::{make_renderer, ObsMode, RenderConfig, RenderedVecEnv, RendererKind, SceneRenderer};
 use vlmgym_reward::synthesis::{RewardSpec, Synthesizer};
-use vlmgym_reward::{Backend, Frames, GoalScore, RewardPipeline};
+use vlmgym_reward::{head_path, Backend, Frames, GoalScore, RewardPipeline, TextHead};
 
 use crate::reward_model::{default_tower, load_simlit};
 
@@ -72,6 +72,13 @@ pub struct RewardSettings {
     /// Score frames of another renderer than the tower was trained on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_renderer: bool,
+    /// A text head ([`vlmgym_reward::text_head`]) to map goals through instead of the
+    /// tower's own (`<tower>.text_head.safetensors`, used when it exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_head: Option<PathBuf>,
+    /// Read goals without the tower's text head.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_text_head: bool,
 }
 
 impl RewardSettings {
@@ -117,6 +124,8 @@ impl RewardSettings {
             size: None,
             renderer: None,
             force_renderer: false,
+            text_head: None,
+            no_text_head: false,
         })
     }
 
@@ -157,6 +166,8 @@ impl RewardSettings {
             size,
             renderer: None,
             force_renderer: false,
+            text_head: None,
+            no_text_head: false,
         })
     }
 
@@ -182,6 +193,26 @@ impl RewardSettings {
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
         GoalScore::from_texts(backend, &self.goal, negative, baseline, self.alpha as f32, self.window as f32)
+    }
+
+    /// The text head goals are mapped through: [`text_head`](Self::text_head), else the
+    /// tower's own when it has one, none with [`no_text_head`](Self::no_text_head).
+    /// Errors when the file is bad or both are set.
+    pub fn head(&self) -> Result<Option<TextHead>> {
+        if self.no_text_head {
+            ensure!(self.text_head.is_none(), "give either a text head or no_text_head, not both");
+            return Ok(None);
+        }
+        let path = match &self.text_head {
+            Some(p) => p.clone(),
+            None => head_path(&self.tower),
+        };
+        if self.text_head.is_none() && !path.is_file() {
+            return Ok(None);
+        }
+        let head = TextHead::load(&path)?;
+        head.check_tower(&self.tower)?;
+        Ok(Some(head))
     }
 
     /// The synthesis config these settings name.
@@ -221,7 +252,7 @@ impl RewardSettings {
             return Ok(RewardPipeline::new(Box::new(backend), score, self.spec()?, &camera, size));
         }
         let camera = crate::dataset::reward_camera_for(self.camera.as_deref(), env_id, kwargs, &self.tower)?;
-        let backend = load_simlit(&self.tower, device)?;
+        let backend = load_simlit(&self.tower, device)?.with_head(self.head()?)?;
         let size = self.size.unwrap_or(backend.tower().input_size() as u32);
         let score = self.goal_score(&backend)?;
         Ok(RewardPipeline::new(Box::new(backend), score, self.spec()?, &camera, size))

@@ -288,6 +288,8 @@ enum Command {
         camera: Option<String>,
         #[command(flatten)]
         renderer: RewardRendererOpts,
+        #[command(flatten)]
+        head: TextHeadArgs,
     },
     /// Play an env in a window: arrow keys (the arm also W / S to raise and lower, G to
     /// grip) or a checkpoint act; the HUD shows the step,
@@ -395,6 +397,8 @@ struct GoalOpts {
     /// by the CPU rasteriser (or --renderer) at the model's input size.
     #[arg(long, value_name = "DIR", conflicts_with = "tower")]
     clip: Option<PathBuf>,
+    #[command(flatten)]
+    head: TextHeadArgs,
 }
 
 impl GoalOpts {
@@ -403,6 +407,8 @@ impl GoalOpts {
         let clip = self.clip;
         Ok(RewardSettings {
             clip,
+            text_head: self.head.text_head,
+            no_text_head: self.head.no_text_head,
             ..RewardSettings::new(
                 env_id,
                 kind,
@@ -459,6 +465,18 @@ struct RewardRendererOpts {
     force_renderer: bool,
 }
 
+/// Which text head a simlit reward maps its goals through.
+#[derive(clap::Args, Clone, Default)]
+struct TextHeadArgs {
+    /// Text head to map goals through instead of the tower's own
+    /// (`<tower>.text_head.safetensors`, from `vlmgym reward-model text-head`).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_text_head")]
+    text_head: Option<PathBuf>,
+    /// Read goals in the sentence encoder's own embeddings, without the tower's text head.
+    #[arg(long)]
+    no_text_head: bool,
+}
+
 #[derive(Subcommand)]
 enum RewardModelCommand {
     /// Train the image tower contrastively on a dataset from `vlmgym dataset`.
@@ -480,6 +498,24 @@ enum RewardModelCommand {
         /// Override the config's seed.
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Train a tower's text head: a residual map on the sentence embeddings, trained
+    /// against the frozen tower's frames on every phrasing of every fact in the dataset
+    /// (render it without --max-phrasings), written next to the tower as
+    /// `<tower>.text_head.safetensors`.
+    TextHead {
+        /// Dataset folder from `vlmgym dataset` (frames at the tower's input size).
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// The frozen tower.
+        #[arg(long, value_name = "FILE")]
+        tower: PathBuf,
+        /// Training settings TOML (keys of `HeadConfig`; default: its defaults).
+        #[arg(long, value_name = "FILE.toml")]
+        config: Option<PathBuf>,
+        /// Output file (default: next to the tower).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -790,6 +826,13 @@ fn run() -> Result<()> {
             eprintln!("wrote {} (report: {})", out.display(), out.with_extension("json").display());
             Ok(())
         }
+        Command::RewardModel { action: RewardModelCommand::TextHead { data, tower, config, out } } => {
+            let out = out.unwrap_or_else(|| vlmgym_reward::head_path(&tower));
+            let report = vlmgym::reward_model::train_text_head(&data, &tower, config.as_deref(), &out, &device)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
         Command::RewardCheck {
             env_id,
             goal,
@@ -807,6 +850,7 @@ fn run() -> Result<()> {
             size,
             camera,
             renderer,
+            head,
         } => {
             let tower = tower.unwrap_or_else(vlmgym::reward_model::default_tower);
             let args = vlmgym::reward_model::CheckArgs {
@@ -826,6 +870,8 @@ fn run() -> Result<()> {
                 camera,
                 renderer: renderer.renderer,
                 force_renderer: renderer.force_renderer,
+                text_head: head.text_head,
+                no_text_head: head.no_text_head,
                 device,
             };
             if let Some(goals) = goals {

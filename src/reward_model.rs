@@ -46,6 +46,36 @@ pub fn load_simlit(tower: &Path, device: &Device) -> Result<SimlitBackend> {
     SimlitBackend::new(encoder, ImageTower::load_on(tower, device)?)
 }
 
+/// Trains the text head of `tower` on the dataset at `data` (settings from the TOML at
+/// `config`, else the defaults) with a progress bar, writes it to `out` and returns its
+/// report.
+pub fn train_text_head(
+    data: &Path,
+    tower: &Path,
+    config: Option<&Path>,
+    out: &Path,
+    device: &Device,
+) -> Result<vlmgym_reward::text_head::HeadReport> {
+    use vlmgym_reward::text_head::{HeadConfig, TextHead};
+    let config: HeadConfig = match config {
+        Some(p) => toml::from_str(&std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?)
+            .with_context(|| format!("{} is not a text head config", p.display()))?,
+        None => HeadConfig::default(),
+    };
+    let backend = load_simlit(tower, device)?;
+    let dataset = Dataset::load(data)?;
+    let bar = ProgressBar::new(config.steps as u64);
+    bar.set_style(ProgressStyle::with_template("text head {bar:30} {pos}/{len} loss {msg} [{elapsed}<{eta}]")?);
+    let head = TextHead::train(backend.encoder(), backend.tower(), &dataset, &config, device, |_, loss| {
+        bar.inc(1);
+        bar.set_message(format!("{loss:.4}"));
+    })?;
+    bar.finish_and_clear();
+    let head = head.for_tower(tower)?;
+    head.save(out)?;
+    head.report().cloned().context("a trained head has a report")
+}
+
 /// The tower's training report (`<tower>.json`) as JSON; None when there is none.
 fn tower_report(tower: &Path) -> Result<Option<serde_json::Value>> {
     let path = tower.with_extension("json");
@@ -190,6 +220,10 @@ pub struct CheckArgs {
     pub renderer: Option<RendererKind>,
     /// Score frames of another renderer than the tower was trained on.
     pub force_renderer: bool,
+    /// A text head to map goals through instead of the tower's own.
+    pub text_head: Option<PathBuf>,
+    /// Read goals without the tower's text head.
+    pub no_text_head: bool,
     /// Where the reward model runs.
     pub device: Device,
 }
@@ -346,6 +380,8 @@ fn check_pipeline(
         renderer: args.renderer,
         force_renderer: args.force_renderer,
         clip: args.clip.clone(),
+        text_head: args.text_head.clone(),
+        no_text_head: args.no_text_head,
         ..RewardSettings::for_goal(
             goal,
             negative,

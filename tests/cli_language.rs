@@ -637,3 +637,63 @@ fn reward_frames_come_from_the_towers_renderer_and_another_is_refused_unless_for
     assert!(!o.status.success() && stderr(&o).contains("trained on raster frames"), "{}", stderr(&o));
     assert!(!run.exists());
 }
+
+#[test]
+fn a_text_head_is_trained_next_to_its_tower_and_used_unless_told_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let o = vlmgym(&["dataset", "--envs", "CartPole-v1", "--frames", "40", "--out", &p("ds"), "--size", "48"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (tower, seed) in [("t.safetensors", "0"), ("other.safetensors", "1")] {
+        let o =
+            vlmgym(&["reward-model", "train", "--data", &p("ds"), "--out", &p(tower), "--steps", "10", "--seed", seed]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    std::fs::write(p("head.toml"), "steps = 20\nbatch_size = 16\n").unwrap();
+    let report = json(&vlmgym(&[
+        "reward-model",
+        "text-head",
+        "--data",
+        &p("ds"),
+        "--tower",
+        &p("t.safetensors"),
+        "--config",
+        &p("head.toml"),
+    ]));
+    assert_eq!(report["config"]["steps"], 20);
+    assert!(report["phrasings"].as_u64().unwrap() > report["facts"].as_u64().unwrap(), "{report}");
+    assert!(dir.path().join("t.text_head.safetensors").is_file(), "the head is written next to its tower");
+
+    let (tower, out) = (p("t.safetensors"), p("rc"));
+    let check = |extra: &[&str]| {
+        let args = [
+            &["reward-check", "CartPole-v1", "--goal", "a stick standing up", "--negative", "a stick lying down"][..],
+            &["--tower", &tower, "--samples", "40", "--seed", "1000003", "--out", &out],
+            extra,
+        ]
+        .concat();
+        json(&vlmgym(&args))["auc"].as_f64().unwrap()
+    };
+    let head = p("t.text_head.safetensors");
+    let (with, named, without) = (check(&[]), check(&["--text-head", &head]), check(&["--no-text-head"]));
+    assert_eq!(with, named, "the tower's own head is the default");
+    assert_ne!(with, without, "the head moves the goals' embeddings");
+    // A head belongs to the tower it was trained against.
+    let o = vlmgym(&[
+        "reward-check",
+        "CartPole-v1",
+        "--goal",
+        "up",
+        "--negative",
+        "down",
+        "--tower",
+        &p("other.safetensors"),
+        "--text-head",
+        &p("t.text_head.safetensors"),
+        "--samples",
+        "40",
+        "--out",
+        &p("rc2"),
+    ]);
+    assert!(!o.status.success() && stderr(&o).contains("trained against another tower"), "{}", stderr(&o));
+}

@@ -156,6 +156,39 @@ pub struct DatasetMeta {
     pub samples: Vec<Sample>,
 }
 
+impl DatasetMeta {
+    /// The facts of each env (in order of first appearance) with every distinct phrasing any
+    /// sample gives them (in order of first appearance).
+    pub fn facts(&self) -> Vec<EnvFacts> {
+        let mut out: Vec<EnvFacts> = Vec::new();
+        for s in &self.samples {
+            let pos = match out.iter().position(|e| e.env == s.env) {
+                Some(p) => p,
+                None => {
+                    out.push(EnvFacts { env: s.env.clone(), facts: Vec::new() });
+                    out.len() - 1
+                }
+            };
+            let env = &mut out[pos];
+            for c in &s.captions {
+                let fact = match env.facts.iter().position(|f| f.fact == c.fact) {
+                    Some(p) => &mut env.facts[p],
+                    None => {
+                        env.facts.push(Caption { fact: c.fact.clone(), phrasings: Vec::new() });
+                        env.facts.last_mut().expect("just pushed")
+                    }
+                };
+                for p in &c.phrasings {
+                    if !fact.phrasings.contains(p) {
+                        fact.phrasings.push(p.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Collects frames and their samples, then writes a dataset folder.
 #[derive(Debug)]
 pub struct DatasetWriter {
@@ -457,32 +490,7 @@ impl Dataset {
     /// The facts of each env (in order of first appearance) with every distinct phrasing any
     /// sample gives them (in order of first appearance).
     pub fn facts(&self) -> Vec<EnvFacts> {
-        let mut out: Vec<EnvFacts> = Vec::new();
-        for s in &self.meta.samples {
-            let pos = match out.iter().position(|e| e.env == s.env) {
-                Some(p) => p,
-                None => {
-                    out.push(EnvFacts { env: s.env.clone(), facts: Vec::new() });
-                    out.len() - 1
-                }
-            };
-            let env = &mut out[pos];
-            for c in &s.captions {
-                let fact = match env.facts.iter().position(|f| f.fact == c.fact) {
-                    Some(p) => &mut env.facts[p],
-                    None => {
-                        env.facts.push(Caption { fact: c.fact.clone(), phrasings: Vec::new() });
-                        env.facts.last_mut().expect("just pushed")
-                    }
-                };
-                for p in &c.phrasings {
-                    if !fact.phrasings.contains(p) {
-                        fact.phrasings.push(p.clone());
-                    }
-                }
-            }
-        }
-        out
+        self.meta.facts()
     }
 }
 

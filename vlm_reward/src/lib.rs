@@ -13,6 +13,8 @@
 //! - [`dataset`]: caption datasets of rendered frames (`frames.safetensors` + `meta.json`).
 //!
 //! With the `models` feature (on by default), the models that run on candle:
+//! - [`text_head`]: a residual map on the text side, trained against a frozen tower so goals
+//!   in words it never learnt land where their facts' frames are ([`TextHead`]);
 //! - [`simlit`]: the all-MiniLM-L6-v2 text encoder and the [`SimlitBackend`];
 //! - [`tower`]: the simlit image tower ([`tower_cpu`]: its inference laid out for the CPU); [`train`]: its LiT-style contrastive training and
 //!   retrieval evaluation;
@@ -32,6 +34,8 @@ pub mod score;
 #[cfg(feature = "models")]
 pub mod simlit;
 pub mod synthesis;
+#[cfg(feature = "models")]
+pub mod text_head;
 #[cfg(feature = "models")]
 pub mod tower;
 #[cfg(all(feature = "models", target_arch = "x86_64", target_os = "linux"))]
@@ -53,6 +57,8 @@ pub use score::{ClgScore, GoalScore, VlmRmScore, DEFAULT_CLG_WINDOW};
 #[cfg(feature = "models")]
 pub use simlit::{SimlitBackend, SimlitEncoder};
 pub use synthesis::{Evaluation, RewardSpec, StepInput, Synthesizer};
+#[cfg(feature = "models")]
+pub use text_head::{head_path, HeadConfig, TextHead};
 #[cfg(feature = "models")]
 pub use tower::{ImageTower, TowerConfig};
 #[cfg(feature = "models")]

@@ -23,6 +23,7 @@ use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::backend::{Backend, Embeddings, Frames};
+use crate::text_head::TextHead;
 use crate::tower::ImageTower;
 
 /// Folder name of the model inside the model cache root.
@@ -187,11 +188,13 @@ impl Backend for SimlitEncoder {
 }
 
 /// The full simlit backend: the frozen all-MiniLM-L6-v2 text encoder plus an image tower
-/// trained into its space ([`crate::train::train_tower`]).
+/// trained into its space ([`crate::train::train_tower`]), optionally mapping goals through a
+/// text head ([`SimlitBackend::with_head`]).
 #[derive(Debug)]
 pub struct SimlitBackend {
     encoder: SimlitEncoder,
     tower: ImageTower,
+    head: Option<TextHead>,
 }
 
 impl SimlitBackend {
@@ -203,19 +206,28 @@ impl SimlitBackend {
             tower.dim(),
             encoder.dim
         );
-        Ok(Self { encoder, tower })
+        Ok(Self { encoder, tower, head: None })
     }
 
-    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
-    /// the CPU.
-    pub fn load(model_dir: &Path, tower_path: &Path) -> Result<Self> {
-        Self::load_on(model_dir, tower_path, &Device::Cpu)
+    /// Maps every goal's embedding through `head` (trained against this tower; see
+    /// [`crate::text_head`]), or not with `None`. Errors when the head's
+    /// dimension is not the encoder's.
+    pub fn with_head(mut self, head: Option<TextHead>) -> Result<Self> {
+        if let Some(h) = &head {
+            ensure!(
+                h.dim() == self.encoder.dim,
+                "simlit: the text head is {}-d but the encoder {}-d",
+                h.dim(),
+                self.encoder.dim
+            );
+        }
+        self.head = head;
+        Ok(self)
     }
 
-    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
-    /// `device`.
-    pub fn load_on(model_dir: &Path, tower_path: &Path, device: &Device) -> Result<Self> {
-        Self::new(SimlitEncoder::load_on(model_dir, device)?, ImageTower::load_on(tower_path, device)?)
+    /// The text head goals are mapped through, if any.
+    pub fn head(&self) -> Option<&TextHead> {
+        self.head.as_ref()
     }
 
     /// The text encoder.
@@ -231,7 +243,11 @@ impl SimlitBackend {
 
 impl Backend for SimlitBackend {
     fn embed_texts(&self, texts: &[String]) -> Result<Embeddings> {
-        self.encoder.embed_texts(texts)
+        let raw = self.encoder.embed_texts(texts)?;
+        match &self.head {
+            Some(h) => h.apply(&raw),
+            None => Ok(raw),
+        }
     }
 
     fn embed_images(&self, frames: &Frames) -> Result<Embeddings> {

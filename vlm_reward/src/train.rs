@@ -335,7 +335,7 @@ fn softplus(x: &Tensor) -> candle_core::Result<Tensor> {
 /// the mean over positive pairs of `-log(e^{l_p} / (e^{l_p} + sum_neg e^{l_n}))`, other
 /// positives left out of the denominator. Rows without negatives contribute ~0; returns the
 /// mean and the number of positive pairs.
-fn multi_positive_nce(logits: &Tensor, pos: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn multi_positive_nce(logits: &Tensor, pos: &Tensor) -> candle_core::Result<Tensor> {
     let masked = (logits + (pos * -1.0e4)?)?;
     let m = masked.max_keepdim(1)?.detach();
     let lse = (masked.broadcast_sub(&m)?.exp()?.sum_keepdim(1)?.log()? + &m)?;

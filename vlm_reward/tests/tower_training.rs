@@ -239,3 +239,78 @@ fn fine_tuning_starts_from_the_init_tower_and_refuses_another_architecture() {
     let e = format!("{:#}", train_tower(&ds, &BagOfWords, &cfg, &bad, &mut |_| {}).unwrap_err());
     assert!(e.contains("missing.safetensors") && e.contains("does not exist"), "{e}");
 }
+
+/// A text head trained against a frozen tower that learnt one phrasing per fact brings the
+/// other phrasings onto their facts' frames; same seed, same head; a head refuses another
+/// tower file.
+#[test]
+fn a_text_head_reads_phrasings_the_tower_never_learnt() {
+    use vlmgym_reward::text_head::{HeadConfig, TextHead};
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = synthetic(&tmp.path().join("ds"));
+    // The tower learns the first phrasing of each fact alone.
+    let first_only: Vec<Sample> = ds
+        .samples()
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.captions.iter_mut().for_each(|c| c.phrasings.truncate(1));
+            s
+        })
+        .collect();
+    let frames: Vec<u8> = (0..ds.len()).flat_map(|i| ds.frame(i).unwrap().to_vec()).collect();
+    let narrow = Dataset::from_parts(SIZE, SIZE, frames, first_only).unwrap();
+    let tower_path = tmp.path().join("tower.safetensors");
+    train_tower(&narrow, &BagOfWords, &config(300), &tower_path, &mut |_| {}).unwrap();
+    let tower = ImageTower::load(&tower_path).unwrap();
+
+    let cfg = HeadConfig { steps: 300, batch_size: 32, temperature: 0.07, ..HeadConfig::default() };
+    let mut losses = Vec::new();
+    let head =
+        TextHead::train(&BagOfWords, &tower, &ds, &cfg, &candle_core::Device::Cpu, |_, l| losses.push(l)).unwrap();
+    assert_eq!(losses.len(), 300);
+    let r = head.report().unwrap().clone();
+    eprintln!(
+        "text head: accuracy {:.3} -> {:.3}, loss {:.3} -> {:.3}",
+        r.test_accuracy_before, r.test_accuracy_after, r.first_loss, r.final_loss
+    );
+    assert_eq!((r.facts, r.phrasings), (6, 18));
+    assert!(r.final_loss < r.first_loss, "{r:?}");
+    assert!(r.test_accuracy_after >= r.test_accuracy_before, "{r:?}");
+    assert!(r.test_accuracy_after >= 0.9, "{r:?}");
+
+    // Phrasings the tower never saw: each one's test frames score higher against it
+    // than against the other fact of its pair, more often with the head than without.
+    let unseen = [("a horizontal bar", "upright stripe"), ("the line lies flat", "the line stands up")];
+    let test: Vec<usize> = ds.indices(Split::Test).into_iter().filter(|&i| ds.samples()[i].env == "Bars").collect();
+    let img = tower.embed(&ds.frames(&test).unwrap()).unwrap();
+    let right = |texts: &Embeddings| {
+        let mut n = 0;
+        for (k, &i) in test.iter().enumerate() {
+            let flat = ds.samples()[i].has_fact("bar.horizontal");
+            let row = img.row(k).unwrap();
+            let dot = |t: &[f32]| row.iter().zip(t).map(|(a, b)| a * b).sum::<f32>();
+            let (h, v) = (dot(texts.row(0).unwrap()), dot(texts.row(1).unwrap()));
+            n += usize::from((h > v) == flat);
+        }
+        n
+    };
+    for (h, v) in unseen {
+        let raw = BagOfWords.embed_texts(&[h.to_string(), v.to_string()]).unwrap();
+        let (without, with) = (right(&raw), right(&head.apply(&raw).unwrap()));
+        eprintln!("{h:?} vs {v:?}: {without} -> {with} of {}", test.len());
+        assert!(with >= without && with as f64 >= 0.9 * test.len() as f64, "{h:?}: {without} -> {with}");
+    }
+
+    // Same seed, same head; saved and loaded, it refuses another tower.
+    let again = TextHead::train(&BagOfWords, &tower, &ds, &cfg, &candle_core::Device::Cpu, |_, _| {}).unwrap();
+    assert_eq!(again, head);
+    let path = tmp.path().join("head.safetensors");
+    head.for_tower(&tower_path).unwrap().save(&path).unwrap();
+    let loaded = TextHead::load(&path).unwrap();
+    loaded.check_tower(&tower_path).unwrap();
+    let other = tmp.path().join("other.safetensors");
+    train_tower(&narrow, &BagOfWords, &TrainConfig { seed: 3, ..config(5) }, &other, &mut |_| {}).unwrap();
+    let e = loaded.check_tower(&other).unwrap_err().to_string();
+    assert!(e.contains("trained against another tower"), "{e}");
+}

@@ -1,0 +1,522 @@
+//! A text head: a small residual map on the sentence encoder's embeddings, trained so that
+//! many phrasings of a fact land where the frozen image tower puts that fact's frames.
+//!
+//! The simlit image tower learns to meet a few phrasings per fact. The frozen sentence
+//! encoder places other wordings of the same fact nearby, but not on the same point, and it
+//! reads negation weakly ("the car has not hit anything" sits close to "the car hit
+//! something"). The head `h(e) = normalise(e + W e + b)` (`W`, `b` zero at the start, so an
+//! untrained head is the identity) is trained contrastively against the tower's frame
+//! embeddings, with the tower frozen, on every phrasing of every fact (templated synonyms,
+//! passive and negated shapes, compound facts): only the text side moves, so what the tower
+//! sees is untouched, and weight decay keeps `W` small so wordings the head never saw move
+//! the way their neighbours do.
+//!
+//! A head lives next to its tower as `<tower>.text_head.safetensors` ([`head_path`]):
+//! tensors `w` (`d x d`) and `b` (`d`), and the training settings, report and the SHA-256 of
+//! the tower file it was trained against as JSON in the metadata key `vlmgym_text_head`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{normalise_in_place, Backend, Embeddings};
+use crate::dataset::{Dataset, Split};
+use crate::tower::ImageTower;
+
+/// Safetensors metadata key of the head's JSON ([`HeadMeta`]).
+const META_KEY: &str = "vlmgym_text_head";
+
+/// Where the text head of the tower at `tower` lives: `<tower stem>.text_head.safetensors`.
+pub fn head_path(tower: &Path) -> PathBuf {
+    tower.with_extension("text_head.safetensors")
+}
+
+/// How a text head trains (keys of `assets/configs/reward_model/text_head.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HeadConfig {
+    /// Gradient steps.
+    pub steps: usize,
+    /// Frames per step.
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// AdamW weight decay (pulls `W` and `b` to zero: the identity head).
+    pub weight_decay: f64,
+    /// Softmax temperature of the contrastive loss (the tower's learnt temperature is a
+    /// good choice).
+    pub temperature: f64,
+    /// Share of batches drawn from one env alone (its facts then compete only with each
+    /// other, as a goal for that env does).
+    pub same_env_fraction: f64,
+    /// Seed of the batch draws.
+    pub seed: u64,
+}
+
+impl Default for HeadConfig {
+    fn default() -> Self {
+        Self {
+            steps: 1500,
+            batch_size: 256,
+            lr: 1e-3,
+            weight_decay: 1e-2,
+            temperature: 0.0135,
+            same_env_fraction: 0.75,
+            seed: 0,
+        }
+    }
+}
+
+impl HeadConfig {
+    /// Errors naming the bad value.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(self.steps > 0, "text head: steps must be at least 1");
+        ensure!(self.batch_size >= 2, "text head: batch_size must be at least 2");
+        ensure!(self.lr.is_finite() && self.lr > 0.0, "text head: lr must be positive, got {}", self.lr);
+        ensure!(self.weight_decay >= 0.0, "text head: weight_decay must be >= 0, got {}", self.weight_decay);
+        ensure!(
+            self.temperature.is_finite() && self.temperature > 0.0,
+            "text head: temperature must be positive, got {}",
+            self.temperature
+        );
+        ensure!(
+            (0.0..=1.0).contains(&self.same_env_fraction),
+            "text head: same_env_fraction must be in [0, 1], got {}",
+            self.same_env_fraction
+        );
+        Ok(())
+    }
+}
+
+/// What training a text head did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadReport {
+    /// The settings it trained with.
+    pub config: HeadConfig,
+    /// Training frames.
+    pub frames: usize,
+    /// Distinct (env, fact) pairs, compound facts included.
+    pub facts: usize,
+    /// Distinct phrasings.
+    pub phrasings: usize,
+    /// Mean loss of the first and last 50 steps.
+    pub first_loss: f64,
+    /// Mean loss of the last 50 steps.
+    pub final_loss: f64,
+    /// Test-split frame-to-fact top-1 accuracy (every phrasing of a fact, mean embedding)
+    /// without the head and with it.
+    pub test_accuracy_before: f64,
+    /// See [`test_accuracy_before`](Self::test_accuracy_before).
+    pub test_accuracy_after: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct HeadMeta {
+    dim: usize,
+    report: Option<HeadReport>,
+    #[serde(default)]
+    tower_sha256: Option<String>,
+}
+
+/// SHA-256 (hex) of the tower file at `path`: what a head records of the tower it was
+/// trained against.
+pub fn tower_digest(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read tower {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The trained map `e -> normalise(e + W e + b)` (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextHead {
+    dim: usize,
+    /// Row-major `d x d`: `(W e)_i = sum_j w[i * d + j] e_j`.
+    w: Vec<f32>,
+    b: Vec<f32>,
+    report: Option<HeadReport>,
+    tower_sha256: Option<String>,
+}
+
+impl TextHead {
+    /// The identity head of dimension `dim`.
+    pub fn identity(dim: usize) -> Self {
+        Self { dim, w: vec![0.0; dim * dim], b: vec![0.0; dim], report: None, tower_sha256: None }
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The training report, when the head was trained.
+    pub fn report(&self) -> Option<&HeadReport> {
+        self.report.as_ref()
+    }
+
+    /// The head, recording that it belongs to the tower file at `tower`.
+    pub fn for_tower(mut self, tower: &Path) -> Result<Self> {
+        self.tower_sha256 = Some(tower_digest(tower)?);
+        Ok(self)
+    }
+
+    /// Errors when the head records another tower file than the one at `tower` (a head is
+    /// trained against one tower's frame embeddings and means nothing for another).
+    pub fn check_tower(&self, tower: &Path) -> Result<()> {
+        if let Some(want) = &self.tower_sha256 {
+            ensure!(
+                *want == tower_digest(tower)?,
+                "the text head was trained against another tower than {}; train one for it with \
+                 `vlmgym reward-model text-head --tower {}`",
+                tower.display(),
+                tower.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Maps every row of `texts` (unit-length sentence embeddings): unit-length rows.
+    pub fn apply(&self, texts: &Embeddings) -> Result<Embeddings> {
+        let d = self.dim;
+        ensure!(texts.dim() == d, "text head is {d}-d but the text embeddings {}-d", texts.dim());
+        let mut out = Vec::with_capacity(texts.len() * d);
+        for r in 0..texts.len() {
+            let e = texts.row(r).expect("in range");
+            let mut v: Vec<f32> = (0..d)
+                .map(|i| e[i] + self.b[i] + self.w[i * d..(i + 1) * d].iter().zip(e).map(|(a, x)| a * x).sum::<f32>())
+                .collect();
+            normalise_in_place(&mut v, "text head output")?;
+            out.extend_from_slice(&v);
+        }
+        Embeddings::from_rows(out, texts.len(), d)
+    }
+
+    /// Serialises the head to safetensors bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let meta = HeadMeta { dim: self.dim, report: self.report.clone(), tower_sha256: self.tower_sha256.clone() };
+        let meta = std::collections::HashMap::from([(META_KEY.to_string(), serde_json::to_string(&meta)?)]);
+        let w: Vec<u8> = self.w.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let b: Vec<u8> = self.b.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let tensors = [
+            ("b", TensorView::new(Dtype::F32, vec![self.dim], &b)?),
+            ("w", TensorView::new(Dtype::F32, vec![self.dim, self.dim], &w)?),
+        ];
+        Ok(safetensors::serialize(tensors, Some(meta))?)
+    }
+
+    /// Reads a head from safetensors bytes; errors name what is wrong.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let (_, header) =
+            SafeTensors::read_metadata(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
+        let json = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(META_KEY))
+            .with_context(|| format!("no `{META_KEY}` metadata: not a vlmgym text head file"))?;
+        let meta: HeadMeta = serde_json::from_str(json).context("bad text head metadata")?;
+        let st = SafeTensors::deserialize(bytes).context("not a valid safetensors file (corrupt or truncated)")?;
+        let read = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
+            let v = st.tensor(name).with_context(|| format!("no `{name}` tensor"))?;
+            ensure!(v.dtype() == Dtype::F32, "tensor `{name}` is {:?}, expected F32", v.dtype());
+            ensure!(v.shape() == shape, "tensor `{name}` has shape {:?}, expected {shape:?}", v.shape());
+            let x: Vec<f32> = v.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+            ensure!(x.iter().all(|v| v.is_finite()), "tensor `{name}` holds a non-finite value");
+            Ok(x)
+        };
+        let d = meta.dim;
+        Ok(Self {
+            dim: d,
+            w: read("w", &[d, d])?,
+            b: read("b", &[d])?,
+            report: meta.report,
+            tower_sha256: meta.tower_sha256,
+        })
+    }
+
+    /// Writes the head to `path` (atomically).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::dataset::write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads a head from `path`; errors name the file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read text head {}", path.display()))?;
+        Self::from_bytes(&bytes).with_context(|| format!("text head {}", path.display()))
+    }
+
+    /// Trains a head for `tower` (frozen) on `dataset`: its training-split frames, and
+    /// every phrasing of every fact its captions give (compound facts too: a frame shows a
+    /// compound when it shows both parts). `encoder` embeds the phrasings. `progress` is
+    /// called after every step with (step, loss).
+    pub fn train(
+        encoder: &dyn Backend,
+        tower: &ImageTower,
+        dataset: &Dataset,
+        config: &HeadConfig,
+        device: &Device,
+        mut progress: impl FnMut(usize, f64),
+    ) -> Result<Self> {
+        config.validate()?;
+        let table = FactTable::new(dataset, Split::Train)?;
+        let text = encoder.embed_texts(&table.phrasings).context("text head: embedding the captions")?;
+        let d = text.dim();
+        ensure!(d == tower.dim(), "text head: the encoder is {d}-d but the tower {}-d", tower.dim());
+        let images = embed_frames(tower, dataset, &table.frames)?;
+
+        let test = FactTable::new(dataset, Split::Test).ok();
+        let accuracy = |head: &TextHead| -> Result<f64> {
+            match &test {
+                Some(t) => t.accuracy(encoder, tower, dataset, head),
+                None => Ok(f64::NAN),
+            }
+        };
+        let test_accuracy_before = accuracy(&TextHead::identity(d))?;
+
+        let w = Var::zeros((d, d), DType::F32, device)?;
+        let b = Var::zeros((1, d), DType::F32, device)?;
+        let mut opt = AdamW::new(
+            vec![w.clone(), b.clone()],
+            ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
+        )?;
+        let text_t = Tensor::from_slice(text.as_slice(), (text.len(), d), device)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x7e47_4ead);
+        let scale = 1.0 / config.temperature;
+        let mut losses = Vec::with_capacity(config.steps);
+        for step in 1..=config.steps {
+            let pool: &[usize] = if table.envs.len() > 1 && rng.random::<f64>() < config.same_env_fraction {
+                &table.frames_of_env[rng.random_range(0..table.envs.len())]
+            } else {
+                &[]
+            };
+            let picks: Vec<usize> = (0..config.batch_size)
+                .map(|_| {
+                    if pool.is_empty() {
+                        rng.random_range(0..table.frames.len())
+                    } else {
+                        pool[rng.random_range(0..pool.len())]
+                    }
+                })
+                .collect();
+            let mut present = vec![false; table.envs.len()];
+            picks.iter().for_each(|&k| present[table.frame_env[k]] = true);
+            let cands: Vec<usize> = (0..table.facts.len()).filter(|&f| present[table.fact_env[f]]).collect();
+            let rows: Vec<u32> = cands
+                .iter()
+                .map(|&f| {
+                    let ph = &table.fact_phrasings[f];
+                    ph[rng.random_range(0..ph.len())] as u32
+                })
+                .collect();
+            let mut pos = vec![0f32; picks.len() * cands.len()];
+            for (i, &k) in picks.iter().enumerate() {
+                for (j, f) in cands.iter().enumerate() {
+                    if table.frame_facts[k].contains(f) {
+                        pos[i * cands.len() + j] = 1.0;
+                    }
+                }
+            }
+            let mut img = Vec::with_capacity(picks.len() * d);
+            for &k in &picks {
+                img.extend_from_slice(images.row(k).expect("in range"));
+            }
+            let img = Tensor::from_vec(img, (picks.len(), d), device)?;
+            let e = text_t.index_select(&Tensor::from_vec(rows, cands.len(), device)?, 0)?;
+            let h = (&e + e.matmul(&w.as_tensor().t()?)?)?.broadcast_add(b.as_tensor())?;
+            let h = h.broadcast_div(&h.sqr()?.sum_keepdim(1)?.sqrt()?)?;
+            let logits = (img.matmul(&h.t()?)? * scale)?;
+            let pos = Tensor::from_vec(pos, (picks.len(), cands.len()), device)?;
+            let i2t = crate::train::multi_positive_nce(&logits, &pos)?;
+            let t2i = crate::train::multi_positive_nce(&logits.t()?.contiguous()?, &pos.t()?.contiguous()?)?;
+            let loss = ((i2t + t2i)? * 0.5)?;
+            let value = loss.to_scalar::<f32>()? as f64;
+            if !value.is_finite() {
+                bail!("text head: loss is {value} at step {step} (training diverged; lower lr)");
+            }
+            opt.backward_step(&loss)?;
+            losses.push(value);
+            progress(step, value);
+        }
+        let mut head = TextHead {
+            dim: d,
+            w: w.as_tensor().flatten_all()?.to_vec1::<f32>()?,
+            b: b.as_tensor().flatten_all()?.to_vec1::<f32>()?,
+            report: None,
+            tower_sha256: None,
+        };
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let report = HeadReport {
+            config: config.clone(),
+            frames: table.frames.len(),
+            facts: table.facts.len(),
+            phrasings: table.phrasings.len(),
+            first_loss: mean(&losses[..losses.len().min(50)]),
+            final_loss: mean(&losses[losses.len().saturating_sub(50)..]),
+            test_accuracy_before,
+            test_accuracy_after: accuracy(&head)?,
+        };
+        head.report = Some(report);
+        Ok(head)
+    }
+}
+
+/// The facts, phrasings and frames of one split of a dataset, compound facts added to the
+/// frames that show both parts.
+struct FactTable {
+    envs: Vec<String>,
+    /// (env, fact) per fact id.
+    facts: Vec<(String, String)>,
+    fact_env: Vec<usize>,
+    fact_phrasings: Vec<Vec<usize>>,
+    phrasings: Vec<String>,
+    /// Dataset indices of the split's frames.
+    frames: Vec<usize>,
+    frame_env: Vec<usize>,
+    frame_facts: Vec<Vec<usize>>,
+    frames_of_env: Vec<Vec<usize>>,
+}
+
+impl FactTable {
+    fn new(dataset: &Dataset, split: Split) -> Result<Self> {
+        let frames = dataset.indices(split);
+        ensure!(!frames.is_empty(), "text head: the dataset has no {split:?} frames");
+        let mut t = FactTable {
+            envs: Vec::new(),
+            facts: Vec::new(),
+            fact_env: Vec::new(),
+            fact_phrasings: Vec::new(),
+            phrasings: Vec::new(),
+            frame_env: Vec::new(),
+            frame_facts: Vec::new(),
+            frames_of_env: Vec::new(),
+            frames: Vec::new(),
+        };
+        // Every fact and phrasing the dataset names (all splits: a phrasing is text, not a
+        // frame), so the test split is judged on the same facts.
+        for env_facts in dataset.facts() {
+            let env = intern(&mut t.envs, env_facts.env.clone());
+            if t.frames_of_env.len() < t.envs.len() {
+                t.frames_of_env.push(Vec::new());
+            }
+            for c in env_facts.facts {
+                let id = intern(&mut t.facts, (env_facts.env.clone(), c.fact.clone()));
+                if t.fact_env.len() < t.facts.len() {
+                    t.fact_env.push(env);
+                    t.fact_phrasings.push(Vec::new());
+                }
+                for p in c.phrasings {
+                    let row = intern(&mut t.phrasings, p);
+                    if !t.fact_phrasings[id].contains(&row) {
+                        t.fact_phrasings[id].push(row);
+                    }
+                }
+            }
+        }
+        for &i in &frames {
+            let s = &dataset.samples()[i];
+            let env = t.envs.iter().position(|e| *e == s.env).context("env of a frame")?;
+            let base: Vec<&str> = s.captions.iter().map(|c| c.fact.as_str()).collect();
+            let ids: Vec<usize> = (0..t.facts.len())
+                .filter(|&f| t.fact_env[f] == env && t.facts[f].1.split('+').all(|part| base.contains(&part)))
+                .collect();
+            t.frames_of_env[env].push(t.frames.len());
+            t.frames.push(i);
+            t.frame_env.push(env);
+            t.frame_facts.push(ids);
+        }
+        Ok(t)
+    }
+
+    /// Top-1 accuracy of frames picking one of their facts among their env's facts, each
+    /// fact's text the mean of its phrasings' (headed) embeddings.
+    fn accuracy(&self, encoder: &dyn Backend, tower: &ImageTower, dataset: &Dataset, head: &TextHead) -> Result<f64> {
+        let text = head.apply(&encoder.embed_texts(&self.phrasings)?)?;
+        let d = text.dim();
+        let mut fact_vecs = Vec::with_capacity(self.facts.len());
+        for rows in &self.fact_phrasings {
+            let mut v = vec![0f32; d];
+            for &r in rows {
+                v.iter_mut().zip(text.row(r).expect("in range")).for_each(|(a, b)| *a += b);
+            }
+            normalise_in_place(&mut v, "fact embedding")?;
+            fact_vecs.push(v);
+        }
+        let images = embed_frames(tower, dataset, &self.frames)?;
+        let mut right = 0usize;
+        let mut judged = 0usize;
+        for k in 0..self.frames.len() {
+            if self.frame_facts[k].is_empty() {
+                continue;
+            }
+            let img = images.row(k).expect("in range");
+            let best = (0..self.facts.len())
+                .filter(|&f| self.fact_env[f] == self.frame_env[k])
+                .max_by(|&a, &b| dot(img, &fact_vecs[a]).total_cmp(&dot(img, &fact_vecs[b])))
+                .expect("the frame's env has facts");
+            judged += 1;
+            right += usize::from(self.frame_facts[k].contains(&best));
+        }
+        Ok(right as f64 / judged.max(1) as f64)
+    }
+}
+
+fn intern<T: PartialEq>(v: &mut Vec<T>, x: T) -> usize {
+    match v.iter().position(|y| *y == x) {
+        Some(i) => i,
+        None => {
+            v.push(x);
+            v.len() - 1
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The tower's embeddings of the dataset frames at `idx`, in batches.
+fn embed_frames(tower: &ImageTower, dataset: &Dataset, idx: &[usize]) -> Result<Embeddings> {
+    let mut rows = Vec::with_capacity(idx.len() * tower.dim());
+    for chunk in idx.chunks(256) {
+        rows.extend_from_slice(tower.embed(&dataset.frames(chunk)?)?.as_slice());
+    }
+    Embeddings::from_rows(rows, idx.len(), tower.dim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_head_keeps_embeddings_and_bytes_round_trip() {
+        let e = Embeddings::from_vecs(&[vec![0.3, -0.2, 0.9], vec![1.0, 0.0, 0.0]]).unwrap();
+        let id = TextHead::identity(3);
+        assert_eq!(id.apply(&e).unwrap(), e);
+        let mut h = TextHead::identity(3);
+        h.w[1] = 0.5; // out_0 += 0.5 e_1
+        h.b[2] = 0.1;
+        let back = TextHead::from_bytes(&h.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, h);
+        let out = h.apply(&Embeddings::from_vecs(&[vec![0.0, 1.0, 0.0]]).unwrap()).unwrap();
+        let want = [0.5f32, 1.0, 0.1];
+        let n = want.iter().map(|x| x * x).sum::<f32>().sqrt();
+        for (a, b) in out.row(0).unwrap().iter().zip(want) {
+            assert!((a - b / n).abs() < 1e-6);
+        }
+        let e = TextHead::from_bytes(b"nope").unwrap_err().to_string();
+        assert!(e.contains("not a valid safetensors"), "{e}");
+        assert!(id.apply(&Embeddings::from_vecs(&[vec![1.0, 0.0]]).unwrap()).is_err());
+    }
+
+    #[test]
+    fn bad_configs_say_why() {
+        let e = HeadConfig { steps: 0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("steps"), "{e}");
+        let e = HeadConfig { temperature: -1.0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("temperature"), "{e}");
+    }
+}
