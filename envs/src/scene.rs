@@ -400,19 +400,27 @@ pub fn with_compound_facts(mut captions: Vec<Caption>) -> Vec<Caption> {
     captions
 }
 
-/// The goal and negative sentences of a held-out goal file in `assets/goals/heldout/`
-/// (lower case, without trailing full stops), for tests that check the captions never
-/// say them: the judge of the reward model must stay unseen.
+/// The goal and negative sentences of a held-out goal file in `assets/goals/heldout/` and
+/// of its namesake in `assets/goals/dev/` (lower case, without trailing full stops), for
+/// tests that check the captions never say them: the judge of the reward model must stay
+/// unseen.
 #[cfg(test)]
 pub(crate) fn heldout_sentences(file: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/goals/heldout").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let sentences: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("goal = ").or_else(|| l.strip_prefix("negative = ")))
-        .map(|v| v.trim().trim_matches('"').trim_end_matches('.').to_lowercase())
-        .collect();
-    assert!(sentences.len() >= 30, "{} has {} sentences", path.display(), sentences.len());
+    let goals = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/goals");
+    let mut sentences = Vec::new();
+    // The held-out test pairs, and the development pairs settings are chosen on: neither
+    // may be a training caption.
+    for (folder, at_least) in [("heldout", 30), ("dev", 16)] {
+        let path = goals.join(folder).join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let found: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("goal = ").or_else(|| l.strip_prefix("negative = ")))
+            .map(|v| v.trim().trim_matches('"').trim_end_matches('.').to_lowercase())
+            .collect();
+        assert!(found.len() >= at_least, "{} has {} sentences", path.display(), found.len());
+        sentences.extend(found);
+    }
     sentences
 }
 

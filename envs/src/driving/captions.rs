@@ -238,6 +238,33 @@ pub fn captions(state: &DrivingState) -> Vec<Caption> {
             ],
         ));
     }
+    // Two summary facts, for goals that name the outcome rather than its parts: any crash,
+    // and driving as it should (centred, aligned, nothing hit).
+    if state.collision.is_some() {
+        out.push(Caption::from_templates(
+            "collision.any",
+            &[
+                "the {car|vehicle|automobile} has crashed",
+                "the {car|vehicle} {was|has been} in a {crash|collision}",
+                "{a crashed car|a crashed vehicle|a car after a crash}",
+                "there has been a {crash|collision} involving the {car|vehicle}",
+                "the {car|vehicle} did not avoid a {crash|collision}",
+                "a {crash|collision} has happened to the {car|vehicle}",
+            ],
+        ));
+    } else if d.abs() < DRIFT && deg.abs() < SKEW_DEG && !state.off_road() {
+        out.push(Caption::from_templates(
+            "driving.safe",
+            &[
+                "the {car|vehicle|automobile} is driving {safely|well|correctly}",
+                "a {safe|good|careful} drive in the lane",
+                "the {car|vehicle} drives {safely|carefully} in its lane",
+                "a {car|vehicle} driving {as it should|properly}",
+                "the driving is {safe|good|correct}",
+                "the {car|vehicle} is driven {safely|well} along its lane",
+            ],
+        ));
+    }
     out
 }
 
@@ -273,7 +300,10 @@ mod tests {
     #[test]
     fn thresholds() {
         let f = facts(&state(0.49, 0.9, 9.9, None));
-        assert_eq!(f, ["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none"]);
+        assert_eq!(
+            f,
+            ["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none", "driving.safe"]
+        );
         let f = facts(&state(0.5, 1.0, 10.0, Some(11.9)));
         assert_eq!(f, ["lane.drifting_left", "speed.slow", "collision.none", "heading.skewed_left", "ahead.close"]);
         let f = facts(&state(-0.5, 15.0, -10.0, Some(12.0)));
@@ -286,10 +316,12 @@ mod tests {
         s.junction = Some(3);
         let f = facts(&s);
         assert_eq!(f[2], "collision.barrier");
-        assert_eq!(f.last().unwrap(), "junction.inside");
+        assert_eq!(f[f.len() - 2..], ["junction.inside", "collision.any"]);
         s.collision = Some(Collision::Car);
         assert_eq!(facts(&s)[2], "collision.car");
-        for c in captions(&s) {
+        // Centred but skewed: not driving as it should.
+        assert!(!facts(&state(0.0, 20.0, 12.0, None)).contains(&"driving.safe".to_string()));
+        for c in captions(&s).into_iter().chain(captions(&state(0.0, 20.0, 0.0, None))) {
             assert!(c.phrasings.iter().all(|p| ["the ", "a ", "an ", "there ", "no ", "nothing ", "another "]
                 .iter()
                 .any(|start| p.starts_with(start))));
@@ -324,6 +356,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen.len(), 18, "{seen:?}");
+        assert_eq!(seen.len(), 20, "{seen:?}");
     }
 }
