@@ -9,7 +9,14 @@
 #   scripts/heldout_text_goal.sh CartPole-v1 assets/goals/heldout/cartpole.toml \
 #       assets/configs/ppo/cartpole_text.toml runs/cp_heldout
 #
-# Environment: VLMGYM (the binary), TOWER (default: the shipped tower).
+# Environment: VLMGYM (the binary), TOWER (default: the shipped tower), REWARD_CONFIG (the
+# text-goal runs' synthesis config; default: the env's), KIND (clg, the default, or vlmrm:
+# VLM-RMs' projection with each pair's negative as the baseline, ALPHA default 1, and no
+# window to calibrate).
+#
+#   KIND=vlmrm REWARD_CONFIG=mountaincar_continuous_shaped scripts/heldout_text_goal.sh \
+#       MountainCarContinuous-v0 assets/goals/heldout/mountaincar.toml \
+#       assets/configs/ppo/mountaincar_continuous.toml runs/mcc_heldout
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENV=${1:?usage: heldout_text_goal.sh ENV GOALS_FILE PPO_CONFIG OUT [STEPS]}
@@ -21,6 +28,10 @@ V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
 TOWER=${TOWER:-assets/models/simlit_tower.safetensors}
 steps=()
 [[ -n $STEPS ]] && steps=(--steps "$STEPS")
+config=()
+[[ -n ${REWARD_CONFIG:-} ]] && config=(--reward-config "$REWARD_CONFIG")
+KIND=${KIND:-clg}
+[[ $KIND == clg || $KIND == vlmrm ]] || { echo "KIND must be clg or vlmrm, not $KIND" >&2; exit 2; }
 mkdir -p "$OUT"
 
 # The k-th pair (1-based) of the goal file: goal and negative on two lines.
@@ -37,15 +48,20 @@ for seed in 1 2 3; do
     goal=${gn[0]} negative=${gn[1]}
     text=$OUT/text_$seed gt=$OUT/gt_$seed
     if [[ ! -f $text/eval.json ]]; then
-        "$V" reward-check "$ENV" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed 1000000 \
-            --samples 600 --out "$text.check" >"$text.check.json"
-        window=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calibration']['window'])" "$text.check.json")
-        if [[ $window == None ]]; then
-            echo "seed $seed: reward-check recommends no CLG window for this pair ($text.check.json says why); stopping" >&2
-            exit 1
+        if [[ $KIND == vlmrm ]]; then
+            reward=(--reward vlmrm --goal "$goal" --baseline "$negative" --alpha "${ALPHA:-1}")
+        else
+            "$V" reward-check "$ENV" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed 1000000 \
+                --samples 600 --out "$text.check" >"$text.check.json"
+            window=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calibration']['window'])" "$text.check.json")
+            if [[ $window == None ]]; then
+                echo "seed $seed: reward-check recommends no CLG window for this pair ($text.check.json says why); stopping" >&2
+                exit 1
+            fi
+            reward=(--reward clg --goal "$goal" --negative "$negative" --window "$window")
         fi
-        "$V" train --env "$ENV" --seed "$seed" --config "$CONFIG" "${steps[@]}" --reward clg --goal "$goal" \
-            --negative "$negative" --window "$window" --tower "$TOWER" --out "$text"
+        "$V" train --env "$ENV" --seed "$seed" --config "$CONFIG" "${steps[@]}" "${reward[@]}" \
+            --tower "$TOWER" "${config[@]}" --out "$text"
         "$V" eval --checkpoint "$text" --episodes 20 --deterministic >"$text/eval.json"
     fi
     if [[ ! -f $gt/eval.json ]]; then
@@ -62,7 +78,8 @@ for seed in (1, 2, 3):
     t = json.load(open(f"{out}/text_{seed}/eval.json")); g = json.load(open(f"{out}/gt_{seed}/eval.json"))
     r = tomllib.loads(open(f"{out}/text_{seed}/config.toml").read())["reward"]
     fmt = lambda e: f"{e['mean_return']:.1f} +- {e['std_return']:.1f}, " + ("-" if e["success_rate"] is None else f"{100 * e['success_rate']:.0f}%")
-    rows.append(f"| {seed} | \"{r['goal']}\" / \"{r['negative']}\" (w {r['window']:.3f}) | {fmt(t)} | {fmt(g)} |")
+    how = f"\"{r['negative']}\" (w {r['window']:.3f})" if r["kind"] == "clg" else f"baseline \"{r['baseline']}\" (VLM-RM, alpha {r['alpha']})"
+    rows.append(f"| {seed} | \"{r['goal']}\" / {how} | {fmt(t)} | {fmt(g)} |")
     t_ret.append(t["mean_return"]); g_ret.append(g["mean_return"])
     t_suc.append(t["success_rate"]); g_suc.append(g["success_rate"])
 line = f"| mean | | {st.mean(t_ret):.1f}"

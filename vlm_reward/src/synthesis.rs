@@ -115,12 +115,13 @@ use serde_json::{Map, Value as Json};
 pub use vlmgym_envs::env::STATE_KEY;
 
 /// The reward configs shipped in `assets/rewards/`, by name, for [`RewardSpec::builtin`].
-pub const BUILTINS: [(&str, &str); 9] = [
+pub const BUILTINS: [(&str, &str); 10] = [
     ("driving_vlmrl", include_str!("../../assets/rewards/driving_vlmrl.toml")),
     ("cartpole_vlmrm", include_str!("../../assets/rewards/cartpole_vlmrm.toml")),
     ("cartpole_ground_truth", include_str!("../../assets/rewards/cartpole_ground_truth.toml")),
     ("cartpole_shaped", include_str!("../../assets/rewards/cartpole_shaped.toml")),
     ("mountaincar_continuous_vlmrm", include_str!("../../assets/rewards/mountaincar_continuous_vlmrm.toml")),
+    ("mountaincar_continuous_shaped", include_str!("../../assets/rewards/mountaincar_continuous_shaped.toml")),
     ("manipulation_vlmrl", include_str!("../../assets/rewards/manipulation_vlmrl.toml")),
     ("humanoid_vlmrm", include_str!("../../assets/rewards/humanoid_vlmrm.toml")),
     ("navigation_vlmrl", include_str!("../../assets/rewards/navigation_vlmrl.toml")),
