@@ -55,6 +55,10 @@ pub struct HeadConfig {
     /// Share of batches drawn from one env alone (its facts then compete only with each
     /// other, as a goal for that env does).
     pub same_env_fraction: f64,
+    /// Standard deviation of Gaussian noise added to each component of the phrasings'
+    /// embeddings while training (then renormalised): the head then maps a neighbourhood
+    /// of each phrasing, as a wording it never saw falls near, not on, one it did. 0: none.
+    pub input_noise: f64,
     /// Seed of the batch draws.
     pub seed: u64,
 }
@@ -68,6 +72,7 @@ impl Default for HeadConfig {
             weight_decay: 1e-2,
             temperature: 0.0135,
             same_env_fraction: 0.75,
+            input_noise: 0.0,
             seed: 0,
         }
     }
@@ -84,6 +89,11 @@ impl HeadConfig {
             self.temperature.is_finite() && self.temperature > 0.0,
             "text head: temperature must be positive, got {}",
             self.temperature
+        );
+        ensure!(
+            self.input_noise.is_finite() && self.input_noise >= 0.0,
+            "text head: input_noise must be >= 0, got {}",
+            self.input_noise
         );
         ensure!(
             (0.0..=1.0).contains(&self.same_env_fraction),
@@ -325,7 +335,13 @@ impl TextHead {
                 img.extend_from_slice(images.row(k).expect("in range"));
             }
             let img = Tensor::from_vec(img, (picks.len(), d), device)?;
-            let e = text_t.index_select(&Tensor::from_vec(rows, cands.len(), device)?, 0)?;
+            let mut e = text_t.index_select(&Tensor::from_vec(rows, cands.len(), device)?, 0)?;
+            if config.input_noise > 0.0 {
+                let normal = rand_distr::Normal::new(0.0, config.input_noise as f32)?;
+                let noise: Vec<f32> = (0..cands.len() * d).map(|_| rng.sample(normal)).collect();
+                e = (e + Tensor::from_vec(noise, (cands.len(), d), device)?)?;
+                e = e.broadcast_div(&e.sqr()?.sum_keepdim(1)?.sqrt()?)?;
+            }
             let h = (&e + e.matmul(&w.as_tensor().t()?)?)?.broadcast_add(b.as_tensor())?;
             let h = h.broadcast_div(&h.sqr()?.sum_keepdim(1)?.sqrt()?)?;
             let logits = (img.matmul(&h.t()?)? * scale)?;
@@ -518,5 +534,7 @@ mod tests {
         assert!(e.contains("steps"), "{e}");
         let e = HeadConfig { temperature: -1.0, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("temperature"), "{e}");
+        let e = HeadConfig { input_noise: -0.1, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("input_noise"), "{e}");
     }
 }

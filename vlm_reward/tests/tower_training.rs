@@ -302,9 +302,25 @@ fn a_text_head_reads_phrasings_the_tower_never_learnt() {
         assert!(with >= without && with as f64 >= 0.9 * test.len() as f64, "{h:?}: {without} -> {with}");
     }
 
-    // Same seed, same head; saved and loaded, it refuses another tower.
+    // Same seed, same head (with input noise too); saved and loaded, it refuses another tower.
     let again = TextHead::train(&BagOfWords, &tower, &ds, &cfg, &candle_core::Device::Cpu, |_, _| {}).unwrap();
     assert_eq!(again, head);
+    let noisy = HeadConfig { input_noise: 0.05, steps: 50, ..cfg.clone() };
+    let a = TextHead::train(&BagOfWords, &tower, &ds, &noisy, &candle_core::Device::Cpu, |_, _| {}).unwrap();
+    let b = TextHead::train(&BagOfWords, &tower, &ds, &noisy, &candle_core::Device::Cpu, |_, _| {}).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(
+        a,
+        TextHead::train(
+            &BagOfWords,
+            &tower,
+            &ds,
+            &HeadConfig { input_noise: 0.0, ..noisy },
+            &candle_core::Device::Cpu,
+            |_, _| {}
+        )
+        .unwrap()
+    );
     let path = tmp.path().join("head.safetensors");
     head.for_tower(&tower_path).unwrap().save(&path).unwrap();
     let loaded = TextHead::load(&path).unwrap();
