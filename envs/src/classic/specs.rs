@@ -106,7 +106,7 @@ pub fn specs() -> Vec<EnvSpec> {
         })
         .max_episode_steps(999)
         .reward_threshold(90.0)
-        .metadata(mountain_car("mountaincar_continuous_vlmrm")),
+        .metadata(mountain_car("mountaincar_continuous_shaped")),
         EnvSpec::new("Pendulum-v1", "swing a pendulum upright with limited torque", |k| {
             boxed(Pendulum::from_kwargs(k))
         })
