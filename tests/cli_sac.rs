@@ -121,16 +121,19 @@ fn sac_learns_from_a_text_goal_logs_each_term_and_resumes_bit_identically() {
     assert!(config.contains("[reward]") && config.contains("kind = \"clg\""), "{config}");
     let metrics = rows_without_sps(&out.join("metrics.csv"));
     let header: Vec<&str> = metrics[0].split(',').collect();
-    for col in ["env_reward", "semantic_score", "synth_reward", "term_r_sem"] {
+    for col in ["env_reward", "semantic_score", "synth_reward", "term_r_sem", "term_progress"] {
         assert!(header.contains(&col), "no {col} in {header:?}");
     }
     assert_eq!(metrics.len(), 7, "one row per 100 steps");
     let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
     for row in &metrics[1..] {
         let v: Vec<f64> = row.split(',').map(|c| c.parse().unwrap_or(f64::NAN)).collect();
-        // The CLG score is in [0, 1], and the reward learnt from is that score.
+        // The CLG score is in [0, 1], and the reward learnt from is MountainCarContinuous's
+        // default synthesis: a step cost of one minus the score, plus shaping on it.
         assert!((0.0..=1.0).contains(&v[col("semantic_score")]), "{row}");
-        assert!((v[col("synth_reward")] - v[col("semantic_score")]).abs() < 1e-9, "{row}");
+        assert!((v[col("term_r_sem")] - v[col("semantic_score")]).abs() < 1e-9, "{row}");
+        let want = v[col("term_r_sem")] - 1.0 + v[col("term_progress")];
+        assert!((v[col("synth_reward")] - want).abs() < 1e-6, "{row}");
         // MountainCarContinuous's own reward is minus the action's square: never above 0.
         assert!(v[col("env_reward")] <= 0.0, "{row}");
     }
