@@ -73,23 +73,24 @@ fn checker_passes_for_both_ids() {
 #[test]
 fn lane_speed_heading_captions_match_constructed_states() {
     let mut e = env(r#"{"npcs": 0}"#);
-    let cases = [
-        (r#"{}"#, ["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none"]),
+    // Centred, aligned and untouched is also `driving.safe`, the summary fact.
+    let cases: [(&str, &[&str]); 5] = [
+        (r#"{}"#, &["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none", "driving.safe"]),
         (
             r#"{"lateral_offset": 1.0, "speed": 3.0}"#,
-            ["lane.drifting_left", "speed.slow", "collision.none", "heading.aligned", "ahead.none"],
+            &["lane.drifting_left", "speed.slow", "collision.none", "heading.aligned", "ahead.none"],
         ),
         (
             r#"{"lateral_offset": -1.0, "speed": 6.0, "heading_error": 0.3}"#,
-            ["lane.drifting_right", "speed.cruising", "collision.none", "heading.skewed_left", "ahead.none"],
+            &["lane.drifting_right", "speed.cruising", "collision.none", "heading.skewed_left", "ahead.none"],
         ),
         (
             r#"{"lateral_offset": -2.1, "speed": 12.0, "heading_error": -0.3}"#,
-            ["lane.off_road", "speed.fast", "collision.none", "heading.skewed_right", "ahead.none"],
+            &["lane.off_road", "speed.fast", "collision.none", "heading.skewed_right", "ahead.none"],
         ),
         (
             r#"{"lateral_offset": 0.3, "heading_error": 0.1, "route_progress": 100}"#,
-            ["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none"],
+            &["lane.centre", "speed.stopped", "collision.none", "heading.aligned", "ahead.none", "driving.safe"],
         ),
     ];
     for (o, want) in cases {
