@@ -115,14 +115,14 @@ pub struct HeadReport {
     pub facts: usize,
     /// Distinct phrasings.
     pub phrasings: usize,
-    /// Mean loss of the first and last 50 steps.
+    /// Mean loss of the first 50 steps.
     pub first_loss: f64,
     /// Mean loss of the last 50 steps.
     pub final_loss: f64,
-    /// Test-split frame-to-fact top-1 accuracy (every phrasing of a fact, mean embedding)
-    /// without the head and with it.
+    /// Test-split frame-to-fact top-1 accuracy without the head: each frame picks the
+    /// nearest of its env's facts, a fact being the mean embedding of all its phrasings.
     pub test_accuracy_before: f64,
-    /// See [`test_accuracy_before`](Self::test_accuracy_before).
+    /// The same accuracy with the head.
     pub test_accuracy_after: f64,
 }
 
