@@ -214,6 +214,36 @@ def test_language_reward_equals_the_cli_rollouts_reward(tmp_path):
             assert len(set(rewards)) > 5, "the language reward did not vary"
 
 
+def test_language_reward_without_the_text_head_equals_the_cli_and_differs_from_the_default(tmp_path):
+    """`no_text_head=True` reads the goal as `vlmgym rollout --no-text-head` does; the
+    shipped tower's text head moves the rewards otherwise (VLM-RM's score, which CLG's
+    window does not saturate)."""
+    goal, negative = "an automobile proceeding smoothly, keeping to its own side", "a wrecked automobile after an accident"
+    plain = vlmgym.LanguageReward(vlmgym.make("Driving-v0"), goal, baseline=negative, no_text_head=True)
+    headed = vlmgym.LanguageReward(vlmgym.make("Driving-v0"), goal, baseline=negative)
+    plain.action_space.seed(5)
+    actions = [plain.action_space.sample() for _ in range(20)]
+    (tmp_path / "actions.json").write_text(json.dumps([a.tolist() for a in actions]))
+    out = tmp_path / "rollout.jsonl"
+    subprocess.run([VLMGYM, "rollout", "Driving-v0", "--seed", "4", "--steps", "20", "--actions",
+                    str(tmp_path / "actions.json"), "--goal", goal, "--baseline", negative, "--no-text-head",
+                    "--out", str(out)], check=True, capture_output=True)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    plain.reset(seed=4)
+    headed.reset(seed=4)
+    scores = []
+    for t, line in enumerate(lines[:10]):
+        _, reward, terminated, truncated, info = plain.step(actions[t])
+        _, _, _, _, headed_info = headed.step(actions[t])
+        assert reward == line["language_reward"], t
+        scores.append((info["language_terms"]["semantic_score"], headed_info["language_terms"]["semantic_score"]))
+        if terminated or truncated:
+            break
+    assert any(a != b for a, b in scores), "the text head changed no score"
+    with pytest.raises(vlmgym.InvalidArgumentError, match="cannot read text head"):
+        vlmgym.LanguageReward(vlmgym.make("Driving-v0"), goal, negative=negative, text_head="/nonexistent/head.safetensors")
+
+
 def test_vector_language_reward_scores_each_env_like_a_single_one():
     n = 3
     envs = vlmgym.LanguageReward(vlmgym.make_vec("Driving-v0", num_envs=n, vectorization_mode="sync", npcs=2),

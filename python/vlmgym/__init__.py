@@ -200,6 +200,8 @@ def _native_reward(
     reward_config: Optional[str] = None,
     tower: Optional[str] = None,
     camera: Optional[str] = None,
+    text_head: Optional[str] = None,
+    no_text_head: bool = False,
 ) -> "_native.LanguageReward":
     """The Rust language reward of ``num_envs`` envs of ``env_id`` (the settings of
     :class:`LanguageReward`)."""
@@ -209,7 +211,8 @@ def _native_reward(
         raise InvalidArgumentError("give either negative= (CLG) or baseline= (VLM-RM), not both")
     settings = {"kind": kind, "goal": goal, "negative": negative, "baseline": baseline, "alpha": alpha,
                 "window": window, "reward_config": reward_config,
-                "tower": None if tower is None else str(tower), "camera": camera}
+                "tower": None if tower is None else str(tower), "camera": camera,
+                "text_head": None if text_head is None else str(text_head), "no_text_head": bool(no_text_head)}
     return _native.LanguageReward(env_id, kwargs_json, num_envs, json.dumps(settings))
 
 
@@ -226,7 +229,9 @@ class LanguageReward(gymnasium.Wrapper):
 
     Keyword settings: ``kind`` ("clg", "vlmrm", "semantic"; default from ``negative`` /
     ``baseline``), ``alpha`` (0.5), ``window`` (CLG's, 0.03), ``reward_config``, ``tower``,
-    ``camera`` (default: the camera the reward model was trained on for the env).
+    ``camera`` (default: the camera the reward model was trained on for the env),
+    ``text_head`` (a text head file instead of the tower's own) and ``no_text_head`` (read
+    the goal without the tower's text head).
 
     Given a vector env (:func:`make_vec`), it returns a :class:`VectorLanguageReward`,
     which scores all envs' frames as one batch.
