@@ -7,6 +7,7 @@ use anyhow::{bail, ensure, Result};
 use serde::Serialize;
 
 use crate::backend::Embeddings;
+use crate::score::dot;
 
 fn check_pair(what: &str, x: &[f64], y: &[f64], min_len: usize) -> Result<()> {
     ensure!(x.len() == y.len(), "{what}: the two vectors have lengths {} and {}", x.len(), y.len());
@@ -232,10 +233,6 @@ pub struct Retrieval {
     pub queries: usize,
     /// Number of frames scored for frame-to-caption.
     pub frames: usize,
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Top-1 retrieval within one env.

@@ -22,7 +22,7 @@ pub const DEFAULT_CLG_WINDOW: f32 = 0.03;
 /// Two prompt sets whose (mean) embeddings differ by less than this are "identical".
 const IDENTICAL_EPS: f32 = 1e-6;
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 

@@ -209,6 +209,18 @@ impl SimlitBackend {
         Ok(Self { encoder, tower, head: None })
     }
 
+    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
+    /// the CPU.
+    pub fn load(model_dir: &Path, tower_path: &Path) -> Result<Self> {
+        Self::load_on(model_dir, tower_path, &Device::Cpu)
+    }
+
+    /// Loads the text encoder from `model_dir` and the tower from `tower_path`, both onto
+    /// `device`.
+    pub fn load_on(model_dir: &Path, tower_path: &Path, device: &Device) -> Result<Self> {
+        Self::new(SimlitEncoder::load_on(model_dir, device)?, ImageTower::load_on(tower_path, device)?)
+    }
+
     /// Maps every goal's embedding through `head` (trained against this tower; see
     /// [`crate::text_head`]), or not with `None`. Errors when the head's
     /// dimension is not the encoder's.

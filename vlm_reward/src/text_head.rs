@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{normalise_in_place, Backend, Embeddings};
 use crate::dataset::{Dataset, Split};
+use crate::score::dot;
 use crate::tower::ImageTower;
+use crate::train::intern;
 
 /// Safetensors metadata key of the head's JSON ([`HeadMeta`]).
 const META_KEY: &str = "vlmgym_text_head";
@@ -197,9 +199,7 @@ impl TextHead {
         let mut out = Vec::with_capacity(texts.len() * d);
         for r in 0..texts.len() {
             let e = texts.row(r).expect("in range");
-            let mut v: Vec<f32> = (0..d)
-                .map(|i| e[i] + self.b[i] + self.w[i * d..(i + 1) * d].iter().zip(e).map(|(a, x)| a * x).sum::<f32>())
-                .collect();
+            let mut v: Vec<f32> = (0..d).map(|i| e[i] + self.b[i] + dot(&self.w[i * d..(i + 1) * d], e)).collect();
             normalise_in_place(&mut v, "text head output")?;
             out.extend_from_slice(&v);
         }
@@ -278,10 +278,15 @@ impl TextHead {
         ensure!(d == tower.dim(), "text head: the encoder is {d}-d but the tower {}-d", tower.dim());
         let images = embed_frames(tower, dataset, &table.frames)?;
 
-        let test = FactTable::new(dataset, Split::Test).ok();
+        // The test split's frames, embedded once; its facts and phrasings are the training
+        // table's (both come from every split's captions), so `text` serves it too.
+        let test = match FactTable::new(dataset, Split::Test) {
+            Ok(t) => Some((embed_frames(tower, dataset, &t.frames)?, t)),
+            Err(_) => None,
+        };
         let accuracy = |head: &TextHead| -> Result<f64> {
             match &test {
-                Some(t) => t.accuracy(encoder, tower, dataset, head),
+                Some((images, t)) => t.accuracy(&head.apply(&text)?, images),
                 None => Ok(f64::NAN),
             }
         };
@@ -414,18 +419,18 @@ impl FactTable {
         // Every fact and phrasing the dataset names (all splits: a phrasing is text, not a
         // frame), so the test split is judged on the same facts.
         for env_facts in dataset.facts() {
-            let env = intern(&mut t.envs, env_facts.env.clone());
-            if t.frames_of_env.len() < t.envs.len() {
+            let (env, new) = intern(&mut t.envs, env_facts.env.clone());
+            if new {
                 t.frames_of_env.push(Vec::new());
             }
             for c in env_facts.facts {
-                let id = intern(&mut t.facts, (env_facts.env.clone(), c.fact.clone()));
-                if t.fact_env.len() < t.facts.len() {
+                let (id, new) = intern(&mut t.facts, (env_facts.env.clone(), c.fact.clone()));
+                if new {
                     t.fact_env.push(env);
                     t.fact_phrasings.push(Vec::new());
                 }
                 for p in c.phrasings {
-                    let row = intern(&mut t.phrasings, p);
+                    let (row, _) = intern(&mut t.phrasings, p);
                     if !t.fact_phrasings[id].contains(&row) {
                         t.fact_phrasings[id].push(row);
                     }
@@ -447,10 +452,10 @@ impl FactTable {
         Ok(t)
     }
 
-    /// Top-1 accuracy of frames picking one of their facts among their env's facts, each
-    /// fact's text the mean of its phrasings' (headed) embeddings.
-    fn accuracy(&self, encoder: &dyn Backend, tower: &ImageTower, dataset: &Dataset, head: &TextHead) -> Result<f64> {
-        let text = head.apply(&encoder.embed_texts(&self.phrasings)?)?;
+    /// Top-1 accuracy of frames (`images`, this table's frames embedded) picking one of
+    /// their facts among their env's facts, each fact's text the mean of its phrasings'
+    /// embeddings (`text`, one row per phrasing, head applied).
+    fn accuracy(&self, text: &Embeddings, images: &Embeddings) -> Result<f64> {
         let d = text.dim();
         let mut fact_vecs = Vec::with_capacity(self.facts.len());
         for rows in &self.fact_phrasings {
@@ -461,7 +466,6 @@ impl FactTable {
             normalise_in_place(&mut v, "fact embedding")?;
             fact_vecs.push(v);
         }
-        let images = embed_frames(tower, dataset, &self.frames)?;
         let mut right = 0usize;
         let mut judged = 0usize;
         for k in 0..self.frames.len() {
@@ -478,20 +482,6 @@ impl FactTable {
         }
         Ok(right as f64 / judged.max(1) as f64)
     }
-}
-
-fn intern<T: PartialEq>(v: &mut Vec<T>, x: T) -> usize {
-    match v.iter().position(|y| *y == x) {
-        Some(i) => i,
-        None => {
-            v.push(x);
-            v.len() - 1
-        }
-    }
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The tower's embeddings of the dataset frames at `idx`, in batches.

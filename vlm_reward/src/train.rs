@@ -614,7 +614,7 @@ pub fn train_tower_on(
 }
 
 /// The index of `key` in `keys`, appending it if absent; `true` when it was appended.
-fn intern<K: PartialEq>(keys: &mut Vec<K>, key: K) -> (usize, bool) {
+pub(crate) fn intern<K: PartialEq>(keys: &mut Vec<K>, key: K) -> (usize, bool) {
     match keys.iter().position(|k| *k == key) {
         Some(i) => (i, false),
         None => {
