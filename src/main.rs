@@ -146,6 +146,10 @@ enum Command {
         /// calibrates for --score-tower).
         #[arg(long, value_name = "W", requires = "score_visited")]
         score_window: Option<f64>,
+        /// Write the first episode step by step to this JSON-lines file (action, reward,
+        /// observation and info per step), to see what a policy does.
+        #[arg(long, value_name = "FILE.jsonl")]
+        trace: Option<PathBuf>,
     },
     /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
     Render {
@@ -752,8 +756,16 @@ fn run() -> Result<()> {
             score_visited,
             score_tower,
             score_window,
+            trace,
         } => {
             let kwargs = parse_kwargs(&kwargs)?;
+            let mut trace = trace
+                .map(|p| {
+                    std::fs::File::create(&p)
+                        .map(std::io::BufWriter::new)
+                        .with_context(|| format!("cannot create the trace file {}", p.display()))
+                })
+                .transpose()?;
             let score_visited = score_visited.then(|| {
                 let mut over = toml::Table::new();
                 if let Some(t) = &score_tower {
@@ -772,8 +784,12 @@ fn run() -> Result<()> {
                 deterministic,
                 seed,
                 score_visited.as_ref(),
+                trace.as_mut().map(|w| w as &mut dyn std::io::Write),
                 &device,
             )?;
+            if let Some(mut w) = trace {
+                std::io::Write::flush(&mut w)?;
+            }
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -6,6 +6,7 @@
 //! (`step_NNNNNNNNN.safetensors`) and hold the replay buffer, and it also writes
 //! `episodes.csv` (every training episode's return and length).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -533,7 +534,8 @@ impl CheckpointRun {
 
 /// Runs `episodes` episodes of a checkpoint's policy (seeds `seed`, `seed + 1`, ...); with
 /// `score_visited`, also scores every visited state with the run's language reward, its
-/// `[reward]` keys replaced by those of the table (e.g. `tower`, `window`).
+/// `[reward]` keys replaced by those of the table (e.g. `tower`, `window`); with `trace`,
+/// writes the first episode to it as JSON lines (`step`, `action`, `reward`, `obs`, `info`).
 #[allow(clippy::too_many_arguments)]
 pub fn eval(
     checkpoint: &Path,
@@ -543,6 +545,7 @@ pub fn eval(
     deterministic: bool,
     seed: u64,
     score_visited: Option<&toml::Table>,
+    mut trace: Option<&mut dyn std::io::Write>,
     device: &Device,
 ) -> Result<EvalReport> {
     if episodes == 0 {
@@ -572,6 +575,16 @@ pub fn eval(
         loop {
             let action = act(&flat, &mut rng)?;
             let step = env.step(&action)?;
+            if let (0, Some(w)) = (ep, trace.as_mut()) {
+                let line = serde_json::json!({
+                    "step": len,
+                    "action": action.to_json(),
+                    "reward": step.reward,
+                    "obs": step.obs.to_json(),
+                    "info": step.info,
+                });
+                writeln!(w, "{line}").context("cannot write the trace")?;
+            }
             if let Some(s) = &mut scorer {
                 s.step(env.as_ref(), &step)?;
             }

@@ -90,6 +90,23 @@ fn eval_prints_json_and_rejects_mismatched_or_corrupt_checkpoints() {
     let mean = report["mean_return"].as_f64().unwrap();
     assert!((1.0..=500.0).contains(&mean), "{mean}");
 
+    // --trace writes the first episode step by step, and it adds up to the reported return.
+    let trace = dir.path().join("trace.jsonl");
+    let args = ["eval", "--checkpoint", out.to_str().unwrap(), "--episodes", "1", "--deterministic", "--trace"];
+    let o = vlmgym(&[&args[..], &[trace.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&trace).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len() as f64, report["mean_length"].as_f64().unwrap());
+    assert_eq!(lines[0]["step"], 0);
+    assert_eq!(lines[0]["obs"].as_array().unwrap().len(), 4);
+    assert!(lines[0]["action"].is_number(), "{}", lines[0]);
+    let total: f64 = lines.iter().map(|l| l["reward"].as_f64().unwrap()).sum();
+    assert!((total - report["returns"][0].as_f64().unwrap()).abs() < 1e-9);
+    let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--trace", "/nonexistent/dir/t.jsonl"]);
+    assert!(stderr(&o).contains("cannot create the trace file /nonexistent/dir/t.jsonl"), "{}", stderr(&o));
+
     let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--env", "Acrobot-v1"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("takes observations of 4 numbers but the env gives 6"), "{}", stderr(&o));
