@@ -1,7 +1,7 @@
 //! Random play in every locomotion env: episode lengths, returns, steps/s, and a check
 //! that no observation or reward is ever non-finite.
 //!
-//!   cargo run --release -p vlmgym-envs --example legged_random -- [STEPS per env, default 10000]
+//!   cargo run --release -p vlmgym-envs --example legged_random -- [STEPS per env, default 10000] [ENV,ENV...]
 
 use std::time::Instant;
 
@@ -11,13 +11,18 @@ use vlmgym_envs::{make, Options, Space, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steps: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(10_000);
-    for id in ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"] {
+    let ids: Vec<String> = match std::env::args().nth(2) {
+        Some(list) => list.split(',').map(str::to_string).collect(),
+        None => ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"].map(String::from).to_vec(),
+    };
+    for id in &ids {
         let mut env = make(id)?;
         let Space::Box(b) = env.action_space().clone() else { unreachable!() };
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let (obs, _) = env.reset(Some(0), &Options::new())?;
         let dim = obs.as_box().map(|o| o.len()).unwrap_or(0);
         let (mut episodes, mut ret, mut returns, mut lengths, mut len) = (0, 0.0, Vec::new(), Vec::new(), 0);
+        let mut final_x = Vec::new();
         let mut bad = 0usize;
         let start = Instant::now();
         for t in 0..steps {
@@ -33,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("  {id} ends at step {len}: first obs entries {:?}", &o[..o.len().min(5)]);
                 }
                 episodes += 1;
+                final_x.push(s.info["x_position"].as_f64().unwrap_or(f64::NAN));
                 returns.push(ret);
                 lengths.push(len);
                 (ret, len) = (0.0, 0);
@@ -43,10 +49,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
         let lens: Vec<f64> = lengths.iter().map(|&l| l as f64).collect();
         println!(
-            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  non-finite {bad}",
+            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  mean final x {:7.3}  non-finite {bad}",
             steps as f64 / secs,
             mean(&lens),
-            mean(&returns)
+            mean(&returns),
+            mean(&final_x)
         );
     }
     Ok(())

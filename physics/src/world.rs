@@ -216,6 +216,9 @@ pub struct ColliderDesc {
     pub friction: f32,
     /// Restitution (bounciness) coefficient (default 0).
     pub restitution: f32,
+    /// Whether a contact takes the larger of the two colliders' friction coefficients
+    /// (MuJoCo's rule) instead of rapier's default, their mean.
+    pub friction_max: bool,
     /// Density, kg/m^3 (default 1); ignored when `mass` is set.
     pub density: f32,
     /// Total mass of this collider, kg, instead of a density.
@@ -235,6 +238,7 @@ impl ColliderDesc {
             rotation: [0.0, 0.0, 0.0, 1.0],
             friction: 0.5,
             restitution: 0.0,
+            friction_max: false,
             density: 1.0,
             mass: None,
             sensor: false,
@@ -280,6 +284,13 @@ impl ColliderDesc {
         self
     }
 
+    /// Makes contacts with this collider take the larger of the two friction
+    /// coefficients, as MuJoCo does (rapier's default is their mean).
+    pub fn friction_max(mut self, friction_max: bool) -> Self {
+        self.friction_max = friction_max;
+        self
+    }
+
     /// Sets the restitution coefficient.
     pub fn restitution(mut self, restitution: f32) -> Self {
         self.restitution = restitution;
@@ -320,6 +331,11 @@ impl ColliderDesc {
         let b = b
             .position(pose(self.position, self.rotation))
             .friction(self.friction)
+            .friction_combine_rule(if self.friction_max {
+                CoefficientCombineRule::Max
+            } else {
+                CoefficientCombineRule::Average
+            })
             .restitution(self.restitution)
             .sensor(self.sensor)
             .user_data(self.tag as u128);

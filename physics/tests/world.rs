@@ -304,3 +304,32 @@ fn queries_see_new_colliders_after_a_refresh_without_a_step() {
     assert!((hit.distance - 2.5).abs() < 1e-5 && hit.tag == 4, "{hit:?}");
     assert_eq!(w.time(), 0.0, "no time passed");
 }
+
+/// A cube (friction 0.9) sliding at 2 m/s on a floor of friction 0.1: its deceleration
+/// is mu g for the mu the combine rule gives.
+fn sliding_deceleration(friction_max: bool) -> f32 {
+    let mut w = World::new(WorldConfig { control_dt: 0.05, substeps: 5, gravity: G, z_up: true }, 0);
+    let floor = w.add_body(&BodyDesc::fixed());
+    w.add_collider(
+        &ColliderDesc::cuboid([50.0, 50.0, 0.5]).position([0.0, 0.0, -0.5]).friction(0.1).friction_max(friction_max),
+        Some(floor),
+    );
+    let cube = w.add_body(&BodyDesc::dynamic().position([0.0, 0.0, 0.1]));
+    w.add_collider(&ColliderDesc::cuboid([0.1; 3]).density(1000.0).friction(0.9), Some(cube));
+    for _ in 0..10 {
+        w.step();
+    }
+    w.apply_impulse(cube, [16.0, 0.0, 0.0], [0.0; 3]); // 8 kg: 2 m/s
+    let v0 = w.body_linvel(cube).unwrap()[0];
+    w.step();
+    w.step();
+    (v0 - w.body_linvel(cube).unwrap()[0]) / 0.1
+}
+
+#[test]
+fn friction_max_takes_the_larger_coefficient_as_mujoco_does() {
+    let max = sliding_deceleration(true);
+    let mean = sliding_deceleration(false);
+    assert!((max - 0.9 * G).abs() < 0.05 * 0.9 * G, "max rule: deceleration {max}, expected {}", 0.9 * G);
+    assert!((mean - 0.5 * G).abs() < 0.05 * 0.5 * G, "mean rule: deceleration {mean}, expected {}", 0.5 * G);
+}
