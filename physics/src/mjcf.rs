@@ -17,7 +17,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use rapier3d::math::{Pose, Rotation, Vector};
 use rapier3d::prelude::*;
+use rapier3d_mjcf::mjcf_rs::body::JointType as MjcfJointType;
 use rapier3d_mjcf::mjcf_rs::extras::{ActuatorKind, Keyframe};
+use rapier3d_mjcf::mjcf_rs::model::Model;
 use rapier3d_mjcf::{MjcfDofKind, MjcfLoaderOptions, MjcfMultibodyOptions, MjcfRobot, MjcfRobotHandles};
 
 use crate::robot::{LinkGeometry, LinkShape, RobotError};
@@ -94,7 +96,10 @@ fn parse_cached(path: &Path) -> Result<Parsed, RobotError> {
     if !path.is_file() {
         return Err(load_error(path, "no such file"));
     }
-    let (robot, model) = MjcfRobot::from_file(path, MjcfLoaderOptions::default()).map_err(|e| load_error(path, e))?;
+    let mut model = Model::from_file(path).map_err(|e| load_error(path, e))?;
+    add_cross_plane_slide(&mut model);
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let robot = MjcfRobot::from_model(&model, MjcfLoaderOptions::default(), &base);
     for a in &robot.actuators {
         if a.actuator.kind != ActuatorKind::Motor {
             return Err(load_error(
@@ -110,6 +115,36 @@ fn parse_cached(path: &Path) -> Result<Parsed, RobotError> {
     let parsed = Parsed { robot, timestep: model.option.timestep as f32, shapes };
     PARSED.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), parsed.clone());
     Ok(parsed)
+}
+
+/// Name of the hidden slide joint that [`add_cross_plane_slide`] adds to planar models.
+const CROSS_PLANE_SLIDE: &str = "__vlmgym_cross_plane_slide";
+
+/// Gives a planar model (a body with Gymnasium's root slides `rootx` and `rootz`) a hidden
+/// slide across its plane, held at 0 by a stiff spring. Without it rapier's friction goes
+/// wrong: the friction row across the plane, along which the multibody cannot move, takes
+/// the whole friction cone (a pushed half_cheetah's floor impulse was 0.58 N s sideways,
+/// exactly the cone's limit, and 0.04 along its motion), so the feet barely grip; with a
+/// little mobility there the sideways row solves to zero and the grip is MuJoCo's. The
+/// joint is left out of `qpos` and `qvel`.
+fn add_cross_plane_slide(model: &mut Model) {
+    for entry in &mut model.bodies {
+        let joints = &entry.body.joints;
+        let slide =
+            |name: &str| joints.iter().position(|j| j.name.as_deref() == Some(name) && j.type_ == MjcfJointType::Slide);
+        let (Some(x), Some(z)) = (slide("rootx"), slide("rootz")) else { continue };
+        let mut cross = joints[x].clone();
+        cross.name = Some(CROSS_PLANE_SLIDE.to_string());
+        cross.axis = [0.0, 1.0, 0.0];
+        cross.stiffness = 1e4;
+        cross.damping = 1e3;
+        cross.armature = 0.0;
+        cross.range = None;
+        cross.ref_ = 0.0;
+        cross.springref = 0.0;
+        entry.body.joints.insert(x.max(z) + 1, cross);
+        return;
+    }
 }
 
 /// What to draw for a collider, in its body's frame; None for shapes without a drawing.
@@ -188,6 +223,9 @@ impl MjcfModel {
                 MjcfDofKind::Free => (DofKind::Free, body_name(d.body), None),
                 MjcfDofKind::Hinge | MjcfDofKind::Slide => {
                     let j = d.joint.ok_or_else(|| load_error(path, "a hinge or slide without a joint"))?;
+                    if keep.joints[j].name.as_deref() == Some(CROSS_PLANE_SLIDE) {
+                        continue;
+                    }
                     let handle = handles.joints[j].joint.map(MultibodyJointId);
                     let name = keep.joints[j].name.clone().unwrap_or_else(|| format!("joint{j}"));
                     let kind = if d.kind == MjcfDofKind::Hinge { DofKind::Hinge } else { DofKind::Slide };
@@ -327,7 +365,23 @@ impl MjcfModel {
                 iv += 1;
             }
         }
-        let key = Keyframe { qpos: qpos.to_vec(), qvel: world_qvel, ..Keyframe::default() };
+        // The model's own layout, with the hidden cross-plane slide (if any) at rest.
+        let (mut full_qpos, mut full_qvel) = (Vec::new(), Vec::new());
+        let (mut iq, mut iv) = (0, 0);
+        for d in &self.robot.qpos_dofs {
+            let (wq, wv) = (d.kind.qpos_width(), d.kind.qvel_width());
+            let hidden = d.joint.is_some_and(|j| self.robot.joints[j].name.as_deref() == Some(CROSS_PLANE_SLIDE));
+            if hidden {
+                full_qpos.extend(std::iter::repeat_n(0.0, wq));
+                full_qvel.extend(std::iter::repeat_n(0.0, wv));
+            } else {
+                full_qpos.extend_from_slice(&qpos[iq..iq + wq]);
+                full_qvel.extend_from_slice(&world_qvel[iv..iv + wv]);
+                iq += wq;
+                iv += wv;
+            }
+        }
+        let key = Keyframe { qpos: full_qpos, qvel: full_qvel, ..Keyframe::default() };
         let pw = world.rapier_mut();
         self.handles.apply_keyframe(&mut pw.bodies, &mut pw.multibody_joints, &self.robot, &key);
         self.sync_body_velocities(world);
