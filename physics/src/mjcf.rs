@@ -10,6 +10,12 @@
 //! `<motor>` is a velocity motor aimed far away with its force capped at `|ctrl x gear|`,
 //! solved with the contacts (MuJoCo adds the force to the dynamics directly). The floor
 //! plane of the file is not loaded: envs add their own ground.
+//!
+//! Two additions make rapier behave closer to MuJoCo: planar models (Gymnasium's root slides
+//! `rootx` and `rootz`) get a hidden, spring-held slide across their plane so that friction
+//! is solved in the plane (see `add_cross_plane_slide`), and
+//! [`MjcfModel::step_conserving_momentum`] removes the horizontal momentum that rapier's
+//! multibody integrator creates.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
