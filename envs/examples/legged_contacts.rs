@@ -16,14 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, id, trace, seed, steps] = args.as_slice() else {
         return Err("usage: legged_contacts ENV TRACE SEED STEP[,STEP...]".into());
     };
-    let body = match id.as_str() {
-        "Ant-v0" => Body::Ant,
-        "HalfCheetah-v0" => Body::HalfCheetah,
-        "Hopper-v0" => Body::Hopper,
-        "Walker2d-v0" => Body::Walker2d,
-        "Humanoid-v0" => Body::Humanoid,
-        other => return Err(format!("not a locomotion env: {other}").into()),
-    };
+    let body = Body::from_env_id(id).ok_or_else(|| format!("not a locomotion env: {id}"))?;
     let show: Vec<usize> = steps.split(',').map(|s| s.parse()).collect::<Result<_, _>>()?;
     let mut actions = Vec::new();
     for line in std::io::BufReader::new(std::fs::File::open(trace)?).lines() {

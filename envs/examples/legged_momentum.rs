@@ -14,14 +14,7 @@ use vlmgym_envs::{Env, Options, Value};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = std::env::args().nth(1).unwrap_or_else(|| "HalfCheetah-v0".into());
     let height: f64 = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(200.0);
-    let body = match id.as_str() {
-        "Ant-v0" => Body::Ant,
-        "HalfCheetah-v0" => Body::HalfCheetah,
-        "Hopper-v0" => Body::Hopper,
-        "Walker2d-v0" => Body::Walker2d,
-        "Humanoid-v0" => Body::Humanoid,
-        other => return Err(format!("not a locomotion env: {other}").into()),
-    };
+    let body = Body::from_env_id(&id).ok_or_else(|| format!("not a locomotion env: {id}"))?;
     for conserve in [true, false] {
         println!("{id}, conserve_momentum={conserve}");
         drop_test(body, height, conserve)?;

@@ -8,14 +8,7 @@ use vlmgym_envs::{Env, Options, Value};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = std::env::args().nth(1).unwrap_or_else(|| "Ant-v0".into());
     let steps: usize = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(60);
-    let body = match id.as_str() {
-        "Ant-v0" => Body::Ant,
-        "HalfCheetah-v0" => Body::HalfCheetah,
-        "Hopper-v0" => Body::Hopper,
-        "Walker2d-v0" => Body::Walker2d,
-        "Humanoid-v0" => Body::Humanoid,
-        other => return Err(format!("unknown locomotion env {other}").into()),
-    };
+    let body = Body::from_env_id(&id).ok_or_else(|| format!("not a locomotion env: {id}"))?;
     let mut env = Legged::from_kwargs(body, &Options::new())?;
     env.reset(Some(0), &Options::new())?;
     let dim = env.action_space().flatdim();

@@ -73,12 +73,10 @@ fn the_contact_impulse_of_a_resting_cheetah_carries_its_weight() {
     assert!(impulse[0].abs() < 0.05 * weight_dt, "a resting body gets no net friction: {impulse:?}");
 }
 
-/// The speed (centre of mass, m/s) over 10 steps of a cheetah standing on the floor and
-/// pushed to 1 m/s along x.
-fn pushed(conserve: bool) -> Vec<f32> {
+/// A cheetah that stood 1 s on the floor with zero controls, just pushed to 1 m/s along x.
+fn cheetah_pushed() -> (World, MjcfModel) {
     let (mut world, model) = cheetah(0.0, true);
-    let zero = vec![0.0; 6];
-    model.apply_controls(&mut world, &zero).unwrap();
+    model.apply_controls(&mut world, &[0.0; 6]).unwrap();
     for _ in 0..20 {
         world.step();
     }
@@ -86,6 +84,12 @@ fn pushed(conserve: bool) -> Vec<f32> {
     qvel[0] = 1.0;
     let qpos = model.qpos(&world);
     model.set_state(&mut world, &qpos, &qvel).unwrap();
+    (world, model)
+}
+
+/// The speed (centre of mass, m/s) over 10 steps of a pushed cheetah.
+fn pushed(conserve: bool) -> Vec<f32> {
+    let (mut world, model) = cheetah_pushed();
     let mass = model.mass(&world);
     let mut speeds = vec![model.momentum(&world)[0] / mass];
     for _ in 0..10 {
@@ -117,18 +121,10 @@ fn the_correction_keeps_what_the_floor_does_to_a_pushed_cheetah() {
 
 #[test]
 fn a_planar_model_has_no_sideways_friction_and_keeps_its_layout() {
-    let (mut world, model) = cheetah(0.0, true);
+    let (mut world, model) = cheetah_pushed();
     // The hidden cross-plane slide is not part of qpos / qvel (Gymnasium's 9 and 9).
     assert_eq!((model.nq(), model.nv()), (9, 9));
     assert_eq!(model.joints()[..3].iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["rootx", "rootz", "rooty"]);
-    model.apply_controls(&mut world, &[0.0; 6]).unwrap();
-    for _ in 0..20 {
-        world.step();
-    }
-    let mut qvel = model.qvel(&world);
-    qvel[0] = 1.0;
-    let qpos = model.qpos(&world);
-    model.set_state(&mut world, &qpos, &qvel).unwrap();
     world.step();
     let j = model.contact_impulse(&world);
     // Sliding along x: friction along x at the cone's limit, none across the plane.

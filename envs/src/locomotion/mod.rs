@@ -127,6 +127,25 @@ struct Defaults {
 }
 
 impl Body {
+    /// Every body, in the registry's order.
+    pub const ALL: [Body; 5] = [Body::Ant, Body::HalfCheetah, Body::Hopper, Body::Walker2d, Body::Humanoid];
+
+    /// The registry id of the body's env (`Ant-v0`, ...).
+    pub fn env_id(self) -> &'static str {
+        match self {
+            Body::Ant => "Ant-v0",
+            Body::HalfCheetah => "HalfCheetah-v0",
+            Body::Hopper => "Hopper-v0",
+            Body::Walker2d => "Walker2d-v0",
+            Body::Humanoid => "Humanoid-v0",
+        }
+    }
+
+    /// The body whose env has the registry id `id`.
+    pub fn from_env_id(id: &str) -> Option<Body> {
+        Body::ALL.into_iter().find(|b| b.env_id() == id)
+    }
+
     fn defaults(self) -> Defaults {
         let base = Defaults {
             file: "ant.xml",

@@ -17,8 +17,8 @@ pub const HUMANOID_POSE_ID: &str = "HumanoidPose-v0";
 
 /// The registry entries of the locomotion envs.
 pub fn specs() -> Vec<EnvSpec> {
-    let spec = |id: &str, description: &str, body: Body, fps: f64| {
-        EnvSpec::new(id, description, move |k| boxed(Legged::from_kwargs(body, k)))
+    let spec = |description: &str, body: Body, fps: f64| {
+        EnvSpec::new(body.env_id(), description, move |k| boxed(Legged::from_kwargs(body, k)))
             .max_episode_steps(1000)
             .metadata(EnvMetadata::default().render_fps(fps))
     };
@@ -28,21 +28,11 @@ pub fn specs() -> Vec<EnvSpec> {
         .reward_config("humanoid_vlmrm")
         .sampler(HumanoidPoseSampler);
     vec![
-        spec("Ant-v0", "Gymnasium's ant on rapier: walk forward (Ant-v5's terms)", Body::Ant, 20.0),
-        spec(
-            "HalfCheetah-v0",
-            "Gymnasium's half cheetah on rapier: run forward (HalfCheetah-v5's terms)",
-            Body::HalfCheetah,
-            20.0,
-        ),
-        spec("Hopper-v0", "Gymnasium's hopper on rapier: hop forward (Hopper-v5's terms)", Body::Hopper, 125.0),
-        spec("Walker2d-v0", "Gymnasium's walker on rapier: walk forward (Walker2d-v5's terms)", Body::Walker2d, 125.0),
-        spec(
-            "Humanoid-v0",
-            "Gymnasium's humanoid on rapier: walk forward (Humanoid-v5's terms)",
-            Body::Humanoid,
-            66.66666666666667,
-        ),
+        spec("Gymnasium's ant on rapier: walk forward (Ant-v5's terms)", Body::Ant, 20.0),
+        spec("Gymnasium's half cheetah on rapier: run forward (HalfCheetah-v5's terms)", Body::HalfCheetah, 20.0),
+        spec("Gymnasium's hopper on rapier: hop forward (Hopper-v5's terms)", Body::Hopper, 125.0),
+        spec("Gymnasium's walker on rapier: walk forward (Walker2d-v5's terms)", Body::Walker2d, 125.0),
+        spec("Gymnasium's humanoid on rapier: walk forward (Humanoid-v5's terms)", Body::Humanoid, 66.66666666666667),
         EnvSpec::new(
             HUMANOID_POSE_ID,
             "VLM-RMs' humanoid: take a pose a text goal names (100 steps, never ends early)",
