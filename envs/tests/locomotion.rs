@@ -198,3 +198,31 @@ fn every_body_draws_its_geoms_on_a_floor_from_cameras_that_follow_it() {
         assert_eq!(later.camera("front").unwrap().target, track.target, "{id}");
     }
 }
+
+/// Bang-bang torques make rapier diverge on the humanoid now and then (a hip at 1e32
+/// rad/s, then NaN inside the solver). The env must not panic or hand out garbage: the
+/// step ends the episode, truncated, with the last good observation, no reward and
+/// `physics_unstable`, and the next step asks for a reset.
+#[test]
+fn a_diverging_simulation_ends_the_episode_cleanly() {
+    let mut env = make("HumanoidPose-v0").unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    env.reset(Some(0), &Options::new()).unwrap();
+    let mut unstable = 0;
+    for _ in 0..6000 {
+        let a: Vec<f32> = (0..17).map(|_| if rng.random_bool(0.5) { 0.4 } else { -0.4 }).collect();
+        let s = env.step(&Value::Box(a.clone())).unwrap();
+        assert!(s.obs.as_box().unwrap().iter().all(|v| v.is_finite()), "non-finite observation");
+        assert!(s.reward.is_finite());
+        if s.info.get("physics_unstable").is_some() {
+            unstable += 1;
+            assert!(s.truncated && !s.terminated && s.reward == 0.0, "{:?}", s.info);
+            let again = env.step(&Value::Box(a)).unwrap_err().to_string();
+            assert!(again.contains("reset"), "{again}");
+        }
+        if s.done() {
+            env.reset(None, &Options::new()).unwrap();
+        }
+    }
+    assert!(unstable > 0, "bang-bang torques were expected to make rapier diverge at least once");
+}

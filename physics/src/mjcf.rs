@@ -123,6 +123,9 @@ fn parse_cached(path: &Path) -> Result<Parsed, RobotError> {
     Ok(parsed)
 }
 
+/// The largest velocity change (m/s) one substep's momentum correction may make.
+const MAX_CORRECTION: f32 = 1.0;
+
 /// Name of the hidden slide joint that [`add_cross_plane_slide`] adds to planar models.
 const CROSS_PLANE_SLIDE: &str = "__vlmgym_cross_plane_slide";
 
@@ -462,40 +465,79 @@ impl MjcfModel {
 
     /// Advances `world` one control step as [`World::step`] does, but keeps the model's
     /// horizontal momentum and centre of mass consistent with the contact impulses it
-    /// received. rapier's multibody integrator does not conserve momentum: a body falling
-    /// freely while its joints move drifts sideways (Gymnasium's half_cheetah under random
+    /// received, and stops early when the simulation diverges. Returns whether it stayed
+    /// sound (see [`MjcfModel::is_sound`]); after a false the state is garbage.
+    ///
+    /// rapier's multibody integrator does not conserve momentum: a body falling freely
+    /// while its joints move drifts sideways (Gymnasium's half_cheetah under random
     /// controls, 1.6 m in 5 s, proportional to the substep), and a policy learns to ride
     /// that error. After each physics substep the momentum created from nothing is removed
     /// as a uniform horizontal velocity of the root, and the centre of mass is put where
     /// the corrected momentum carried it (gravity is vertical, so only x and y are
     /// corrected). Along the root's free directions only (see
     /// [`MjcfModel::shift_velocity`]); a model without any is stepped unchanged.
-    pub fn step_conserving_momentum(&self, world: &mut World) {
-        let mut track = (self.momentum(world), self.center_of_mass(world));
-        world.step_with(|w, i, _| {
+    pub fn step_conserving_momentum(&self, world: &mut World) -> bool {
+        self.step(world, true)
+    }
+
+    /// One control step, with the momentum correction of
+    /// [`MjcfModel::step_conserving_momentum`] when `conserve`, checking between substeps
+    /// that the simulation is sound and stopping at the first that is not (rapier can
+    /// diverge under violent torques, and a NaN inside its solver panics). Returns whether
+    /// every substep ran on a sound state.
+    pub fn step(&self, world: &mut World, conserve: bool) -> bool {
+        // Masses exist from the first physics step on; before it there is nothing to keep.
+        let mut track = (self.mass(world) > 0.0).then(|| (self.momentum(world), self.center_of_mass(world)));
+        let mut sound = true;
+        let ran = world.step_while(|w, i, _| {
             if i > 0 {
-                self.conserve(w, &mut track);
+                sound = self.is_sound(w);
+                if sound && conserve {
+                    self.conserve(w, &mut track);
+                }
             }
+            sound
         });
-        self.conserve(world, &mut track);
+        if ran {
+            sound = self.is_sound(world);
+            if sound && conserve {
+                self.conserve(world, &mut track);
+            }
+        }
+        ran && sound
+    }
+
+    /// Whether every body moves slower than a sound simulation of these models can (100 m/s,
+    /// 1,000 rad/s) with a finite state.
+    pub fn is_sound(&self, world: &World) -> bool {
+        let pw = world.rapier();
+        self.links.iter().filter_map(|l| pw.bodies.get(l.body.0)).all(|b| {
+            let (v, w) = (b.linvel(), b.angvel());
+            b.translation().is_finite() && v.is_finite() && w.is_finite() && v.length() < 100.0 && w.length() < 1e3
+        })
     }
 
     /// The correction of [`MjcfModel::step_conserving_momentum`] after one substep;
-    /// `track` holds the momentum and centre of mass after the previous one.
-    fn conserve(&self, world: &mut World, track: &mut ([f32; 3], [f32; 3])) {
-        let (momentum, com) = track;
+    /// `track` holds the momentum and centre of mass after the previous one (None before
+    /// the first physics step, when there are no masses yet).
+    fn conserve(&self, world: &mut World, track: &mut Option<([f32; 3], [f32; 3])>) {
         let mass = self.mass(world);
-        if mass > 0.0 {
+        if let Some((momentum, com)) = track.as_ref() {
             let now = self.momentum(world);
             let impulse = self.contact_impulse(world);
             let dv = [0, 1].map(|k| (momentum[k] + impulse[k] - now[k]) / mass);
-            self.shift_velocity(world, [dv[0], dv[1], 0.0]);
-            let (p, c, dt) = (self.momentum(world), self.center_of_mass(world), world.substep_dt());
-            let dx = [0, 1].map(|k| com[k] + dt * p[k] / mass - c[k]);
-            self.shift_position(world, [dx[0], dx[1], 0.0]);
+            // A correction is a small velocity (the drift of one substep); anything else
+            // means the simulation itself failed, which `is_sound` reports.
+            if mass > 0.0 && dv.iter().all(|v| v.is_finite() && v.abs() < MAX_CORRECTION) {
+                self.shift_velocity(world, [dv[0], dv[1], 0.0]);
+                let (p, c, dt) = (self.momentum(world), self.center_of_mass(world), world.substep_dt());
+                let dx = [0, 1].map(|k| com[k] + dt * p[k] / mass - c[k]);
+                if dx.iter().all(|v| v.is_finite() && v.abs() < MAX_CORRECTION * dt) {
+                    self.shift_position(world, [dx[0], dx[1], 0.0]);
+                }
+            }
         }
-        *momentum = self.momentum(world);
-        *com = self.center_of_mass(world);
+        *track = (mass > 0.0).then(|| (self.momentum(world), self.center_of_mass(world)));
     }
 
     /// The linear momentum of the model's bodies, kg m/s (world frame).

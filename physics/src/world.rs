@@ -835,11 +835,25 @@ impl World {
     /// Advances one control step, calling `before_substep(world, i, n)` before each physics
     /// substep `i` of `n` (to drive kinematic bodies, controllers or motors at physics rate).
     pub fn step_with(&mut self, mut before_substep: impl FnMut(&mut World, u32, u32)) {
+        self.step_while(|w, i, n| {
+            before_substep(w, i, n);
+            true
+        });
+    }
+
+    /// As [`World::step_with`], but `before_substep` returning false stops the control step
+    /// there (the substeps left are not run); returns whether every substep ran. For a caller
+    /// that checks the state between substeps and abandons a simulation that diverged.
+    pub fn step_while(&mut self, mut before_substep: impl FnMut(&mut World, u32, u32) -> bool) -> bool {
         self.contacts.clear();
         self.intersections.clear();
         let n = self.config.substeps.max(1);
+        let mut completed = true;
         for i in 0..n {
-            before_substep(self, i, n);
+            if !before_substep(self, i, n) {
+                completed = false;
+                break;
+            }
             self.pw.step();
             let np = &self.pw.narrow_phase;
             self.contacts.extend(
@@ -852,6 +866,7 @@ impl World {
             list.dedup();
         }
         self.time += self.config.control_dt as f64;
+        completed
     }
 
     fn touches<'a>(

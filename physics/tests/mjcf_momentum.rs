@@ -35,6 +35,7 @@ fn free_fall_drift(conserve: bool) -> f32 {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
     };
+    world.step(); // masses exist from the first step on
     let x0 = model.center_of_mass(&world)[0];
     for _ in 0..100 {
         let ctrl: Vec<f32> = (0..6).map(|_| uniform()).collect();

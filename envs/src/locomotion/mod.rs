@@ -334,6 +334,8 @@ struct Sim {
     init_qpos: Vec<f64>,
     /// The progress position after the last reset or step (the next step's "before").
     position: [f64; 2],
+    /// The observation after the last reset or step (what a failed step returns).
+    last_obs: Value,
 }
 
 /// One of Gymnasium's legged bodies (see the module doc).
@@ -345,6 +347,10 @@ pub struct Legged {
     action_space: Space,
     sim: Option<Sim>,
 }
+
+/// The largest generalized speed (m/s or rad/s) of a sound simulation; beyond it (or on a
+/// non-finite state) a step reports `physics_unstable` and ends the episode.
+const MAX_SPEED: f64 = 1e3;
 
 /// Tag of the ground's collider.
 const GROUND_TAG: u64 = 1;
@@ -458,7 +464,7 @@ impl Legged {
         world.add_collider(&floor.tag(GROUND_TAG), Some(ground));
         let init_qpos = model.qpos(&world);
         let main_body = model.link(d.main_body).ok().map(|l| l.body);
-        Ok(Sim { world, model, ground, main_body, init_qpos, position: [0.0; 2] })
+        Ok(Sim { world, model, ground, main_body, init_qpos, position: [0.0; 2], last_obs: Value::Box(Vec::new()) })
     }
 
     fn obs(&self, qpos: &[f64], qvel: &[f64]) -> Value {
@@ -616,6 +622,7 @@ impl Env for Legged {
         let obs = self.obs(&qpos, &qvel);
         let pose = self.config.pose_goal.and_then(|_| PoseGeometry::measure(&sim.model, &sim.world));
         let info = self.info(&qpos, sim.position, [0.0, 0.0], &[], pose.as_ref());
+        sim.last_obs = obs.clone();
         self.sim = Some(sim);
         Ok((obs, info))
     }
@@ -638,12 +645,16 @@ impl Env for Legged {
             self.sim = Some(sim);
             return Err(EnvError::Wrapper(e.to_string()));
         }
-        if self.config.conserve_momentum {
-            sim.model.step_conserving_momentum(&mut sim.world);
-        } else {
-            sim.world.step();
-        }
+        let sound = sim.model.step(&mut sim.world, self.config.conserve_momentum);
         let (qpos, qvel) = (sim.model.qpos(&sim.world), sim.model.qvel(&sim.world));
+        if !sound || !qpos.iter().all(|v| v.is_finite()) || !qvel.iter().all(|v| v.is_finite() && v.abs() < MAX_SPEED) {
+            // rapier diverged (seen with bang-bang torques on the humanoid: a hip at 1e32
+            // rad/s). The episode ends here, truncated, with the last good observation and
+            // no reward; the broken state is dropped, so the next step needs a reset.
+            let mut info = Info::new();
+            info.insert("physics_unstable".into(), true.into());
+            return Ok(Step { obs: sim.last_obs, reward: 0.0, terminated: false, truncated: true, info });
+        }
         let after = self.position(&sim, &qpos);
         sim.position = after;
         let dt = sim.world.config().control_dt as f64;
@@ -653,9 +664,11 @@ impl Env for Legged {
             let pose = PoseGeometry::measure(&sim.model, &sim.world);
             let held = pose.as_ref().is_some_and(|g| g.facts().contains(&goal));
             let reward = if held { 1.0 } else { 0.0 };
+            sim.last_obs = self.obs(&qpos, &qvel);
+            let obs = sim.last_obs.clone();
             self.sim = Some(sim);
             return Ok(Step {
-                obs: self.obs(&qpos, &qvel),
+                obs,
                 reward,
                 terminated: false,
                 truncated: false,
@@ -675,8 +688,9 @@ impl Env for Legged {
             ("reward_contact", -contact),
             ("reward_survive", survive),
         ];
+        sim.last_obs = self.obs(&qpos, &qvel);
         let step = Step {
-            obs: self.obs(&qpos, &qvel),
+            obs: sim.last_obs.clone(),
             reward,
             terminated: c.terminate_when_unhealthy && self.defaults.healthy_z.is_some() && !healthy,
             truncated: false,
