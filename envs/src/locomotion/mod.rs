@@ -20,8 +20,8 @@
 //!   facts are measured from the body, see [`PoseGeometry`]); `info` adds `success`,
 //!   `pose_facts` and the measured heights; the `front` camera is the reward camera.
 //!
-//! Reset options (every body): `qpos` (a start pose, MuJoCo's layout, before the noise)
-//! and `on_floor` (raise or lower the root until the lowest geom touches the floor).
+//! Reset options (every body): `qpos` (a start pose, MuJoCo's layout, before the noise),
+//! `qvel` (start velocities, likewise) and `on_floor` (raise or lower the root until the lowest geom touches the floor).
 //!
 //! The Gymnasium bodies run 1,000 steps (the registry's time limit) of `frame_skip` physics steps at the
 //! model's timestep (ant, cheetah, humanoid: 5; hopper, walker: 4), reset to the model's
@@ -583,6 +583,7 @@ impl Env for Legged {
         let mut sim = Self::build(self.defaults, seed.unwrap_or(0))?;
         let mut r = ArgReader::options(options);
         let start = r.opt_vec("qpos", nq.unwrap_or(sim.model.nq()))?;
+        let start_vel = r.opt_vec("qvel", sim.model.nv())?;
         let on_floor = r.bool("on_floor", false)?;
         r.finish()?;
         self.rng.reseed(seed);
@@ -593,16 +594,18 @@ impl Env for Legged {
             *v += if s > 0.0 { rng.random_range(-s..s) } else { 0.0 };
         }
         let nv = sim.model.nv();
+        let base_vel = start_vel.unwrap_or_else(|| vec![0.0; nv]);
         let qvel: Vec<f64> = (0..nv)
-            .map(|_| {
-                if s <= 0.0 {
-                    0.0
-                } else if self.config.body == Body::HalfCheetah || self.config.body == Body::Ant {
-                    let n: f64 = StandardNormal.sample(rng);
-                    s * n
-                } else {
-                    rng.random_range(-s..s)
-                }
+            .map(|i| {
+                base_vel[i]
+                    + if s <= 0.0 {
+                        0.0
+                    } else if self.config.body == Body::HalfCheetah || self.config.body == Body::Ant {
+                        let n: f64 = StandardNormal.sample(rng);
+                        s * n
+                    } else {
+                        rng.random_range(-s..s)
+                    }
             })
             .collect();
         // A free body's quaternion stays a unit one.
