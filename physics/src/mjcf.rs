@@ -593,8 +593,8 @@ impl MjcfModel {
 
     /// Adds `dv` (m/s, world frame) to the linear velocity of every body of the model, a
     /// rigid translation of the whole motion; only along free directions of the root (a free
-    /// joint's x, y, z, or the slide joints named `rootx` / `rooty` / `rootz` of planar
-    /// models), others are ignored.
+    /// joint's x, y, z, or the horizontal slide joints `rootx` / `rooty` of planar models),
+    /// others are ignored.
     pub fn shift_velocity(&self, world: &mut World, dv: [f32; 3]) {
         self.shift_root(world, dv, false);
     }
@@ -605,8 +605,7 @@ impl MjcfModel {
         self.shift_root(world, dx, true);
     }
 
-    fn shift_root(&self, world: &mut World, d3: [f32; 3], position: bool) {
-        let dv = d3;
+    fn shift_root(&self, world: &mut World, dv: [f32; 3], position: bool) {
         let pw = world.rapier_mut();
         let (joints, bodies) = (&mut pw.multibody_joints, &mut pw.bodies);
         let mut touched = Vec::new();
