@@ -408,7 +408,11 @@ impl VisitedScorer {
     }
 
     fn step(&mut self, env: &dyn vlmgym_envs::Env, step: &vlmgym_envs::Step) -> Result<()> {
-        let scene = env.scene().ok_or_else(|| anyhow::anyhow!("the env has no scene to score"))?;
+        // A step that ended the episode on a physics failure (locomotion's
+        // `physics_unstable`) leaves no state to draw; it has nothing to score.
+        let Some(scene) = env.scene() else {
+            return Ok(());
+        };
         let (_, terms) = self.live.score(scene, &step.info, step.terminated, step.truncated)?;
         let semantic = terms.first().map(|t| t.1).unwrap_or(f64::NAN);
         self.semantic.push(semantic);
