@@ -290,6 +290,10 @@ enum Command {
         /// for the env, from its report; else bev for Driving, else the env's first).
         #[arg(long)]
         camera: Option<String>,
+        /// Label each state by whether this fact holds (a caption fact key, e.g.
+        /// `arms.raised` on HumanoidPose-v0) instead of the env's own success.
+        #[arg(long, value_name = "KEY")]
+        fact: Option<String>,
         #[command(flatten)]
         renderer: RewardRendererOpts,
         #[command(flatten)]
@@ -865,6 +869,7 @@ fn run() -> Result<()> {
             landscape,
             size,
             camera,
+            fact,
             renderer,
             head,
         } => {
@@ -889,6 +894,7 @@ fn run() -> Result<()> {
                 text_head: head.text_head,
                 no_text_head: head.no_text_head,
                 device,
+                fact,
             };
             if let Some(goals) = goals {
                 let report = vlmgym::reward_model::check_goals(&goals, &args)?;

@@ -226,6 +226,9 @@ pub struct CheckArgs {
     pub no_text_head: bool,
     /// Where the reward model runs.
     pub device: Device,
+    /// A fact key (e.g. `arms.raised`) whose holding labels each sampled state, instead of
+    /// the env's own success (see [`labels`]).
+    pub fact: Option<String>,
 }
 
 /// Whether a sampled state is a clear success (`Some(true)`), a clear failure
@@ -236,6 +239,24 @@ pub fn label(sample: &Sample) -> Result<Option<bool>> {
     let sampler = spec.metadata.require_sampler(&sample.env, "`vlmgym reward-check`")?;
     let facts: Vec<&str> = sample.captions.iter().map(|c| c.fact.as_str()).collect();
     Ok(sampler.label(&facts, sample.success))
+}
+
+/// Every sampled state's label: with `fact`, whether that fact's caption holds (an error
+/// names the facts seen when it holds in none of them, e.g. a misspelt key); else [`label`].
+pub fn labels(samples: &[Sample], fact: Option<&str>) -> Result<Vec<Option<bool>>> {
+    let Some(fact) = fact else { return samples.iter().map(label).collect() };
+    let holds = |s: &Sample| s.captions.iter().any(|c| c.fact == fact);
+    if !samples.iter().any(holds) {
+        let mut seen: Vec<&str> = samples.iter().flat_map(|s| s.captions.iter().map(|c| c.fact.as_str())).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        bail!(
+            "the fact `{fact}` holds in none of the {} sampled states; the facts seen are: {}",
+            samples.len(),
+            seen.join(", ")
+        );
+    }
+    Ok(samples.iter().map(|s| Some(holds(s))).collect())
 }
 
 /// What `reward-check` found.
@@ -291,7 +312,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     let scores = pipeline.score_embeddings(&emb)?;
     let success: Vec<f64> = samples.iter().map(|s| f64::from(u8::from(s.success))).collect();
     let rewards: Vec<f64> = samples.iter().map(|s| s.reward).collect();
-    let labels: Vec<Option<bool>> = samples.iter().map(label).collect::<Result<_>>()?;
+    let labels = labels(&samples, args.fact.as_deref())?;
     let (mut good, mut bad) = (Vec::new(), Vec::new());
     for (s, l) in scores.iter().zip(&labels) {
         match l {
@@ -535,7 +556,7 @@ pub fn check_goals(goals: &Path, args: &CheckArgs) -> Result<GoalsReport> {
     let (pipeline, renderer) = check_pipeline(args, &first.goal, Some(first.negative.clone()), None)?;
     let (samples, frames) = sample_states(args, &pipeline, renderer)?;
     let emb = pipeline.embed(&frames)?;
-    let labels: Vec<Option<bool>> = samples.iter().map(label).collect::<Result<_>>()?;
+    let labels = labels(&samples, args.fact.as_deref())?;
     let lab: Vec<bool> = labels.iter().filter_map(|l| *l).collect();
     let (good, bad) = (lab.iter().filter(|l| **l).count(), lab.iter().filter(|l| !**l).count());
     if good == 0 || bad == 0 {

@@ -181,6 +181,33 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     assert!(!o.status.success() && stderr(&o).contains("does not exist"), "{}", stderr(&o));
 }
 
+/// `reward-check --fact KEY` labels each state by whether that fact's caption holds (here
+/// CartPole's failure fact, the opposite of its success), and a key no state holds is an
+/// error that lists the facts seen.
+#[test]
+fn reward_check_labels_by_a_named_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tower = random_tower(dir.path());
+    let out = dir.path().join("rc");
+    let args = ["reward-check", "CartPole-v1", "--goal", "the pole has fallen over", "--samples", "48", "--size", "48"];
+    let t = ["--tower", tower.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let report = json(&vlmgym(&[&args[..], &t, &["--fact", "pole.fallen"]].concat()));
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let fallen = scores.lines().skip(1).filter(|l| l.contains("pole.fallen")).count();
+    assert!(fallen > 0 && fallen < 48, "{scores}");
+    assert_eq!(report["labelled"][0].as_u64().unwrap() as usize, fallen, "{report}");
+    assert_eq!(report["labelled"][1].as_u64().unwrap() as usize, 48 - fallen, "{report}");
+    for l in scores.lines().skip(1) {
+        assert_eq!(l.contains(",success,"), l.contains("pole.fallen"), "{l}");
+    }
+    let o = vlmgym(&[&args[..], &t, &["--fact", "pole.falen"]].concat());
+    let e = stderr(&o);
+    assert!(
+        !o.status.success() && e.contains("the fact `pole.falen` holds in none") && e.contains("pole.fallen"),
+        "{e}"
+    );
+}
+
 /// A random-weight CLIP folder (the shape of a Hugging Face `CLIPModel` download).
 fn random_clip(dir: &Path) -> PathBuf {
     use vlmgym::reward::clip::{tiny_config, write_random_model, Activation};
