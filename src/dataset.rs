@@ -396,7 +396,9 @@ pub fn generate(
                 if args.skip_ambiguous && src.sampler.ambiguous(&state) {
                     return Ok(true);
                 }
-                let scene = env.scene().context("the env stopped describing its scene")?;
+                // A simulation that diverged ends its episode with no scene to draw
+                // (`info["physics_unstable"]`): that state is skipped.
+                let Some(scene) = env.scene() else { return Ok(false) };
                 let mut captions = env.captions();
                 if let Some(n) = args.max_phrasings {
                     captions.iter_mut().for_each(|c| c.phrasings.truncate(n));
