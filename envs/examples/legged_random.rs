@@ -2,12 +2,14 @@
 //! that no observation or reward is ever non-finite.
 //!
 //!   cargo run --release -p vlmgym-envs --example legged_random -- [STEPS per env, default 10000] [ENV,ENV...]
+//!
+//! `KWARGS='{"contact_frequency": 8}'` passes constructor kwargs to every env.
 
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vlmgym_envs::{make, Options, Space, Value};
+use vlmgym_envs::{make_with, Options, Space, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steps: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(10_000);
@@ -16,7 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"].map(String::from).to_vec(),
     };
     for id in &ids {
-        let mut env = make(id)?;
+        let kwargs: Options = match std::env::var("KWARGS") {
+            Ok(text) => serde_json::from_str(&text)?,
+            Err(_) => Options::new(),
+        };
+        let mut env = make_with(id, &kwargs)?;
         let Space::Box(b) = env.action_space().clone() else { unreachable!() };
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let (obs, _) = env.reset(Some(0), &Options::new())?;

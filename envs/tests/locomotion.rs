@@ -226,3 +226,30 @@ fn a_diverging_simulation_ends_the_episode_cleanly() {
         assert!(again.contains("reset"), "{again}");
     }
 }
+
+/// `contact_frequency` softens every contact: an ant resting on its legs sinks into the
+/// floor by some centimetres (a spring of 3 Hz gives g / (2 pi f)^2 = 27 mm; the legs'
+/// slant adds to it), where rapier's stiff default holds it; bad values name the kwarg.
+#[test]
+fn softer_contacts_let_a_resting_body_sink_deeper() {
+    let rest = |kw: Options| {
+        let mut env = Legged::from_kwargs(Body::Ant, &kw).unwrap();
+        env.reset(Some(0), &Options::new()).unwrap();
+        for _ in 0..100 {
+            env.step(&Value::Box(vec![0.0; 8])).unwrap();
+        }
+        env.qpos().unwrap()[2]
+    };
+    let stiff = rest(Options::new());
+    let mut kw = Options::new();
+    kw.insert("contact_frequency".into(), 3.0.into());
+    let soft = rest(kw.clone());
+    assert!((0.01..0.05).contains(&(stiff - soft)), "stiff rests at {stiff}, 3 Hz at {soft}");
+    kw.insert("contact_frequency".into(), 0.0.into());
+    let e = make_with("Ant-v0", &kw).err().unwrap().to_string();
+    assert!(e.contains("contact_frequency"), "{e}");
+    kw.insert("contact_frequency".into(), 8.0.into());
+    kw.insert("contact_damping_ratio".into(), (-1.0).into());
+    let e = make_with("Ant-v0", &kw).err().unwrap().to_string();
+    assert!(e.contains("contact_damping_ratio"), "{e}");
+}

@@ -629,6 +629,17 @@ impl World {
         self.config
     }
 
+    /// Make every contact a spring of `natural_frequency` Hz and `damping_ratio` (1:
+    /// critical) in rapier's soft-constraint solver, against moving and fixed bodies alike.
+    /// rapier's defaults are stiff (30 Hz against moving bodies, 60 Hz against fixed ones,
+    /// both 10 times overdamped); MuJoCo's default `solref` (time constant 0.02 s, damping
+    /// ratio 1) is about 8 Hz, critically damped.
+    pub fn set_contact_softness(&mut self, natural_frequency: f32, damping_ratio: f32) {
+        let s = SpringCoefficients::new(natural_frequency, damping_ratio);
+        self.pw.integration_parameters.contact_softness = s;
+        self.pw.integration_parameters.static_contact_softness = s;
+    }
+
     /// Seconds per physics substep.
     pub fn substep_dt(&self) -> f32 {
         self.pw.integration_parameters.dt

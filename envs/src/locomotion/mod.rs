@@ -31,7 +31,9 @@
 //! `exclude_current_positions_from_observation`) and velocities (hopper and walker: clipped
 //! to +-10). Kwargs: `forward_reward_weight`, `ctrl_cost_weight`, `healthy_reward`,
 //! `terminate_when_unhealthy`, `reset_noise_scale`, `exclude_current_positions_from_observation`,
-//! `conserve_momentum` (default true; not in Gymnasium).
+//! `conserve_momentum` (default true; not in Gymnasium), `contact_frequency` and
+//! `contact_damping_ratio` (contact softness, Hz and ratio; default rapier's stiff contacts;
+//! MuJoCo's default `solref` is about 8 Hz, ratio 1).
 //!
 //! Differences from Gymnasium v5 (documented in the README): the ant and humanoid leave
 //! the external contact forces (`cfrc_ext`) and the humanoid also `cinert`, `cvel` and
@@ -259,6 +261,10 @@ pub struct LeggedConfig {
     /// `conserve_momentum`): see `MjcfModel::step_conserving_momentum`. `false` steps
     /// rapier unchanged, whose multibodies drift and can be ridden.
     pub conserve_momentum: bool,
+    /// Contact softness, natural frequency (Hz) and damping ratio (kwargs
+    /// `contact_frequency`, `contact_damping_ratio`): see `World::set_contact_softness`.
+    /// None: rapier's stiff defaults.
+    pub contact_softness: Option<(f32, f32)>,
     /// `HumanoidPose-v0`: the pose fact (a [`pose_fact_keys`] key) whose holding is the
     /// reward (1 a step while it holds, else 0); the Gymnasium terms are then unused and
     /// episodes never end early. None: the body's v5 reward.
@@ -280,6 +286,7 @@ impl LeggedConfig {
             reset_noise_scale: r.f64("reset_noise_scale", d.reset_noise_scale)?,
             exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
             conserve_momentum: r.bool("conserve_momentum", true)?,
+            contact_softness: contact_softness(&mut r)?,
             pose_goal: None,
         };
         r.finish()?;
@@ -315,6 +322,7 @@ impl LeggedConfig {
             reset_noise_scale: r.f64("reset_noise_scale", d.reset_noise_scale)?,
             exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
             conserve_momentum: r.bool("conserve_momentum", true)?,
+            contact_softness: contact_softness(&mut r)?,
             pose_goal: Some(goal),
         };
         r.finish()?;
@@ -323,6 +331,24 @@ impl LeggedConfig {
         }
         Ok(c)
     }
+}
+
+/// The kwargs `contact_frequency` (Hz, > 0) and `contact_damping_ratio` (>= 0, default 1
+/// when only the frequency is given); None when neither is given.
+fn contact_softness(r: &mut ArgReader) -> Result<Option<(f32, f32)>> {
+    let hz = r.opt_f64("contact_frequency")?;
+    let zeta = r.opt_f64("contact_damping_ratio")?;
+    if hz.is_none() && zeta.is_none() {
+        return Ok(None);
+    }
+    let Some(hz) = hz.filter(|h| *h > 0.0) else {
+        return Err(EnvError::kwarg("contact_frequency", "expected a positive number of Hz".to_string()));
+    };
+    let zeta = zeta.unwrap_or(1.0);
+    if zeta < 0.0 {
+        return Err(EnvError::kwarg("contact_damping_ratio", format!("expected a non-negative number, got {zeta}")));
+    }
+    Ok(Some((hz as f32, zeta as f32)))
 }
 
 struct Sim {
@@ -355,7 +381,7 @@ impl Legged {
     /// A body with `config`; loads its model once to size the spaces.
     pub fn new(config: LeggedConfig) -> Result<Self> {
         let defaults = config.body.defaults();
-        let sim = Self::build(defaults, 0)?;
+        let sim = Self::build(defaults, config.contact_softness, 0)?;
         let (nq, nv) = (sim.model.nq(), sim.model.nv());
         let excluded = if config.exclude_current_positions { defaults.excluded } else { 0 };
         let obs_dim = nq - excluded + nv;
@@ -442,11 +468,14 @@ impl Legged {
         low
     }
 
-    fn build(d: Defaults, seed: u64) -> Result<Sim> {
+    fn build(d: Defaults, softness: Option<(f32, f32)>, seed: u64) -> Result<Sim> {
         let path = model_path(d.file);
         let dt = MjcfModel::file_timestep(&path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
         let control_dt = dt * d.frame_skip as f32;
         let mut world = World::new(WorldConfig { control_dt, substeps: d.frame_skip, gravity: 9.81, z_up: true }, seed);
+        if let Some((hz, zeta)) = softness {
+            world.set_contact_softness(hz, zeta);
+        }
         let model = MjcfModel::load(&mut world, &path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
         // A floor 4 km across (MuJoCo's plane collides everywhere; a good runner covers
         // hundreds of metres in an episode, and a 200 m floor let one fall off its edge). A
@@ -576,7 +605,7 @@ impl Env for Legged {
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let nq = self.sim.as_ref().map(|s| s.model.nq());
-        let mut sim = Self::build(self.defaults, seed.unwrap_or(0))?;
+        let mut sim = Self::build(self.defaults, self.config.contact_softness, seed.unwrap_or(0))?;
         let mut r = ArgReader::options(options);
         let start = r.opt_vec("qpos", nq.unwrap_or(sim.model.nq()))?;
         let start_vel = r.opt_vec("qvel", sim.model.nv())?;
