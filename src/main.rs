@@ -153,12 +153,19 @@ enum Command {
     },
     /// Render an env headless (random policy): the last frame as PNG, or every frame as GIF.
     Render {
-        /// Environment id (see `vlmgym list`).
-        env_id: String,
+        /// Environment id (see `vlmgym list`; optional with --checkpoint: the env it trained on).
+        env_id: Option<String>,
+        /// A run directory (its newest checkpoint) or a checkpoint file whose policy acts
+        /// instead of random actions.
+        #[arg(long, value_name = "PATH")]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: sample the policy's actions instead of taking the most likely one.
+        #[arg(long, requires = "checkpoint")]
+        stochastic: bool,
         /// Reset seed (also seeds the random actions).
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Random-policy steps before the last frame.
+        /// Steps before the last frame (random actions, or the checkpoint's policy).
         #[arg(long, default_value_t = 0)]
         steps: usize,
         /// Scene camera, e.g. side (CartPole), chase, bev or hood (Driving); default: the env's first.
@@ -735,9 +742,12 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
-        Command::Render { env_id, seed, steps, camera, size, kwargs, out, renderer } => {
+        Command::Render { env_id, checkpoint, stochastic, seed, steps, camera, size, kwargs, out, renderer } => {
             let args = vlmgym::render::RenderArgs {
                 env_id,
+                checkpoint,
+                stochastic,
+                device,
                 kwargs: parse_kwargs(&kwargs)?,
                 seed,
                 steps,

@@ -262,3 +262,29 @@ fn pixel_runs_train_a_cnn_on_camera_frames_and_eval_on_the_same_frames() {
     let o = train(&["--pixels", "ego", "--pixel-size", "40x40"], &dir.path().join("c"), &cfg);
     assert!(stderr(&o).contains("36 + 8k"), "{}", stderr(&o));
 }
+
+/// `render --checkpoint RUN` lets the run's policy act (the env id and kwargs come from the
+/// run): the same frames each time, other frames than random actions give, and a checkpoint
+/// of another env's spaces is refused by name.
+#[test]
+fn render_plays_a_checkpoints_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = tiny_run(dir.path(), "cp");
+    let frame = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let args =
+            ["render", "--steps", "12", "--size", "48x48", "--renderer", "raster", "--out", out.to_str().unwrap()];
+        let o = vlmgym(&[&args[..], extra].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out).unwrap()
+    };
+    let policy = frame("p1.png", &["--checkpoint", run.to_str().unwrap()]);
+    assert_eq!(policy, frame("p2.png", &["--checkpoint", run.to_str().unwrap(), "CartPole-v1"]));
+    assert_ne!(policy, frame("random.png", &["CartPole-v1"]));
+    let sampled = frame("s.png", &["--checkpoint", run.to_str().unwrap(), "--stochastic"]);
+    assert_eq!(&sampled[..8], b"\x89PNG\r\n\x1a\n");
+    let o = vlmgym(&["render", "MountainCar-v0", "--checkpoint", run.to_str().unwrap(), "--out", "x.png"]);
+    assert!(!o.status.success() && stderr(&o).contains("trained on CartPole-v1"), "{}", stderr(&o));
+    let o = vlmgym(&["render", "--out", "x.png"]);
+    assert!(!o.status.success() && stderr(&o).contains("name an env id"), "{}", stderr(&o));
+}
