@@ -100,3 +100,26 @@ fn bad_pose_goals_and_start_states_are_clear_errors() {
     opts.insert("on_floor".into(), serde_json::json!(1));
     assert!(env.reset(Some(0), &opts).unwrap_err().to_string().contains("on_floor"));
 }
+
+/// With another `pose` kwarg the sampler's label follows that pose (as `eval
+/// --score-visited` labels a run's states), not kneeling.
+#[test]
+fn the_label_follows_the_envs_pose() {
+    let sampler = spec("HumanoidPose-v0").unwrap().metadata.sampler.unwrap();
+    let mut kw = Options::new();
+    kw.insert("pose".into(), "pose.lying".into());
+    let mut env = make_with("HumanoidPose-v0", &kw).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (mut lying, mut kneeling) = (0, 0);
+    for i in 0..60 {
+        let plan = sampler.plan(&mut rng, false);
+        let (_, info) = env.reset(Some(i), &plan.options).unwrap();
+        let keys = facts(&info);
+        let keys: Vec<&str> = keys.iter().map(|s| s.as_str()).collect();
+        let is_lying = keys.contains(&"pose.lying");
+        assert_eq!(sampler.label(&keys, sampler.success(&info, false)), Some(is_lying));
+        lying += usize::from(is_lying);
+        kneeling += usize::from(keys.contains(&"pose.kneeling") && !is_lying);
+    }
+    assert!(lying >= 4 && kneeling >= 4, "{lying} lying, {kneeling} kneeling");
+}

@@ -83,8 +83,8 @@ const RANGES: [(f64, f64); 17] = [
 /// back or front, on one leg, legs spread, or every hinge at random) with the arms at
 /// random, set on the floor (`qpos` and `on_floor` reset options), then a few steps of
 /// small random torques, so the body sags and settles as a policy's would. Captions come
-/// from the geometry whatever was aimed for. Labels: kneeling against every other state
-/// (VLM-RMs' "a humanoid robot kneeling" task).
+/// from the geometry whatever was aimed for. Labels: the env's `pose` fact (default
+/// kneeling, VLM-RMs' "a humanoid robot kneeling" task) against every other state.
 pub struct HumanoidPoseSampler;
 
 fn rad(deg: f64) -> f64 {
@@ -185,7 +185,9 @@ impl StateSampler for HumanoidPoseSampler {
         info.get("success").and_then(|s| s.as_bool()).unwrap_or(false)
     }
 
-    fn label(&self, facts: &[&str], _success: bool) -> Option<bool> {
-        Some(facts.contains(&"pose.kneeling"))
+    /// The env's success: whether its `pose` kwarg's fact holds (kneeling by default, as in
+    /// `reward-check`'s datasets; a run's own pose under `eval --score-visited`).
+    fn label(&self, _facts: &[&str], success: bool) -> Option<bool> {
+        Some(success)
     }
 }
