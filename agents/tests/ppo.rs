@@ -180,3 +180,24 @@ fn cnn_policy_trains_on_pixel_observations() {
     let err = Ppo::new(spec).err().unwrap().to_string();
     assert!(err.contains("policy = \"cnn\" needs image observations"), "{err}");
 }
+
+/// Every PPO config shipped in assets/configs/ppo reads (no unknown key, valid values), for
+/// either action kind, so a typo in one fails here rather than in a user's run.
+#[test]
+fn every_shipped_ppo_config_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/configs/ppo");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for discrete in [false, true] {
+            let cfg = PpoConfig::from_toml(&text, discrete).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(cfg.total_timesteps > 0, "{}", path.display());
+        }
+        read += 1;
+    }
+    assert!(read >= 10, "read {read} configs from {}", dir.display());
+}
