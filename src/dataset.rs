@@ -388,17 +388,17 @@ pub fn generate(
                 .reset(Some(seed), &p.options)
                 .with_context(|| format!("{}: reset with {:?}", src.env_id, p.options))?;
             let mut obs = obs;
-            let mut record = |env: &dyn Env, step: usize, reward: f64, info: &Info, ok: bool| -> Result<bool> {
+            let mut record = |env: &dyn Env, step: usize, reward: f64, info: &Info, ok: bool| -> Result<()> {
                 if written >= src.frames {
-                    return Ok(false);
+                    return Ok(());
                 }
                 let state = state_numbers(info);
                 if args.skip_ambiguous && src.sampler.ambiguous(&state) {
-                    return Ok(true);
+                    return Ok(());
                 }
                 // A simulation that diverged ends its episode with no scene to draw
                 // (`info["physics_unstable"]`): that state is skipped.
-                let Some(scene) = env.scene() else { return Ok(false) };
+                let Some(scene) = env.scene() else { return Ok(()) };
                 let mut captions = env.captions();
                 if let Some(n) = args.max_phrasings {
                     captions.iter_mut().for_each(|c| c.phrasings.truncate(n));
@@ -419,7 +419,7 @@ pub fn generate(
                 };
                 queue.pending.push((scene, sample));
                 written += 1;
-                Ok(true)
+                Ok(())
             };
             if p.record_reset {
                 let ok = src.sampler.success(&info, false);

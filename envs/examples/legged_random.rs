@@ -17,11 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(list) => list.split(',').map(str::to_string).collect(),
         None => ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0"].map(String::from).to_vec(),
     };
+    let kwargs: Options = match std::env::var("KWARGS") {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(_) => Options::new(),
+    };
     for id in &ids {
-        let kwargs: Options = match std::env::var("KWARGS") {
-            Ok(text) => serde_json::from_str(&text)?,
-            Err(_) => Options::new(),
-        };
         let mut env = make_with(id, &kwargs)?;
         let Space::Box(b) = env.action_space().clone() else { unreachable!() };
         let mut rng = ChaCha8Rng::seed_from_u64(0);
