@@ -61,6 +61,14 @@ pub struct HeadConfig {
     /// embeddings while training (then renormalised): the head then maps a neighbourhood
     /// of each phrasing, as a wording it never saw falls near, not on, one it did. 0: none.
     pub input_noise: f64,
+    /// Probability that each word of a phrasing is swapped for a word of another env's
+    /// captions in the extra training copies (`swap_variants` per phrasing, embedded once
+    /// before training; at least one word swapped per copy): the head then learns that a
+    /// fact survives a word it does not know ("the needle points up"), not only the
+    /// phrasings it was given. 0: no copies.
+    pub word_swap: f64,
+    /// Copies per phrasing made by `word_swap`.
+    pub swap_variants: usize,
     /// Seed of the batch draws.
     pub seed: u64,
 }
@@ -75,6 +83,8 @@ impl Default for HeadConfig {
             temperature: 0.0135,
             same_env_fraction: 0.75,
             input_noise: 0.0,
+            word_swap: 0.0,
+            swap_variants: 4,
             seed: 0,
         }
     }
@@ -96,6 +106,15 @@ impl HeadConfig {
             self.input_noise.is_finite() && self.input_noise >= 0.0,
             "text head: input_noise must be >= 0, got {}",
             self.input_noise
+        );
+        ensure!(
+            (0.0..=1.0).contains(&self.word_swap),
+            "text head: word_swap must be in [0, 1], got {}",
+            self.word_swap
+        );
+        ensure!(
+            self.word_swap == 0.0 || self.swap_variants > 0,
+            "text head: swap_variants must be at least 1 when word_swap is set"
         );
         ensure!(
             (0.0..=1.0).contains(&self.same_env_fraction),
@@ -298,7 +317,15 @@ impl TextHead {
             vec![w.clone(), b.clone()],
             ParamsAdamW { lr: config.lr, weight_decay: config.weight_decay, ..Default::default() },
         )?;
-        let text_t = Tensor::from_slice(text.as_slice(), (text.len(), d), device)?;
+        // The rows training draws from: every phrasing, then the word-swapped copies.
+        let (copies, copy_rows) = swapped_copies(&table, config);
+        let text_t = if copies.is_empty() {
+            Tensor::from_slice(text.as_slice(), (text.len(), d), device)?
+        } else {
+            let extra = encoder.embed_texts(&copies).context("text head: embedding the word-swapped copies")?;
+            let rows: Vec<f32> = text.as_slice().iter().chain(extra.as_slice()).copied().collect();
+            Tensor::from_vec(rows, (text.len() + extra.len(), d), device)?
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x7e47_4ead);
         let scale = 1.0 / config.temperature;
         let mut losses = Vec::with_capacity(config.steps);
@@ -324,7 +351,9 @@ impl TextHead {
                 .iter()
                 .map(|&f| {
                     let ph = &table.fact_phrasings[f];
-                    ph[rng.random_range(0..ph.len())] as u32
+                    let extra = &copy_rows[f];
+                    let k = rng.random_range(0..ph.len() + extra.len());
+                    (if k < ph.len() { ph[k] } else { text.len() + extra[k - ph.len()] }) as u32
                 })
                 .collect();
             let mut pos = vec![0f32; picks.len() * cands.len()];
@@ -484,6 +513,54 @@ impl FactTable {
     }
 }
 
+/// `config.swap_variants` copies of every phrasing with words swapped for words of other
+/// envs' phrasings (see [`HeadConfig::word_swap`]), and per fact the indices of its copies
+/// in that list. Empty when `word_swap` is 0 or the table has one env.
+fn swapped_copies(table: &FactTable, config: &HeadConfig) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut copy_rows = vec![Vec::new(); table.facts.len()];
+    if config.word_swap == 0.0 || table.envs.len() < 2 {
+        return (Vec::new(), copy_rows);
+    }
+    // Each env's words (sorted, so the copies do not depend on hash order).
+    let mut words: Vec<std::collections::BTreeSet<String>> = vec![Default::default(); table.envs.len()];
+    for (f, rows) in table.fact_phrasings.iter().enumerate() {
+        for &r in rows {
+            for w in table.phrasings[r].split_whitespace() {
+                let w = w.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+                if w.len() >= 3 {
+                    words[table.fact_env[f]].insert(w);
+                }
+            }
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5a4b_0bad);
+    let mut copies = Vec::new();
+    for (f, rows) in table.fact_phrasings.iter().enumerate() {
+        let env = table.fact_env[f];
+        let foreign: Vec<&String> = words.iter().enumerate().filter(|(e, _)| *e != env).flat_map(|(_, w)| w).collect();
+        for &r in rows {
+            let base: Vec<&str> = table.phrasings[r].split_whitespace().collect();
+            if base.is_empty() {
+                continue;
+            }
+            for _ in 0..config.swap_variants {
+                let mut swap: Vec<bool> = base.iter().map(|_| rng.random::<f64>() < config.word_swap).collect();
+                if !swap.contains(&true) {
+                    swap[rng.random_range(0..base.len())] = true;
+                }
+                let copy: Vec<&str> = base
+                    .iter()
+                    .zip(&swap)
+                    .map(|(w, &s)| if s { foreign[rng.random_range(0..foreign.len())].as_str() } else { w })
+                    .collect();
+                copy_rows[f].push(copies.len());
+                copies.push(copy.join(" "));
+            }
+        }
+    }
+    (copies, copy_rows)
+}
+
 /// The tower's embeddings of the dataset frames at `idx`, in batches.
 fn embed_frames(tower: &ImageTower, dataset: &Dataset, idx: &[usize]) -> Result<Embeddings> {
     let mut rows = Vec::with_capacity(idx.len() * tower.dim());
@@ -526,5 +603,44 @@ mod tests {
         assert!(e.contains("temperature"), "{e}");
         let e = HeadConfig { input_noise: -0.1, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("input_noise"), "{e}");
+        let e = HeadConfig { word_swap: 1.5, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("word_swap"), "{e}");
+    }
+
+    #[test]
+    fn word_swapped_copies_take_words_from_other_envs() {
+        let table = FactTable {
+            envs: vec!["A".into(), "B".into()],
+            facts: vec![("A".into(), "a.up".into()), ("B".into(), "b.crash".into())],
+            fact_env: vec![0, 1],
+            fact_phrasings: vec![vec![0, 1], vec![2]],
+            phrasings: vec!["the pole is upright".into(), "a vertical pole".into(), "the car crashed hard".into()],
+            frames: Vec::new(),
+            frame_env: Vec::new(),
+            frame_facts: Vec::new(),
+            frames_of_env: Vec::new(),
+        };
+        let off = swapped_copies(&table, &HeadConfig::default());
+        assert!(off.0.is_empty() && off.1.iter().all(|r| r.is_empty()));
+        let config = HeadConfig { word_swap: 0.3, swap_variants: 3, ..Default::default() };
+        let (copies, rows) = swapped_copies(&table, &config);
+        assert_eq!(copies.len(), 9);
+        assert_eq!(rows, vec![(0..6).collect::<Vec<_>>(), (6..9).collect()]);
+        let b_words = ["the", "car", "crashed", "hard"];
+        let a_words = ["the", "pole", "upright", "vertical"];
+        for (k, copy) in copies.iter().enumerate() {
+            let (own, other, base) = if k < 6 {
+                (&a_words, &b_words, &table.phrasings[k / 3])
+            } else {
+                (&b_words, &a_words, &table.phrasings[2])
+            };
+            let words: Vec<&str> = copy.split(' ').collect();
+            assert_eq!(words.len(), base.split(' ').count(), "{copy}");
+            // At least one word differs from the phrasing, and every word is its own or
+            // another env's ("is" and "a" are too short to be swapped in).
+            assert!(words.iter().zip(base.split(' ')).any(|(w, b)| w != &b), "{copy}");
+            assert!(words.iter().all(|w| own.contains(w) || other.contains(w) || base.contains(*w)), "{copy}");
+        }
+        assert_eq!(swapped_copies(&table, &config), (copies, rows), "deterministic under the seed");
     }
 }
