@@ -513,9 +513,9 @@ impl FactTable {
     }
 }
 
-/// `config.swap_variants` copies of every phrasing with words swapped for words of other
-/// envs' phrasings (see [`HeadConfig::word_swap`]), and per fact the indices of its copies
-/// in that list. Empty when `word_swap` is 0 or the table has one env.
+/// `config.swap_variants` copies of every phrasing with words swapped for words that only
+/// other envs' phrasings use (see [`HeadConfig::word_swap`]), and per fact the indices of
+/// its copies in that list. Empty when `word_swap` is 0 or the table has one env.
 fn swapped_copies(table: &FactTable, config: &HeadConfig) -> (Vec<String>, Vec<Vec<usize>>) {
     let mut copy_rows = vec![Vec::new(); table.facts.len()];
     if config.word_swap == 0.0 || table.envs.len() < 2 {
@@ -537,7 +537,13 @@ fn swapped_copies(table: &FactTable, config: &HeadConfig) -> (Vec<String>, Vec<V
     let mut copies = Vec::new();
     for (f, rows) in table.fact_phrasings.iter().enumerate() {
         let env = table.fact_env[f];
-        let foreign: Vec<&String> = words.iter().enumerate().filter(|(e, _)| *e != env).flat_map(|(_, w)| w).collect();
+        // Words of other envs that this env's captions never use ("the" is everyone's).
+        let foreign: std::collections::BTreeSet<&String> =
+            words.iter().enumerate().filter(|(e, _)| *e != env).flat_map(|(_, w)| w).collect();
+        let foreign: Vec<&String> = foreign.into_iter().filter(|w| !words[env].contains(*w)).collect();
+        if foreign.is_empty() {
+            continue;
+        }
         for &r in rows {
             let base: Vec<&str> = table.phrasings[r].split_whitespace().collect();
             if base.is_empty() {
@@ -636,10 +642,12 @@ mod tests {
             };
             let words: Vec<&str> = copy.split(' ').collect();
             assert_eq!(words.len(), base.split(' ').count(), "{copy}");
-            // At least one word differs from the phrasing, and every word is its own or
-            // another env's ("is" and "a" are too short to be swapped in).
-            assert!(words.iter().zip(base.split(' ')).any(|(w, b)| w != &b), "{copy}");
-            assert!(words.iter().all(|w| own.contains(w) || other.contains(w) || base.contains(*w)), "{copy}");
+            // At least one word differs from the phrasing, and a changed word is one the
+            // other env says and this one never does ("the" is both's).
+            assert!(words.iter().zip(base.split(' ')).any(|(w, b)| *w != b), "{copy}");
+            for (w, b) in words.iter().zip(base.split(' ')) {
+                assert!(*w == b || (other.contains(w) && !own.contains(w)), "{copy}");
+            }
         }
         assert_eq!(swapped_copies(&table, &config), (copies, rows), "deterministic under the seed");
     }
