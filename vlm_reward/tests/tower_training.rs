@@ -321,6 +321,14 @@ fn a_text_head_reads_phrasings_the_tower_never_learnt() {
         )
         .unwrap()
     );
+    // Word-swapped copies of the phrasings (words of the other env): same seed, same
+    // head, and not the head trained without them.
+    let swapped = HeadConfig { word_swap: 0.3, steps: 50, ..cfg.clone() };
+    let c = TextHead::train(&BagOfWords, &tower, &ds, &swapped, &candle_core::Device::Cpu, |_, _| {}).unwrap();
+    assert_eq!(c, TextHead::train(&BagOfWords, &tower, &ds, &swapped, &candle_core::Device::Cpu, |_, _| {}).unwrap());
+    let plain = HeadConfig { word_swap: 0.0, ..swapped.clone() };
+    assert_ne!(c, TextHead::train(&BagOfWords, &tower, &ds, &plain, &candle_core::Device::Cpu, |_, _| {}).unwrap());
+    assert!(c.report().unwrap().final_loss.is_finite());
     let path = tmp.path().join("head.safetensors");
     head.for_tower(&tower_path).unwrap().save(&path).unwrap();
     let loaded = TextHead::load(&path).unwrap();
