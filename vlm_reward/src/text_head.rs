@@ -61,8 +61,8 @@ pub struct HeadConfig {
     /// embeddings while training (then renormalised): the head then maps a neighbourhood
     /// of each phrasing, as a wording it never saw falls near, not on, one it did. 0: none.
     pub input_noise: f64,
-    /// Probability that each word of a phrasing is swapped for a word of another env's
-    /// captions in the extra training copies (`swap_variants` per phrasing, embedded once
+    /// Probability that each word of a phrasing is swapped for a word that only other
+    /// envs' captions use, in the extra training copies (`swap_variants` per phrasing, embedded once
     /// before training; at least one word swapped per copy): the head then learns that a
     /// fact survives a word it does not know ("the needle points up"), not only the
     /// phrasings it was given. 0: no copies.
