@@ -533,14 +533,18 @@ fn swapped_copies(table: &FactTable, config: &HeadConfig) -> (Vec<String>, Vec<V
             }
         }
     }
+    // Per env, the words of other envs that its captions never use ("the" is everyone's).
+    let foreign_of_env: Vec<Vec<&String>> = (0..words.len())
+        .map(|env| {
+            let other: std::collections::BTreeSet<&String> =
+                words.iter().enumerate().filter(|(e, _)| *e != env).flat_map(|(_, w)| w).collect();
+            other.into_iter().filter(|w| !words[env].contains(*w)).collect()
+        })
+        .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5a4b_0bad);
     let mut copies = Vec::new();
     for (f, rows) in table.fact_phrasings.iter().enumerate() {
-        let env = table.fact_env[f];
-        // Words of other envs that this env's captions never use ("the" is everyone's).
-        let foreign: std::collections::BTreeSet<&String> =
-            words.iter().enumerate().filter(|(e, _)| *e != env).flat_map(|(_, w)| w).collect();
-        let foreign: Vec<&String> = foreign.into_iter().filter(|w| !words[env].contains(*w)).collect();
+        let foreign = &foreign_of_env[table.fact_env[f]];
         if foreign.is_empty() {
             continue;
         }
