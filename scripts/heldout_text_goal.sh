@@ -10,11 +10,14 @@
 #       assets/configs/ppo/cartpole_text.toml runs/cp_heldout
 #
 # Environment: VLMGYM (the binary), TOWER (default: the shipped tower), REWARD_CONFIG (the
-# text-goal runs' synthesis config; default: the env's), KIND (clg, the default, or vlmrm:
-# VLM-RMs' projection with each pair's negative as the baseline, ALPHA default 1, and no
-# window to calibrate).
+# text-goal runs' synthesis config; default: the env's), KIND:
+#   clg    (the default) CLG with the window reward-check recommends from labelled states;
+#   range  CLG with the offset and window reward-check reports under `range`: a ramp across
+#          the middle 98% of the sampled states' contrasts, from no labels;
+#   vlmrm  VLM-RMs' projection with each pair's negative as the baseline, ALPHA default 1,
+#          nothing to calibrate.
 #
-#   KIND=vlmrm REWARD_CONFIG=mountaincar_continuous_shaped scripts/heldout_text_goal.sh \
+#   KIND=range REWARD_CONFIG=mountaincar_continuous_shaped scripts/heldout_text_goal.sh \
 #       MountainCarContinuous-v0 assets/goals/heldout/mountaincar.toml \
 #       assets/configs/ppo/mountaincar_continuous.toml runs/mcc_heldout
 set -euo pipefail
@@ -31,7 +34,7 @@ steps=()
 config=()
 [[ -n ${REWARD_CONFIG:-} ]] && config=(--reward-config "$REWARD_CONFIG")
 KIND=${KIND:-clg}
-[[ $KIND == clg || $KIND == vlmrm ]] || { echo "KIND must be clg or vlmrm, not $KIND" >&2; exit 2; }
+[[ $KIND == clg || $KIND == range || $KIND == vlmrm ]] || { echo "KIND must be clg, range or vlmrm, not $KIND" >&2; exit 2; }
 mkdir -p "$OUT"
 
 # The k-th pair (1-based) of the goal file: goal and negative on two lines.
@@ -53,12 +56,17 @@ for seed in 1 2 3; do
         else
             "$V" reward-check "$ENV" --goal "$goal" --negative "$negative" --tower "$TOWER" --seed 1000000 \
                 --samples 600 --out "$text.check" >"$text.check.json"
-            window=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['calibration']['window'])" "$text.check.json")
+            if [[ $KIND == range ]]; then
+                read -r offset window < <(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['range'] or {}; print(r.get('offset'), r.get('window'))" "$text.check.json")
+            else
+                offset=0
+                window=$(python3 -c "import json,sys; print((json.load(open(sys.argv[1]))['calibration'] or {}).get('window'))" "$text.check.json")
+            fi
             if [[ $window == None ]]; then
-                echo "seed $seed: reward-check recommends no CLG window for this pair ($text.check.json says why); stopping" >&2
+                echo "seed $seed: reward-check gives no CLG window for this pair ($text.check.json says why); stopping" >&2
                 exit 1
             fi
-            reward=(--reward clg --goal "$goal" --negative "$negative" --window "$window")
+            reward=(--reward clg --goal "$goal" --negative "$negative" --window "$window" --offset "$offset")
         fi
         "$V" train --env "$ENV" --seed "$seed" --config "$CONFIG" "${steps[@]}" "${reward[@]}" \
             --tower "$TOWER" "${config[@]}" --out "$text"
@@ -78,7 +86,7 @@ for seed in (1, 2, 3):
     t = json.load(open(f"{out}/text_{seed}/eval.json")); g = json.load(open(f"{out}/gt_{seed}/eval.json"))
     r = tomllib.loads(open(f"{out}/text_{seed}/config.toml").read())["reward"]
     fmt = lambda e: f"{e['mean_return']:.1f} +- {e['std_return']:.1f}, " + ("-" if e["success_rate"] is None else f"{100 * e['success_rate']:.0f}%")
-    how = f"\"{r['negative']}\" (w {r['window']:.3f})" if r["kind"] == "clg" else f"baseline \"{r['baseline']}\" (VLM-RM, alpha {r['alpha']})"
+    how = f"\"{r['negative']}\" (w {r['window']:.3f}" + (f", offset {r['offset']:.3f})" if r.get("offset") else ")") if r["kind"] == "clg" else f"baseline \"{r['baseline']}\" (VLM-RM, alpha {r['alpha']})"
     rows.append(f"| {seed} | \"{r['goal']}\" / {how} | {fmt(t)} | {fmt(g)} |")
     t_ret.append(t["mean_return"]); g_ret.append(g["mean_return"])
     t_suc.append(t["success_rate"]); g_suc.append(g["success_rate"])

@@ -33,6 +33,10 @@ pub enum RewardKind {
     Semantic,
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 /// The language-reward settings of a run (kept in `config.toml` under `[reward]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RewardSettings {
@@ -50,6 +54,10 @@ pub struct RewardSettings {
     pub alpha: f64,
     /// CLG window w.
     pub window: f64,
+    /// Where CLG's window starts on the contrast (`z0`; VLM-RL: 0). `reward-check` reports
+    /// one for a goal pair under `range`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: f64,
     /// Synthesis config: a built-in name or a TOML path (default by env).
     pub config: String,
     /// Image tower file.
@@ -117,6 +125,7 @@ impl RewardSettings {
             baseline: if kind == RewardKind::Clg { None } else { baseline },
             alpha,
             window,
+            offset: 0.0,
             config,
             tower: tower.unwrap_or_else(default_tower),
             clip: None,
@@ -159,6 +168,7 @@ impl RewardSettings {
             baseline,
             alpha,
             window,
+            offset: 0.0,
             config: "semantic_only".into(),
             tower,
             clip: None,
@@ -192,7 +202,8 @@ impl RewardSettings {
             RewardKind::Semantic => (self.negative.as_deref(), self.baseline.as_deref()),
             RewardKind::GroundTruth => bail!("ground-truth rewards have no goal to score"),
         };
-        GoalScore::from_texts(backend, &self.goal, negative, baseline, self.alpha as f32, self.window as f32)
+        GoalScore::from_texts(backend, &self.goal, negative, baseline, self.alpha as f32, self.window as f32)?
+            .with_offset(self.offset as f32)
     }
 
     /// The text head goals are mapped through: [`text_head`](Self::text_head), else the

@@ -271,6 +271,9 @@ enum Command {
         /// CLG window w (with --negative).
         #[arg(long, default_value_t = 0.03, allow_negative_numbers = true)]
         window: f64,
+        /// Where CLG's window starts on the contrast (with --negative; VLM-RL: 0).
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        offset: f64,
         /// Image tower (default: the shipped assets/models/simlit_tower.safetensors).
         #[arg(long)]
         tower: Option<PathBuf>,
@@ -401,6 +404,10 @@ struct GoalOpts {
     /// CLG window w.
     #[arg(long, default_value_t = 0.03, allow_negative_numbers = true)]
     window: f64,
+    /// Where CLG's window starts on the contrast cos(neg) - cos(pos) (VLM-RL: 0); `reward-check`
+    /// reports an offset and window for a goal pair under `range`.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    offset: f64,
     /// Reward synthesis: a built-in name (driving_vlmrl, cartpole_vlmrm, ...) or a TOML path.
     #[arg(long, value_name = "NAME|FILE.toml")]
     reward_config: Option<String>,
@@ -422,6 +429,7 @@ impl GoalOpts {
         let clip = self.clip;
         Ok(RewardSettings {
             clip,
+            offset: self.offset,
             text_head: self.head.text_head,
             no_text_head: self.head.no_text_head,
             ..RewardSettings::new(
@@ -871,6 +879,7 @@ fn run() -> Result<()> {
             goals,
             alpha,
             window,
+            offset,
             tower,
             clip,
             samples,
@@ -891,6 +900,7 @@ fn run() -> Result<()> {
                 baseline,
                 alpha,
                 window,
+                offset,
                 tower,
                 clip,
                 samples,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use vlmgym_render::{make_renderer, RenderConfig, RendererKind};
 use vlmgym_reward::dataset::{Dataset, Sample};
 use vlmgym_reward::device::Device;
-use vlmgym_reward::diagnostics::{calibrate_clg_window, epic_distance, histogram, pearson, roc_auc, spearman};
+use vlmgym_reward::diagnostics::{
+    calibrate_clg_window, contrast_range, epic_distance, histogram, pearson, roc_auc, spearman,
+};
 use vlmgym_reward::score::GoalScore;
 use vlmgym_reward::simlit::{SimlitBackend, SimlitEncoder};
 use vlmgym_reward::tower::ImageTower;
@@ -199,6 +201,8 @@ pub struct CheckArgs {
     pub alpha: f64,
     /// CLG window w.
     pub window: f64,
+    /// Where CLG's window starts on the contrast (VLM-RL: 0).
+    pub offset: f64,
     /// Image tower.
     pub tower: PathBuf,
     /// A CLIP model folder that scores instead of the tower.
@@ -287,6 +291,10 @@ pub struct CheckReport {
     pub mean_score: (f64, f64),
     /// CLG only: the recommended window and what it gives.
     pub calibration: Option<vlmgym_reward::diagnostics::ClgCalibration>,
+    /// CLG only: a window and offset (`--window`, `--offset`) spanning the middle 98% of
+    /// every sampled state's contrast, from no labels (see
+    /// [`vlmgym_reward::diagnostics::contrast_range`]); None when the contrasts do not spread.
+    pub range: Option<vlmgym_reward::diagnostics::ContrastRange>,
     /// Top-1 caption-to-frame and frame-to-caption retrieval on these (unseen) states.
     pub retrieval: Option<RetrievalReport>,
     /// The scene camera the states were rendered from.
@@ -298,6 +306,9 @@ pub struct CheckReport {
     /// Files written.
     pub files: Vec<PathBuf>,
 }
+
+/// The share of sampled states left at each end of [`CheckReport::range`].
+const RANGE_TAIL: f64 = 0.01;
 
 /// Samples states, renders and scores them, and writes the report and plots.
 pub fn check(args: &CheckArgs) -> Result<CheckReport> {
@@ -349,6 +360,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         }
         _ => None,
     };
+    let range = contrast_all.as_deref().and_then(|z| contrast_range(z, RANGE_TAIL).ok());
     let mut files = Vec::new();
     if !good.is_empty() && !bad.is_empty() {
         let path = args.out.join("histogram.png");
@@ -377,6 +389,7 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
         auc_reward,
         mean_score: (mean(&good), mean(&bad)),
         calibration,
+        range,
         retrieval,
         camera,
         renderer,
@@ -403,6 +416,7 @@ fn check_pipeline(
         clip: args.clip.clone(),
         text_head: args.text_head.clone(),
         no_text_head: args.no_text_head,
+        offset: args.offset,
         ..RewardSettings::for_goal(
             goal,
             negative,

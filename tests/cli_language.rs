@@ -169,6 +169,57 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     assert_eq!(scores.lines().count(), 49, "{scores}");
     assert!(scores.lines().any(|l| l.contains(",failure,") && l.contains("pole.fallen")), "{scores}");
     assert_eq!(report["size"], 48);
+    // `range`: an offset and window spanning the middle 98% of every state's contrast
+    // (NumPy's linear quantiles); scoring with them puts the CLG ramp there.
+    let contrasts = |csv: &str| -> Vec<f64> {
+        csv.lines().skip(1).map(|l| l.split(',').nth(5).unwrap().parse().unwrap()).collect()
+    };
+    let mut z = contrasts(&scores);
+    z.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let x = p * (z.len() - 1) as f64;
+        let i = x.floor() as usize;
+        z[i] + (x - i as f64) * (z[(i + 1).min(z.len() - 1)] - z[i])
+    };
+    let (offset, window) = (report["range"]["offset"].as_f64().unwrap(), report["range"]["window"].as_f64().unwrap());
+    assert!((offset - q(0.01)).abs() < 1e-6 && (window - (q(0.99) - q(0.01))).abs() < 1e-6, "{report}");
+    let shifted = dir.path().join("shifted");
+    let (o, w) = (format!("{offset}"), format!("{window}"));
+    json(&vlmgym(&[
+        "reward-check",
+        "CartPole-v1",
+        "--goal",
+        "the pole is balanced upright on the cart",
+        "--negative",
+        "the pole has fallen over",
+        "--tower",
+        tower.to_str().unwrap(),
+        "--samples",
+        "48",
+        "--size",
+        "48",
+        "--offset",
+        &o,
+        "--window",
+        &w,
+        "--out",
+        shifted.to_str().unwrap(),
+    ]));
+    let shifted_scores = std::fs::read_to_string(shifted.join("scores.csv")).unwrap();
+    let rows: Vec<(f64, f64)> = shifted_scores
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[4].parse().unwrap(), f[5].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 48);
+    for (score, z) in &rows {
+        let expected = 1.0 - ((z - offset) / window).clamp(0.0, 1.0);
+        assert!((score - expected).abs() < 1e-4, "score {score} for contrast {z}: expected {expected}");
+    }
+    assert!(rows.iter().any(|(s, _)| *s > 0.01 && *s < 0.99), "no frame on the ramp: {shifted_scores}");
     // Without --size, frames are rendered at the tower's input size.
     let small = dir.path().join("small.safetensors");
     ImageTower::init(&TowerConfig::with_input_size(36), 7).unwrap().save(&small).unwrap();

@@ -602,7 +602,7 @@ fn reward_err(e: anyhow::Error) -> PyErr {
 #[pymethods]
 impl LanguageReward {
     /// `settings_json`: kind ("clg", "vlmrm", "semantic"), goal, negative, baseline, alpha,
-    /// window, reward_config, tower, camera, text_head, no_text_head (any may be null but the
+    /// window, offset, reward_config, tower, camera, text_head, no_text_head (any may be null but the
     /// goal).
     #[new]
     fn new(env_id: &str, kwargs_json: &str, num_envs: usize, settings_json: &str) -> PyResult<Self> {
@@ -623,6 +623,7 @@ impl LanguageReward {
             },
         };
         let settings = RewardSettings {
+            offset: number("offset", 0.0),
             camera: text("camera"),
             text_head: text("text_head").map(Into::into),
             no_text_head: s.get("no_text_head").and_then(Json::as_bool).unwrap_or(false),

@@ -183,11 +183,11 @@ DRIVING_GOAL = ("the car drives in the centre of its lane", "the car has crashed
 
 def test_language_reward_equals_the_cli_rollouts_reward(tmp_path):
     """The wrapper scores through the pipeline `vlmgym rollout --goal` uses: same seed and
-    actions, the same rewards and terms."""
-    for env_id, (goal, negative), window in [("CartPole-v1", ("the pole is balanced upright on the cart",
-                                                               "the pole has fallen over"), 0.15),
-                                             ("Driving-v0", DRIVING_GOAL, 0.03)]:
-        env = vlmgym.LanguageReward(vlmgym.make(env_id), goal, negative=negative, window=window)
+    actions, the same rewards and terms (CartPole's with CLG's window moved by an offset)."""
+    for env_id, (goal, negative), window, offset in [("CartPole-v1", ("the pole is balanced upright on the cart",
+                                                                       "the pole has fallen over"), 0.15, -0.05),
+                                                     ("Driving-v0", DRIVING_GOAL, 0.03, 0.0)]:
+        env = vlmgym.LanguageReward(vlmgym.make(env_id), goal, negative=negative, window=window, offset=offset)
         env.action_space.seed(3)
         actions = [env.action_space.sample() for _ in range(40)]
         as_json = [a.tolist() if isinstance(a, np.ndarray) else int(a) for a in actions]
@@ -195,7 +195,7 @@ def test_language_reward_equals_the_cli_rollouts_reward(tmp_path):
         out = tmp_path / "rollout.jsonl"
         subprocess.run([VLMGYM, "rollout", env_id, "--seed", "11", "--steps", "40", "--actions",
                         str(tmp_path / "actions.json"), "--goal", goal, "--negative", negative, "--window", str(window),
-                        "--out", str(out)], check=True, capture_output=True)
+                        "--offset", str(offset), "--out", str(out)], check=True, capture_output=True)
         lines = [json.loads(x) for x in out.read_text().splitlines()]
         assert len(lines) == 40
         env.reset(seed=11)

@@ -197,6 +197,7 @@ def _native_reward(
     kind: Optional[str] = None,
     alpha: float = 0.5,
     window: float = 0.03,
+    offset: float = 0.0,
     reward_config: Optional[str] = None,
     tower: Optional[str] = None,
     camera: Optional[str] = None,
@@ -210,7 +211,7 @@ def _native_reward(
     if negative is not None and baseline is not None:
         raise InvalidArgumentError("give either negative= (CLG) or baseline= (VLM-RM), not both")
     settings = {"kind": kind, "goal": goal, "negative": negative, "baseline": baseline, "alpha": alpha,
-                "window": window, "reward_config": reward_config,
+                "window": window, "offset": offset, "reward_config": reward_config,
                 "tower": None if tower is None else str(tower), "camera": camera,
                 "text_head": None if text_head is None else str(text_head), "no_text_head": bool(no_text_head)}
     return _native.LanguageReward(env_id, kwargs_json, num_envs, json.dumps(settings))
@@ -228,7 +229,8 @@ class LanguageReward(gymnasium.Wrapper):
     and ``language_terms`` (each synthesis term, ``semantic_score`` first).
 
     Keyword settings: ``kind`` ("clg", "vlmrm", "semantic"; default from ``negative`` /
-    ``baseline``), ``alpha`` (0.5), ``window`` (CLG's, 0.03), ``reward_config``, ``tower``,
+    ``baseline``), ``alpha`` (0.5), ``window`` (CLG's, 0.03), ``offset`` (where CLG's window starts on
+    the contrast, 0; ``vlmgym reward-check`` reports one under ``range``), ``reward_config``, ``tower``,
     ``camera`` (default: the camera the reward model was trained on for the env),
     ``text_head`` (a text head file instead of the tower's own) and ``no_text_head`` (read
     the goal without the tower's text head).

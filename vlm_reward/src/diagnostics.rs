@@ -222,6 +222,36 @@ pub fn calibrate_clg_window(z_success: &[f64], z_failure: &[f64], q: f64) -> Res
     })
 }
 
+/// A CLG window placed where an env's frames are, from the spread of their contrasts alone
+/// (no labels): the reward `1 - clip(z - offset, 0, w) / w` then falls from 1 to 0 across the
+/// middle of the sampled states' contrasts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContrastRange {
+    /// Offset `z0`: the `tail`-quantile of the contrasts (frames below it score 1).
+    pub offset: f64,
+    /// Window `w`: the `(1 - tail)`-quantile minus the offset (frames above score 0).
+    pub window: f64,
+    /// The share of frames left at each end.
+    pub tail: f64,
+}
+
+/// The [`ContrastRange`] of contrasts `z` (every sampled state, labelled or not), leaving a
+/// share `tail` of them at each end. Errors on no values, NaN, `tail` outside `[0, 0.5)` or
+/// contrasts that do not spread (the window would be empty).
+pub fn contrast_range(z: &[f64], tail: f64) -> Result<ContrastRange> {
+    ensure!((0.0..0.5).contains(&tail), "contrast range: tail = {tail} must be in [0, 0.5)");
+    let offset = quantile(z, tail)?;
+    let window = quantile(z, 1.0 - tail)? - offset;
+    ensure!(
+        window > 0.0,
+        "contrast range: the contrasts do not spread ({} values between the {tail} and {} quantiles); \
+         the goal and negative do not tell these states apart",
+        z.len(),
+        1.0 - tail
+    );
+    Ok(ContrastRange { offset, window, tail })
+}
+
 /// Top-1 retrieval accuracies within one env.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Retrieval {
@@ -383,5 +413,18 @@ mod tests {
         // Frames: 0 -> fact 0 hit; 1 -> fact 1 hit; 2 -> fact 0 miss.
         assert!(close(r.frame_to_caption, 2.0 / 3.0));
         assert!(retrieval_accuracy(&frames, &frame_facts, &facts, &queries, &[0, 1, 5]).is_err());
+    }
+    #[test]
+    fn contrast_range_spans_the_middle_of_the_contrasts() {
+        // 0.00, 0.01, ..., 1.00: the 0.1 and 0.9 quantiles are 0.1 and 0.9.
+        let z: Vec<f64> = (0..=100).map(|i| f64::from(i) / 100.0 - 0.5).collect();
+        let r = contrast_range(&z, 0.1).unwrap();
+        assert!(close(r.offset, -0.4) && close(r.window, 0.8), "{r:?}");
+        let all = contrast_range(&z, 0.0).unwrap();
+        assert!(close(all.offset, -0.5) && close(all.window, 1.0), "{all:?}");
+        let e = contrast_range(&[0.2; 10], 0.01).unwrap_err().to_string();
+        assert!(e.contains("do not spread"), "{e}");
+        assert!(contrast_range(&z, 0.5).unwrap_err().to_string().contains("tail"));
+        assert!(contrast_range(&[0.1, f64::NAN], 0.1).is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! positive = ["the car drives in the centre of its lane"]
 //! negative = ["the car has crashed"]
 //! window = 0.03                # optional, default 0.03
+//! offset = 0.0                 # optional: the window is [offset, offset + w] of the contrast
 //! ```
 //!
 //! ```toml
@@ -39,6 +40,9 @@ pub struct ClgSpec {
     /// Normalisation window `w` (> 0); default 0.03.
     #[serde(default = "default_window")]
     pub window: f32,
+    /// Where the window starts on the contrast `z` (VLM-RL: 0); see [`crate::score`].
+    #[serde(default)]
+    pub offset: f32,
 }
 
 /// A VLM-RMs goal-baseline projection spec.
@@ -104,6 +108,7 @@ impl GoalSpec {
                 check_prompts("positive", &s.positive)?;
                 check_prompts("negative", &s.negative)?;
                 ensure!(s.window.is_finite() && s.window > 0.0, "goal spec: `window` must be > 0, got {}", s.window);
+                ensure!(s.offset.is_finite(), "goal spec: `offset` must be finite, got {}", s.offset);
                 ensure!(
                     !same_set(&s.positive, &s.negative),
                     "goal spec: `positive` and `negative` are the same prompts"
@@ -133,12 +138,22 @@ mod tests {
         let clg = GoalSpec::from_toml_str("kind = \"clg\"\npositive = [\"a\"]\nnegative = [\"b\", \"c\"]\n").unwrap();
         assert_eq!(
             clg,
-            GoalSpec::Clg(ClgSpec { positive: vec!["a".into()], negative: vec!["b".into(), "c".into()], window: 0.03 })
+            GoalSpec::Clg(ClgSpec {
+                positive: vec!["a".into()],
+                negative: vec!["b".into(), "c".into()],
+                window: 0.03,
+                offset: 0.0
+            })
         );
         let vlmrm =
             GoalSpec::from_toml_str("kind = \"vlmrm\"\ngoal = [\"g\"]\nbaseline = [\"b\"]\nalpha = 1.0\n").unwrap();
         let GoalSpec::Vlmrm(v) = vlmrm else { panic!("expected vlmrm") };
         assert_eq!(v.alpha, 1.0);
+        let shifted =
+            GoalSpec::from_toml_str("kind = \"clg\"\npositive = [\"a\"]\nnegative = [\"b\"]\noffset = -0.05\n")
+                .unwrap();
+        let GoalSpec::Clg(c) = shifted else { panic!("expected clg") };
+        assert_eq!(c.offset, -0.05);
     }
 
     #[test]
@@ -151,6 +166,8 @@ mod tests {
         assert!(e.contains("`window` must be > 0"), "{e}");
         let e = err("kind = \"clg\"\npositive = [\"a\"]\nnegative = [\"b\"]\nwindow = -1.0\n");
         assert!(e.contains("`window` must be > 0"), "{e}");
+        let e = err("kind = \"clg\"\npositive = [\"a\"]\nnegative = [\"b\"]\noffset = nan\n");
+        assert!(e.contains("`offset` must be finite"), "{e}");
         let e = err("kind = \"clg\"\npositive = [\"a\"]\nnegative = [\" a\"]\n");
         assert!(e.contains("same prompts"), "{e}");
         let e = err("kind = \"vlmrm\"\ngoal = [\"g\"]\nbaseline = [\"b\"]\nalpha = 1.5\n");

@@ -1,9 +1,15 @@
 //! The two rewards, on unit-length embeddings.
 //!
 //! - [`ClgScore`] (VLM-RL's contrasting-language-goal reward):
-//!   `z = cos(x, neg) - cos(x, pos)`, `r_sem = 1 - clip(z, 0, w)/w` (default `w = 0.03`).
-//!   With several positive (negative) prompts, `pos` (`neg`) is the mean of their unit
-//!   embeddings, renormalised to unit length.
+//!   `z = cos(x, neg) - cos(x, pos)`, `r_sem = 1 - clip(z - z0, 0, w)/w` (default `w = 0.03`;
+//!   the offset `z0` is 0 in VLM-RL). With several positive (negative) prompts, `pos`
+//!   (`neg`) is the mean of their unit embeddings, renormalised to unit length.
+//!
+//!   A nonzero `z0` places the window where an env's frames are: image and text embeddings
+//!   sit apart (the modality gap), so for some wordings every frame of an env is nearer the
+//!   goal text than the negative (`z < 0`) and VLM-RL's window scores them all 1.
+//!   `reward-check` recommends `z0` and `w` from the spread of `z` over sampled states
+//!   ([`crate::diagnostics::contrast_range`]), which needs no labels.
 //! - [`VlmRmScore`] (VLM-RMs' goal-baseline projection): `t` = mean of the goal-prompt unit
 //!   embeddings, `b` = mean of the baseline-prompt unit embeddings (as in vlmrm's
 //!   `CLIPReward`, these means are *not* renormalised), `d = t - b`,
@@ -52,6 +58,7 @@ pub struct ClgScore {
     pos: Vec<f32>,
     neg: Vec<f32>,
     window: f32,
+    offset: f32,
 }
 
 impl ClgScore {
@@ -68,7 +75,15 @@ impl ClgScore {
             max_abs_diff(&pos, &neg) > IDENTICAL_EPS,
             "CLG score: positive and negative prompts embed identically; the reward would be constant"
         );
-        Ok(Self { pos, neg, window })
+        Ok(Self { pos, neg, window, offset: 0.0 })
+    }
+
+    /// The same score with the window starting at contrast `offset` (`z0`) instead of 0.
+    /// Errors on a non-finite offset.
+    pub fn with_offset(mut self, offset: f32) -> Result<Self> {
+        ensure!(offset.is_finite(), "CLG score: offset z0 must be finite, got {offset}");
+        self.offset = offset;
+        Ok(self)
     }
 
     /// Embedding dimension.
@@ -81,15 +96,20 @@ impl ClgScore {
         self.window
     }
 
+    /// The offset `z0` where the window starts.
+    pub fn offset(&self) -> f32 {
+        self.offset
+    }
+
     /// `z = cos(x, neg) - cos(x, pos)` for one embedding `x` (normalised here).
     pub fn contrast(&self, x: &[f32]) -> Result<f32> {
         let x = unit(x, self.dim(), "CLG score: frame embedding")?;
         Ok(dot(&x, &self.neg) - dot(&x, &self.pos))
     }
 
-    /// `r_sem = 1 - clip(z, 0, w)/w` for one embedding, in `[0, 1]`.
+    /// `r_sem = 1 - clip(z - z0, 0, w)/w` for one embedding, in `[0, 1]`.
     pub fn score(&self, x: &[f32]) -> Result<f32> {
-        let z = self.contrast(x)?;
+        let z = self.contrast(x)? - self.offset;
         Ok(1.0 - z.clamp(0.0, self.window) / self.window)
     }
 
@@ -209,6 +229,16 @@ impl GoalScore {
         })
     }
 
+    /// The score with CLG's window starting at contrast `offset` ([`ClgScore::with_offset`]).
+    /// An offset of 0 leaves every score as it is; another errors unless the score is CLG.
+    pub fn with_offset(self, offset: f32) -> Result<Self> {
+        match self {
+            Self::Clg(s) => Ok(Self::Clg(s.with_offset(offset)?)),
+            other if offset == 0.0 => Ok(other),
+            other => bail!("a window offset applies to the CLG score (a --negative goal), not to {}", other.name()),
+        }
+    }
+
     /// The score's short name: `clg`, `vlmrm` or `cosine`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -231,11 +261,10 @@ impl GoalScore {
     pub fn from_spec(spec: &GoalSpec, backend: &dyn Backend, cache: &mut TextEmbeddingCache) -> Result<Self> {
         spec.validate()?;
         Ok(match spec {
-            GoalSpec::Clg(s) => Self::Clg(ClgScore::new(
-                &cache.embed(backend, &s.positive)?,
-                &cache.embed(backend, &s.negative)?,
-                s.window,
-            )?),
+            GoalSpec::Clg(s) => Self::Clg(
+                ClgScore::new(&cache.embed(backend, &s.positive)?, &cache.embed(backend, &s.negative)?, s.window)?
+                    .with_offset(s.offset)?,
+            ),
             GoalSpec::Vlmrm(s) => Self::VlmRm(VlmRmScore::new(
                 &cache.embed(backend, &s.goal)?,
                 &cache.embed(backend, &s.baseline)?,
@@ -323,6 +352,33 @@ mod tests {
         close(s.score(&[0.0, 0.0, 1.0]).unwrap(), 0.0);
         // x = (1,0,1)/sqrt2: cos(neg) = 0.7071, cos(pos) = 0.5 -> z = 0.2071 -> r = 0.7929.
         close(s.score(&[1.0, 0.0, 1.0]).unwrap(), 1.0 - (std::f32::consts::FRAC_1_SQRT_2 - 0.5));
+    }
+
+    #[test]
+    fn clg_offset_moves_the_window() {
+        // pos = e1, neg = e2: x = e1 has z = -1, x = (0.6, 0.8) has z = 0.2.
+        let s = ClgScore::new(&emb(&[&[1.0, 0.0]]), &emb(&[&[0.0, 1.0]]), 0.5).unwrap();
+        let shifted = s.clone().with_offset(-1.0).unwrap();
+        close(shifted.offset(), -1.0);
+        // Without the offset both frames are at or below the window's start: z = -1 scores 1.
+        close(s.score(&[1.0, 0.0]).unwrap(), 1.0);
+        // With the window on [-1, -0.5]: z = -1 still scores 1, z = -0.75 scores 0.5, and
+        // z = 0.2 (past the window) scores 0, where it scored 0.6 before.
+        close(shifted.score(&[1.0, 0.0]).unwrap(), 1.0);
+        close(shifted.score(&[0.6, 0.8]).unwrap(), 0.0);
+        let a = std::f32::consts::FRAC_PI_4 - (0.75f32 / 2f32.sqrt()).asin();
+        close(shifted.contrast(&[a.cos(), a.sin()]).unwrap(), -0.75);
+        close(shifted.score(&[a.cos(), a.sin()]).unwrap(), 0.5);
+        // The contrast itself does not move.
+        close(shifted.contrast(&[0.6, 0.8]).unwrap(), s.contrast(&[0.6, 0.8]).unwrap());
+        assert!(s.clone().with_offset(f32::NAN).unwrap_err().to_string().contains("offset"));
+        // Through GoalScore: CLG takes it, the other scores only take 0.
+        let g = GoalScore::Clg(s).with_offset(-1.0).unwrap();
+        close(g.score_batch(&emb(&[&[0.6, 0.8]])).unwrap()[0], 0.0);
+        let cos = GoalScore::Cosine(vec![1.0, 0.0]);
+        assert_eq!(cos.clone().with_offset(0.0).unwrap(), cos);
+        let e = cos.with_offset(0.1).unwrap_err().to_string();
+        assert!(e.contains("CLG") && e.contains("cosine"), "{e}");
     }
 
     #[test]
