@@ -97,6 +97,11 @@ enum Command {
         /// Reward to learn from: the env's own, or a language reward from --goal.
         #[arg(long, value_enum, default_value = "ground-truth")]
         reward: vlmgym::language_reward::RewardKind,
+        /// CLG: before training, score 600 sampled states of the env (seed 1,000,000, as
+        /// `reward-check`) and set --offset and --window to span the middle 98% of their
+        /// contrasts (`reward-check`'s `range`, no labels); the check goes to OUT/window_check.
+        #[arg(long, conflicts_with = "resume")]
+        place_window: bool,
         #[command(flatten)]
         goal: GoalOpts,
         /// Scene camera the language reward sees, NAME or ENV=NAME (default: the camera the tower
@@ -692,6 +697,7 @@ fn run() -> Result<()> {
             resume,
             kwargs,
             reward,
+            place_window,
             goal,
             camera,
             renderer,
@@ -716,6 +722,25 @@ fn run() -> Result<()> {
                     force_renderer: renderer.force_renderer,
                     ..goal.settings(id, kind)?
                 }),
+            };
+            let reward = match (reward, place_window) {
+                (Some(mut settings), true) => {
+                    if vlmgym::train::latest_checkpoint(&out)?.is_some() {
+                        bail!("{} already holds a run; choose another --out", out.display());
+                    }
+                    let id = env_id.as_deref().expect("a language reward has --env");
+                    let check = out.join("window_check");
+                    let r = vlmgym::reward_model::place_window(&mut settings, id, 600, &check, &device)?;
+                    eprintln!(
+                        "placed the CLG window: --offset {} --window {} (check in {})",
+                        r.offset,
+                        r.window,
+                        check.display()
+                    );
+                    Some(settings)
+                }
+                (None, true) => bail!("--place-window needs --reward clg with --goal and --negative"),
+                (reward, false) => reward,
             };
             let args = vlmgym::train::TrainArgs {
                 algo: match algo {

@@ -402,6 +402,62 @@ pub fn check(args: &CheckArgs) -> Result<CheckReport> {
     Ok(report)
 }
 
+/// Places a CLG reward's window where `env_id`'s frames are before training (`vlmgym train
+/// --place-window`): samples `samples` states from seed 1,000,000 as `reward-check` does,
+/// writes that check's report and plots to `out`, and sets `settings.offset` and
+/// `settings.window` to the contrasts' [`CheckReport::range`]. Errors unless the reward is
+/// CLG, or when the contrasts do not spread (the goal and negative do not tell the states
+/// apart).
+pub fn place_window(
+    settings: &mut RewardSettings,
+    env_id: &str,
+    samples: usize,
+    out: &Path,
+    device: &Device,
+) -> Result<vlmgym_reward::diagnostics::ContrastRange> {
+    use crate::language_reward::RewardKind;
+    let negative = match (settings.kind, &settings.negative) {
+        (RewardKind::Clg, Some(n)) => n.clone(),
+        _ => bail!("--place-window places CLG's window: it needs --reward clg with --negative"),
+    };
+    let args = CheckArgs {
+        env_id: env_id.to_string(),
+        goal: settings.goal.clone(),
+        negative: Some(negative),
+        baseline: None,
+        alpha: settings.alpha,
+        window: settings.window,
+        offset: 0.0,
+        tower: settings.tower.clone(),
+        clip: settings.clip.clone(),
+        samples,
+        seed: 1_000_000,
+        out: out.to_path_buf(),
+        landscape: false,
+        size: settings.size,
+        camera: settings.camera.clone(),
+        renderer: settings.renderer,
+        force_renderer: settings.force_renderer,
+        text_head: settings.text_head.clone(),
+        no_text_head: settings.no_text_head,
+        device: device.clone(),
+        fact: None,
+    };
+    let report = check(&args)?;
+    let range = report.range.with_context(|| {
+        format!(
+            "cannot place the CLG window: the contrasts of {samples} sampled {env_id} states do not spread, so \
+             \"{}\" and \"{}\" do not tell them apart (report in {})",
+            settings.goal,
+            settings.negative.as_deref().unwrap_or_default(),
+            out.display()
+        )
+    })?;
+    settings.offset = range.offset;
+    settings.window = range.window;
+    Ok(range)
+}
+
 /// The reward pipeline of a check of `goal` (with `negative` or `baseline`) under `args`'
 /// tower, camera, size and renderer, and the renderer its frames come from.
 fn check_pipeline(

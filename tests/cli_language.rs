@@ -493,6 +493,50 @@ fn train_from_a_text_goal_logs_each_term_and_resumes() {
     assert!(!o.status.success() && stderr(&o).contains("need --reward"), "{}", stderr(&o));
 }
 
+/// `train --place-window` checks the goal on sampled states first, starts CLG's window at
+/// the contrasts' 1% quantile and ends it at their 99% (the check's `range`), keeps both in
+/// config.toml and the check in OUT/window_check; it refuses rewards without a window.
+#[test]
+fn train_places_the_clg_window_on_sampled_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let tower = random_tower(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(
+        &cfg,
+        "num_envs = 2\nnum_steps = 16\nnum_minibatches = 2\nupdate_epochs = 1\ntotal_timesteps = 32\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let (t, c, o) = (tower.to_str().unwrap(), cfg.to_str().unwrap(), out.to_str().unwrap());
+    let goal = ["--goal", "the pole is balanced upright on the cart"];
+    let base = ["train", "--env", "CartPole-v1", "--tower", t, "--config", c, "--out", o];
+    let run = vlmgym(
+        &[&base[..], &goal, &["--reward", "clg", "--negative", "the pole has fallen over", "--place-window"]].concat(),
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("placed the CLG window"), "{}", stderr(&run));
+    let check: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("window_check/report.json")).unwrap()).unwrap();
+    assert_eq!(check["samples"], 600);
+    let config: toml::Table = std::fs::read_to_string(out.join("config.toml")).unwrap().parse().unwrap();
+    let reward = config["reward"].as_table().unwrap();
+    for key in ["offset", "window"] {
+        let (kept, checked) = (reward[key].as_float().unwrap(), check["range"][key].as_f64().unwrap());
+        assert_eq!(kept, checked, "{key}");
+    }
+    assert!(reward["window"].as_float().unwrap() > 0.0);
+    // A finished run is not overwritten, and only CLG has a window to place.
+    let again = vlmgym(&[&base[..], &goal, &["--reward", "clg", "--negative", "x", "--place-window"]].concat());
+    assert!(!again.status.success() && stderr(&again).contains("already holds a run"), "{}", stderr(&again));
+    let other = dir.path().join("other");
+    let base2 = ["train", "--env", "CartPole-v1", "--tower", t, "--config", c, "--out", other.to_str().unwrap()];
+    let e = vlmgym(&[&base2[..], &goal, &["--reward", "vlmrm", "--baseline", "a cart", "--place-window"]].concat());
+    assert!(!e.status.success() && stderr(&e).contains("needs --reward clg with --negative"), "{}", stderr(&e));
+    let e = vlmgym(&[&base2[..], &["--place-window"]].concat());
+    assert!(!e.status.success() && stderr(&e).contains("--place-window needs --reward clg"), "{}", stderr(&e));
+    assert!(!other.join("window_check").exists());
+}
+
 #[test]
 fn the_shipped_tower_separates_upright_from_fallen_poles() {
     let dir = tempfile::tempdir().unwrap();
