@@ -137,23 +137,13 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     let dir = tempfile::tempdir().unwrap();
     let tower = random_tower(dir.path());
     let out = dir.path().join("rc");
-    let report = json(&vlmgym(&[
-        "reward-check",
-        "CartPole-v1",
-        "--goal",
-        "the pole is balanced upright on the cart",
-        "--negative",
-        "the pole has fallen over",
-        "--tower",
-        tower.to_str().unwrap(),
-        "--samples",
-        "48",
-        "--size",
-        "48",
-        "--landscape",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let t = tower.to_str().unwrap();
+    let check = |extra: &[&str], out: &Path| {
+        let goal = ["--goal", "the pole is balanced upright on the cart", "--negative", "the pole has fallen over"];
+        let rest = ["--tower", t, "--samples", "48", "--size", "48", "--out", out.to_str().unwrap()];
+        json(&vlmgym(&[&["reward-check", "CartPole-v1"][..], &goal, &rest, extra].concat()))
+    };
+    let report = check(&["--landscape"], &out);
     assert_eq!(report["score"], "clg");
     assert_eq!(report["samples"], 48);
     let auc = report["auc"].as_f64().unwrap();
@@ -185,26 +175,7 @@ fn reward_check_reports_every_figure_and_writes_plots() {
     assert!((offset - q(0.01)).abs() < 1e-6 && (window - (q(0.99) - q(0.01))).abs() < 1e-6, "{report}");
     let shifted = dir.path().join("shifted");
     let (o, w) = (format!("{offset}"), format!("{window}"));
-    json(&vlmgym(&[
-        "reward-check",
-        "CartPole-v1",
-        "--goal",
-        "the pole is balanced upright on the cart",
-        "--negative",
-        "the pole has fallen over",
-        "--tower",
-        tower.to_str().unwrap(),
-        "--samples",
-        "48",
-        "--size",
-        "48",
-        "--offset",
-        &o,
-        "--window",
-        &w,
-        "--out",
-        shifted.to_str().unwrap(),
-    ]));
+    check(&["--offset", &o, "--window", &w], &shifted);
     let shifted_scores = std::fs::read_to_string(shifted.join("scores.csv")).unwrap();
     let rows: Vec<(f64, f64)> = shifted_scores
         .lines()
