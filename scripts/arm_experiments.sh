@@ -18,8 +18,10 @@
 #   scripts/arm_experiments.sh push_gt_1 ...        # just these
 #
 # Environment: VLMGYM (the binary), TOWER (the image tower, default the shipped one),
-# WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), STEPS (the
-# budget; default the config's), CONFIG (the PPO config, default arm_push.toml), RUNS, KEEP.
+# WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), PLACE=1
+# (instead of WINDOW: `train --place-window`, the window placed on the contrasts of sampled
+# states), STEPS (the budget; default the config's), CONFIG (the PPO config, default
+# arm_push.toml), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/run_lib.sh
@@ -42,7 +44,10 @@ run() {
     [[ -n ${STEPS:-} ]] && args+=(--steps "$STEPS")
     case $reward in
         gt) ;;
-        clg) args+=(--reward clg --goal "$GOAL" --negative "$NEGATIVE" --window "$WINDOW" --tower "$TOWER") ;;
+        clg)
+            args+=(--reward clg --goal "$GOAL" --negative "$NEGATIVE" --tower "$TOWER")
+            if [[ ${PLACE:-0} == 1 ]]; then args+=(--place-window); else args+=(--window "$WINDOW"); fi
+            ;;
         *) echo "unknown reward $reward" >&2; return 1 ;;
     esac
     EPISODES=100 train_and_eval "$name" "${args[@]}"

@@ -23,10 +23,14 @@ train_and_eval() {
     "$V" eval --checkpoint "$dir" --episodes "${EPISODES:-20}" --deterministic >"$dir/eval.json"
 }
 
-# keep NAME: copies the run's config.toml, metrics.csv, curves.png and every eval*.json to
-# $KEEP/NAME, which marks it done.
+# keep NAME: copies the run's config.toml, metrics.csv, curves.png, every eval*.json and a
+# placed window's check (window_check.json) to $KEEP/NAME, which marks it done.
 keep() {
     mkdir -p "$KEEP/$1"
     cp "$RUNS/$1"/config.toml "$RUNS/$1"/metrics.csv "$RUNS/$1"/curves.png "$RUNS/$1"/eval*.json "$KEEP/$1"/
+    # A run that placed its CLG window (train --place-window) keeps that check's report.
+    if [[ -f $RUNS/$1/window_check/report.json ]]; then
+        cp "$RUNS/$1/window_check/report.json" "$KEEP/$1/window_check.json"
+    fi
     echo "$1: done"
 }
