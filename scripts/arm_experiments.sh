@@ -20,8 +20,9 @@
 # Environment: VLMGYM (the binary), TOWER (the image tower, default the shipped one),
 # WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), PLACE=1
 # (instead of WINDOW: `train --place-window`, the window placed on the contrasts of sampled
-# states), STEPS (the budget; default the config's), CONFIG (the PPO config, default
-# arm_push.toml), RUNS, KEEP.
+# states), REWARD_CONFIG (the synthesis config of text-goal runs, a built-in name or a TOML
+# file; default the env's, manipulation_vlmrl), STEPS (the budget; default the config's),
+# CONFIG (the PPO config, default arm_push.toml), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/run_lib.sh
@@ -46,6 +47,7 @@ run() {
         gt) ;;
         clg)
             args+=(--reward clg --goal "$GOAL" --negative "$NEGATIVE" --tower "$TOWER")
+            [[ -n ${REWARD_CONFIG:-} ]] && args+=(--reward-config "$REWARD_CONFIG")
             if [[ ${PLACE:-0} == 1 ]]; then args+=(--place-window); else args+=(--window "$WINDOW"); fi
             ;;
         *) echo "unknown reward $reward" >&2; return 1 ;;

@@ -151,6 +151,10 @@ enum Command {
         /// calibrates for --score-tower).
         #[arg(long, value_name = "W", requires = "score_visited")]
         score_window: Option<f64>,
+        /// With --score-visited: this CLG window offset instead of the run's (the `range`
+        /// offset `reward-check` reports for --score-tower; pass it with --score-window).
+        #[arg(long, value_name = "Z0", requires = "score_visited", allow_negative_numbers = true)]
+        score_offset: Option<f64>,
         /// Write the first episode step by step to this JSON-lines file (action, reward,
         /// observation and info per step), to see what a policy does.
         #[arg(long, value_name = "FILE.jsonl")]
@@ -803,6 +807,7 @@ fn run() -> Result<()> {
             score_visited,
             score_tower,
             score_window,
+            score_offset,
             trace,
         } => {
             let kwargs = parse_kwargs(&kwargs)?;
@@ -820,6 +825,9 @@ fn run() -> Result<()> {
                 }
                 if let Some(w) = score_window {
                     over.insert("window".into(), toml::Value::Float(w));
+                }
+                if let Some(o) = score_offset {
+                    over.insert("offset".into(), toml::Value::Float(o));
                 }
                 over
             });

@@ -441,6 +441,24 @@ fn train_from_a_text_goal_logs_each_term_and_resumes() {
     assert!((0.0..=1.0).contains(&v["mean_semantic"].as_f64().unwrap()), "{v}");
     let labelled: u64 = v["labelled"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).sum();
     assert!(labelled <= v["steps"].as_u64().unwrap());
+    // `--score-offset` moves the run's window: contrasts lie in [-2, 2], so a window that
+    // starts at 5 scores every state 1 and one that ends at -4 scores every state 0.
+    for (offset, want) in [("5", 1.0), ("-5", 0.0)] {
+        let o = vlmgym(&[
+            "eval",
+            "--checkpoint",
+            out.to_str().unwrap(),
+            "--episodes",
+            "1",
+            "--score-visited",
+            "--score-window",
+            "1",
+            "--score-offset",
+            offset,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(json(&o)["visited"]["mean_semantic"].as_f64().unwrap(), want, "offset {offset}");
+    }
     let plain = dir.path().join("plain");
     let o =
         vlmgym(&["train", "--env", "CartPole-v1", "--config", cfg.to_str().unwrap(), "--out", plain.to_str().unwrap()]);
