@@ -556,6 +556,19 @@ fn manipulation_reward_adds_a_quarter_of_the_reach_term() {
 }
 
 #[test]
+fn manipulation_reach_reward_weighs_the_reach_term_as_the_score() {
+    let mut syn = Synthesizer::new(RewardSpec::builtin("manipulation_reach").unwrap(), 1);
+    let inf = info(json!({"tcp_to_cube": 0.1, "tcp_to_goal": 0.3, "cube_to_goal": 0.2}));
+    let e = syn.step(0, &StepInput::new(&[("semantic", 0.6)], &inf)).unwrap();
+    assert!((e.reward - (0.6 + 0.8)).abs() < 1e-12, "{}", e.reward);
+    // The hover the quarter weight paid for: gripper 0.2 m from the cube with the goal
+    // scored 0.26, against right at the cube scored 0.08 (scripts/arm_score_probe.py).
+    let hover = syn.step(0, &StepInput::new(&[("semantic", 0.26)], &info(json!({"tcp_to_cube": 0.2})))).unwrap();
+    let at_cube = syn.step(0, &StepInput::new(&[("semantic", 0.08)], &info(json!({"tcp_to_cube": 0.02})))).unwrap();
+    assert!(at_cube.reward > hover.reward, "{} <= {}", at_cube.reward, hover.reward);
+}
+
+#[test]
 fn cartpole_vlmrm_reward_is_the_semantic_score() {
     let mut syn = Synthesizer::new(RewardSpec::builtin("cartpole_vlmrm").unwrap(), 1);
     let inf = info(json!({"x": 0.0, "x_dot": 0.0, "theta": 0.0, "theta_dot": 0.0}));
