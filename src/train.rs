@@ -338,6 +338,8 @@ pub struct EvalReport {
     pub episodes: usize,
     /// Modes instead of samples.
     pub deterministic: bool,
+    /// Seed of the first episode's reset (episode `i` uses `seed + i`).
+    pub seed: u64,
     /// Mean undiscounted return.
     pub mean_return: f64,
     /// Standard deviation of the return.
@@ -348,6 +350,11 @@ pub struct EvalReport {
     pub mean_length: f64,
     /// Fraction of episodes whose last info says `success` (null if the env reports none).
     pub success_rate: Option<f64>,
+    /// Every episode's `success` (episode `i` is reset with seed `seed + i`), to see which
+    /// starts a policy fails; null for an episode whose last info has none, and omitted
+    /// if no episode's has.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub successes: Vec<Option<bool>>,
     /// The registered reward threshold.
     pub reward_threshold: Option<f64>,
     /// Means of the numeric (and boolean, as 0/1) fields of each episode's last info, and of
@@ -596,11 +603,8 @@ pub fn eval(
             len += 1;
             flat = obs_space.flatten(&step.obs)?;
             if step.done() {
-                if let Some(s) =
-                    step.info.get("success").or_else(|| step.info.get("is_success")).and_then(|v| v.as_bool())
-                {
-                    successes.push(s);
-                }
+                successes
+                    .push(step.info.get("success").or_else(|| step.info.get("is_success")).and_then(|v| v.as_bool()));
                 // Numeric fields of the last info, and of objects in it one level down
                 // (e.g. Driving's `metrics.route_completion`).
                 let mut add = |k: String, v: &serde_json::Value| {
@@ -625,6 +629,7 @@ pub fn eval(
     let n = returns.len() as f64;
     let mean = returns.iter().sum::<f64>() / n;
     let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let reported: Vec<bool> = successes.iter().flatten().copied().collect();
     Ok(EvalReport {
         reward_threshold: registry::spec(&env_id)?.reward_threshold,
         env_id,
@@ -632,12 +637,14 @@ pub fn eval(
         global_step,
         episodes,
         deterministic,
+        seed,
         mean_return: mean,
         std_return: std,
         returns,
         mean_length: lengths.iter().sum::<f64>() / n,
-        success_rate: (!successes.is_empty())
-            .then(|| successes.iter().filter(|s| **s).count() as f64 / successes.len() as f64),
+        success_rate: (!reported.is_empty())
+            .then(|| reported.iter().filter(|s| **s).count() as f64 / reported.len() as f64),
+        successes: if reported.is_empty() { Vec::new() } else { successes },
         metrics: sums.into_iter().map(|(k, (s, c))| (k, s / c as f64)).collect(),
         visited: scorer.map(|s| s.report()),
     })

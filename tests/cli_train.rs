@@ -76,6 +76,30 @@ fn resume_reproduces_the_uninterrupted_run() {
     assert!(stderr(&o).contains("is a run of CartPole-v1, not Acrobot-v1"), "{}", stderr(&o));
 }
 
+/// An env that reports `success` gets it per episode, in the order of the episodes' seeds:
+/// a MountainCar-v0 episode succeeds exactly when it ends before its 200 steps of reward -1.
+#[test]
+fn eval_reports_each_episodes_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let out = dir.path().join("mc");
+    let args = ["train", "--env", "MountainCar-v0", "--seed", "5", "--config", cfg.to_str().unwrap(), "--out"];
+    let o = vlmgym(&[&args[..], &[out.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--episodes", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let successes: Vec<bool> = report["successes"].as_array().unwrap().iter().map(|s| s.as_bool().unwrap()).collect();
+    let returns: Vec<f64> = report["returns"].as_array().unwrap().iter().map(|r| r.as_f64().unwrap()).collect();
+    assert_eq!(successes.len(), 4);
+    for (s, r) in successes.iter().zip(&returns) {
+        assert_eq!(*s, *r > -200.0, "success {s} with return {r}");
+    }
+    let rate = successes.iter().filter(|s| **s).count() as f64 / 4.0;
+    assert_eq!(report["success_rate"].as_f64().unwrap(), rate);
+}
+
 #[test]
 fn eval_prints_json_and_rejects_mismatched_or_corrupt_checkpoints() {
     let dir = tempfile::tempdir().unwrap();
@@ -89,6 +113,7 @@ fn eval_prints_json_and_rejects_mismatched_or_corrupt_checkpoints() {
     assert_eq!(report["reward_threshold"], 475.0);
     let mean = report["mean_return"].as_f64().unwrap();
     assert!((1.0..=500.0).contains(&mean), "{mean}");
+    assert!(report.get("successes").is_none() && report["success_rate"].is_null(), "CartPole reports no success");
 
     // --trace writes the first episode step by step, and it adds up to the reported return.
     let trace = dir.path().join("trace.jsonl");
