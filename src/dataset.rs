@@ -10,7 +10,10 @@
 //!
 //! Trained policies add the states they visit (`--policy`): a reward model trained only on
 //! sampled states may take an agent's odd states for success, and these frames, captioned
-//! from the env's state like the rest, teach it otherwise.
+//! from the env's state like the rest, teach it otherwise. An env's scripted expert adds
+//! the states a task's solution passes through (`--expert-frames`), from the env's own
+//! starts: the arm pushing a cube out to its goal at full stretch, which no sampled reset
+//! reaches.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,10 +21,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vlmgym_envs::env::STATE_KEY;
-use vlmgym_envs::{make_with, Env, Info, Options, ResetPlan, Scene, StateSampler};
+use vlmgym_envs::{make_with, Env, Info, Options, ResetPlan, Scene, StateSampler, Value};
 use vlmgym_render::{make_renderer, RenderConfig, RendererKind, SceneRenderer};
 use vlmgym_reward::dataset::{DatasetWriter, Sample, Split};
 
@@ -72,7 +75,17 @@ pub struct DatasetArgs {
     pub policies: Vec<PathBuf>,
     /// Frames per policy in `policies`.
     pub policy_frames: usize,
+    /// Frames per env of its scripted expert's episodes ([`Env::expert_action`]; 0: none),
+    /// from the env's own resets: every other episode follows the expert exactly, the rest
+    /// with [`EXPERT_NOISE`] added to each action, so near misses are drawn too. Every env
+    /// of `envs` must have an expert.
+    pub expert_frames: usize,
 }
+
+/// The noise on the expert's actions in the noisy half of its episodes: uniform, up to
+/// this fraction of each Box dimension's half-range either way (±0.3 for actions in
+/// [-1, 1]); Discrete: the chance of a random action.
+pub const EXPERT_NOISE: f32 = 0.3;
 
 /// A policy's rollouts record every this many steps (and the last step of an episode).
 pub const POLICY_RECORD_EVERY: usize = 5;
@@ -197,8 +210,18 @@ struct Source {
     kwargs: Options,
     frames: usize,
     sampler: Arc<dyn StateSampler>,
-    /// A checkpoint whose policy acts (else: the sampler's reset plans and actions).
-    policy: Option<(PathBuf, CheckpointRun)>,
+    /// Who acts after the reset.
+    actor: Actor,
+}
+
+/// Who acts in a [`Source`]'s episodes.
+enum Actor {
+    /// The sampler's reset plans and actions.
+    Sampler,
+    /// A checkpoint's policy, from the env's own resets.
+    Policy(PathBuf, CheckpointRun),
+    /// The env's scripted expert, from the env's own resets.
+    Expert,
 }
 
 fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
@@ -212,7 +235,13 @@ fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
         for (k, kwargs) in kwargs.into_iter().enumerate() {
             let share = args.frames / n + usize::from(k < args.frames % n);
             if share > 0 {
-                out.push(Source { env_id: id.clone(), kwargs, frames: share, sampler: sampler.clone(), policy: None });
+                out.push(Source {
+                    env_id: id.clone(),
+                    kwargs,
+                    frames: share,
+                    sampler: sampler.clone(),
+                    actor: Actor::Sampler,
+                });
             }
         }
     }
@@ -237,10 +266,48 @@ fn sources(args: &DatasetArgs) -> Result<Vec<Source>> {
             kwargs: run.kwargs.clone(),
             frames: args.policy_frames,
             sampler,
-            policy: Some((file, run)),
+            actor: Actor::Policy(file, run),
         });
     }
+    if args.expert_frames > 0 {
+        for id in &args.envs {
+            let mut env = make_with(id, &Options::new())?;
+            env.reset(Some(args.seed), &Options::new())?;
+            if env.expert_action()?.is_none() {
+                bail!("--expert-frames: {id} has no scripted expert (the arm tasks and NavGoTo-v0 have one)");
+            }
+            let spec = vlmgym_envs::registry::spec(id)?;
+            let sampler = spec.metadata.sampler.clone().expect("checked for --envs above");
+            out.push(Source {
+                env_id: id.clone(),
+                kwargs: Options::new(),
+                frames: args.expert_frames,
+                sampler,
+                actor: Actor::Expert,
+            });
+        }
+    }
     Ok(out)
+}
+
+/// The expert's action with [`EXPERT_NOISE`]: each Box dimension moved uniformly by up to
+/// that fraction of its half-range (1 where unbounded) and clipped into its bounds; a
+/// Discrete action replaced by a random one with that chance.
+fn noisy(action: Value, space: &vlmgym_envs::Space, rng: &mut ChaCha8Rng) -> Value {
+    match (action, space) {
+        (Value::Box(a), vlmgym_envs::Space::Box(b)) => Value::Box(
+            a.iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let (lo, hi) = (b.low()[i], b.high()[i]);
+                    let half = if (hi - lo).is_finite() { (hi - lo) / 2.0 } else { 1.0 };
+                    (x + EXPERT_NOISE * half * rng.random_range(-1.0..1.0f32)).clamp(lo, hi)
+                })
+                .collect(),
+        ),
+        (Value::Discrete(_), space) if rng.random_bool(EXPERT_NOISE as f64) => space.sample(rng),
+        (action, _) => action,
+    }
 }
 
 fn state_numbers(info: &Info) -> BTreeMap<String, f64> {
@@ -258,9 +325,10 @@ struct PolicyActs {
 }
 
 impl PolicyActs {
-    /// The policy of `policy` (a checkpoint file and its run) acting in `env`; None without one.
-    fn new(policy: Option<&(PathBuf, CheckpointRun)>, env_id: &str, env: &dyn Env) -> Result<Option<Self>> {
-        let Some((file, run)) = policy else { return Ok(None) };
+    /// The policy of `actor` (a checkpoint file and its run) acting in `env`; None for
+    /// another actor.
+    fn new(actor: &Actor, env_id: &str, env: &dyn Env) -> Result<Option<Self>> {
+        let Actor::Policy(file, run) = actor else { return Ok(None) };
         let device = vlmgym_reward::device::Device::Cpu;
         Ok(Some(Self {
             space: env.observation_space().clone(),
@@ -333,8 +401,11 @@ pub fn generate(
     if args.envs.is_empty() {
         bail!("--envs is empty: name at least one env id");
     }
-    if args.frames == 0 && args.policies.is_empty() {
-        bail!("--frames must be at least 1 (or give --policy for a dataset of a policy's states only)");
+    if args.frames == 0 && args.policies.is_empty() && args.expert_frames == 0 {
+        bail!(
+            "--frames must be at least 1 (or give --policy or --expert-frames for a dataset of a policy's or the \
+             expert's states only)"
+        );
     }
     if !args.policies.is_empty() && args.policy_frames == 0 {
         bail!("--policy-frames must be at least 1");
@@ -368,21 +439,21 @@ pub fn generate(
         let cfg = RenderConfig { width: args.size, height: args.size, camera: Some(cameras[&src.env_id].clone()) };
         let mut queue = Queue { renderer: make_renderer(args.renderer, batch, cfg)?, batch, pending: Vec::new() };
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x5eed_da7a);
-        let mut policy = PolicyActs::new(src.policy.as_ref(), &src.env_id, env.as_ref())?;
+        let mut policy = PolicyActs::new(&src.actor, &src.env_id, env.as_ref())?;
         let mut written = 0usize;
         let mut episode = 0u64;
         while written < src.frames {
             let seed = group_seed;
             group_seed += 1;
             let split = if seed % args.held_out_every == args.held_out_every - 1 { Split::Test } else { Split::Train };
-            let p = match &policy {
-                Some(_) => ResetPlan {
+            let p = match &src.actor {
+                Actor::Policy(..) | Actor::Expert => ResetPlan {
                     options: Options::new(),
                     record_reset: false,
                     steps: usize::MAX,
                     record_every: POLICY_RECORD_EVERY,
                 },
-                None => src.sampler.plan(&mut rng, args.extra_crashes),
+                Actor::Sampler => src.sampler.plan(&mut rng, args.extra_crashes),
             };
             let (obs, info) = env
                 .reset(Some(seed), &p.options)
@@ -426,11 +497,19 @@ pub fn generate(
                 record(env.as_ref(), 0, 0.0, &info, ok)?;
             }
             for t in 1..=p.steps {
-                let a = match &mut policy {
+                let a = match (&mut policy, &src.actor) {
                     // Every other episode takes the policy's most likely actions (the states
                     // its evaluation visits), the rest sample (the states training visits).
-                    Some(acts) => acts.act(episode.is_multiple_of(2), &obs, &mut rng)?,
-                    None => src.sampler.action(env.action_space(), &mut rng),
+                    (Some(acts), _) => acts.act(episode.is_multiple_of(2), &obs, &mut rng)?,
+                    (None, Actor::Expert) => {
+                        let a = env.expert_action()?.context("the expert gave no action")?;
+                        if episode.is_multiple_of(2) {
+                            a
+                        } else {
+                            noisy(a, env.action_space(), &mut rng)
+                        }
+                    }
+                    (None, _) => src.sampler.action(env.action_space(), &mut rng),
                 };
                 let step = env.step(&a)?;
                 obs = step.obs.clone();
@@ -455,6 +534,28 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noisy_expert_actions_stay_in_the_space_and_move_by_at_most_the_noise() {
+        use vlmgym_envs::spaces::{BoxSpace, Discrete};
+        let space = vlmgym_envs::Space::Box(BoxSpace::uniform(-1.0, 1.0, vec![4]));
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let expert = [0.95f32, -1.0, 0.0, 0.5];
+        let mut moved = 0;
+        for _ in 0..200 {
+            let Value::Box(a) = noisy(Value::Box(expert.to_vec()), &space, &mut rng) else { panic!("a Box") };
+            for (x, e) in a.iter().zip(expert) {
+                assert!((-1.0..=1.0).contains(x) && (x - e).abs() <= EXPERT_NOISE + 1e-6, "{x} from {e}");
+                moved += usize::from(x != &e);
+            }
+        }
+        assert!(moved > 600, "noise moved only {moved} of 800 numbers");
+        let discrete = vlmgym_envs::Space::Discrete(Discrete::new(5));
+        let changed =
+            (0..1000).filter(|_| noisy(Value::Discrete(2), &discrete, &mut rng) != Value::Discrete(2)).count();
+        // A random action with chance 0.3, itself 2 one time in 5: 24% change.
+        assert!((180..300).contains(&changed), "{changed} of 1000 discrete actions changed");
+    }
 
     fn offered() -> Vec<(String, Vec<String>)> {
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();

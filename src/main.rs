@@ -250,6 +250,13 @@ enum Command {
         /// its most likely actions, half sample).
         #[arg(long, default_value_t = 1000, value_name = "N")]
         policy_frames: usize,
+        /// Also render N frames per env of its scripted expert solving the task from the
+        /// env's own starts (every 5th step; half of the episodes exact, half with noise on
+        /// the actions): the states a solution passes through, e.g. the arm pushing a cube
+        /// out to its goal at full stretch. Every env in --envs needs an expert (the arm
+        /// tasks, NavGoTo-v0); with --frames 0 the dataset holds only these.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        expert_frames: usize,
     },
     /// Train or inspect the simlit image tower.
     RewardModel {
@@ -863,6 +870,7 @@ fn run() -> Result<()> {
             no_compound_facts,
             policy,
             policy_frames,
+            expert_frames,
         } => {
             if !(8..=1024).contains(&size) {
                 bail!("--size must be 8 to 1024 pixels, got {size}");
@@ -885,6 +893,7 @@ fn run() -> Result<()> {
                 compound_facts: !no_compound_facts,
                 policies: policy,
                 policy_frames,
+                expert_frames,
             };
             let (n, dir) = vlmgym::dataset::write(&args)?;
             println!("wrote {n} frames to {}", dir.display());

@@ -508,6 +508,7 @@ fn sample_states(args: &CheckArgs, pipeline: &RewardPipeline, renderer: Renderer
         compound_facts: true,
         policies: Vec::new(),
         policy_frames: 0,
+        expert_frames: 0,
     };
     let (mut data, mut samples) = (Vec::new(), Vec::new());
     generate(&ds_args, &mut |f, s| {

@@ -255,6 +255,45 @@ fn a_policys_visited_states_make_a_dataset_that_trains_with_another() {
     assert!(!o.status.success() && e.contains("part 1 has 24x24 frames, part 0 has 48x48"), "{e}");
 }
 
+/// `--expert-frames`: the states an env's scripted expert passes through on its way to a
+/// push's goal, from the env's own starts, seeded; an env without an expert is refused.
+#[test]
+fn an_experts_episodes_make_a_dataset_of_the_task_being_solved() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let dataset = |env: &str, name: &str| {
+        let o = out(name);
+        let args = ["dataset", "--envs", env, "--frames", "0", "--expert-frames", "40", "--size", "32"];
+        vlmgym(&[&args[..], &["--seed", "7", "--out", &o]].concat())
+    };
+    let o = dataset("ArmPushCube-v0", "expert");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expert/meta.json")).unwrap()).unwrap();
+    let samples = meta["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 40);
+    let facts = |s: &serde_json::Value| -> Vec<String> {
+        s["captions"].as_array().unwrap().iter().map(|c| c["fact"].as_str().unwrap().to_string()).collect()
+    };
+    // Every episode starts where the env spawns (the cube 0.2 m from its goal); the exact
+    // half (even episodes) push it onto the goal, which ends the episode.
+    for s in samples {
+        assert!(s["step"].as_u64().unwrap() > 0 && s["seed"].as_u64().unwrap() >= 7, "{s}");
+    }
+    let solved = samples.iter().filter(|s| s["episode"].as_u64().unwrap() % 2 == 0 && s["success"] == true).count();
+    assert!(solved >= 2, "{solved} exact expert episodes ended on the target");
+    assert!(samples.iter().filter(|s| s["success"] == true).all(|s| facts(s).contains(&"cube.on_target".to_string())));
+    assert!(samples.iter().any(|s| facts(s).contains(&"gripper.touching_cube".to_string())), "the expert pushes");
+    assert!(dataset("ArmPushCube-v0", "again").status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("expert/frames.safetensors")).unwrap(),
+        std::fs::read(dir.path().join("again/frames.safetensors")).unwrap(),
+        "same seed, same frames"
+    );
+    let o = dataset("CartPole-v1", "none");
+    assert!(stderr(&o).contains("--expert-frames: CartPole-v1 has no scripted expert"), "{}", stderr(&o));
+}
+
 #[test]
 fn pixel_runs_train_a_cnn_on_camera_frames_and_eval_on_the_same_frames() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,6 +85,13 @@ pub trait Env: Send {
     fn captions(&self) -> Vec<Caption> {
         Vec::new()
     }
+
+    /// The env's scripted expert's action for the current state, in this env's action
+    /// space (the arm tasks and NavGoTo have one; `vlmgym dataset --expert-frames` renders
+    /// the states it visits). `Ok(None)` for an env without an expert.
+    fn expert_action(&self) -> Result<Option<Value>> {
+        Ok(None)
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -108,6 +115,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn captions(&self) -> Vec<Caption> {
         (**self).captions()
+    }
+    fn expert_action(&self) -> Result<Option<Value>> {
+        (**self).expert_action()
     }
 }
 

@@ -338,3 +338,26 @@ fn the_tcp_xyz_option_starts_the_gripper_there_and_refuses_bad_places() {
     let e = env.reset(Some(2), &opts(serde_json::json!({"tcp_xyz": [0.0, 0.0, 0.9]}))).unwrap_err().to_string();
     assert!(e.contains("tcp_xyz") && e.contains("0.5 m"), "{e}");
 }
+
+#[test]
+fn the_expert_reaches_through_the_registry_and_action_wrappers() {
+    // `Env::expert_action` on a registered (wrapped, boxed) env is the arm's own expert;
+    // RescaleAction maps it into its range; an env without an expert says so.
+    use vlmgym_envs::wrappers::RescaleAction;
+    let mut env = make("ArmPushCube-v0").unwrap();
+    assert!(Env::expert_action(&env).is_err(), "no state before the first reset");
+    env.reset(Some(4), &Options::new()).unwrap();
+    let mut arm = Arm::new(config(Task::PushCube, ControlMode::EeDeltaPos)).unwrap();
+    arm.reset(Some(4), &Options::new()).unwrap();
+    let own = arm.expert_action().unwrap();
+    assert_eq!(Env::expert_action(&env).unwrap(), Some(own.clone()));
+    let rescaled = RescaleAction::new(env, 0.0, 1.0).unwrap();
+    let Some(Value::Box(a)) = Env::expert_action(&rescaled).unwrap() else { panic!("a Box action") };
+    let Value::Box(b) = own else { panic!("a Box action") };
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - (y + 1.0) / 2.0).abs() < 1e-6, "{a:?} from {b:?}");
+    }
+    let mut cartpole = make("CartPole-v1").unwrap();
+    cartpole.reset(Some(0), &Options::new()).unwrap();
+    assert_eq!(Env::expert_action(&cartpole).unwrap(), None);
+}

@@ -683,4 +683,8 @@ impl Env for Arm {
         self.sim = Some(sim);
         Ok(step)
     }
+
+    fn expert_action(&self) -> Result<Option<Value>> {
+        Arm::expert_action(self).map(Some)
+    }
 }

@@ -659,4 +659,8 @@ impl Env for Nav {
     fn captions(&self) -> Vec<Caption> {
         self.state.as_ref().map(|s| scene::captions(s, Self::target_view(s), Self::lidar(s)[0])).unwrap_or_default()
     }
+
+    fn expert_action(&self) -> Result<Option<Value>> {
+        Nav::expert_action(self).map(Some).ok_or(EnvError::ResetNeeded)
+    }
 }

@@ -90,5 +90,18 @@ impl<E: Env> Wrapper for RescaleAction<E> {
             a.iter().enumerate().map(|(i, &x)| (self.gradient[i] * x as f64 + self.intercept[i]) as f32).collect();
         self.env.step(&Value::Box(mapped))
     }
+
+    /// The inner env's expert action, mapped back into `[min_action, max_action]`.
+    fn expert_action(&self) -> Result<Option<Value>> {
+        Ok(self.env.expert_action()?.map(|v| match v {
+            Value::Box(a) => Value::Box(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, &x)| ((x as f64 - self.intercept[i]) / self.gradient[i]) as f32)
+                    .collect(),
+            ),
+            other => other,
+        }))
+    }
 }
 crate::impl_env_for_wrapper!(RescaleAction);

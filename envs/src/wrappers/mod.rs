@@ -10,8 +10,8 @@
 //! methods you change (say `step`, or `observation_space` plus `reset` and `step` when the
 //! observations change), then turn it into an [`Env`] with
 //! [`impl_env_for_wrapper!`](crate::impl_env_for_wrapper) (`impl_env_for_wrapper!(MyWrapper)`
-//! for a `MyWrapper<E>` over any `E: Env`). `close`, `scene` and `captions` then reach the
-//! inner env untouched, so a stack of wrappers still draws and captions the env at its
+//! for a `MyWrapper<E>` over any `E: Env`). `close`, `scene`, `captions` and
+//! `expert_action` then reach the inner env untouched, so a stack of wrappers still draws and captions the env at its
 //! core. The macro stands in for a blanket `impl<W: Wrapper> Env for W`, which Rust's
 //! coherence rules refuse next to `impl<E: Env + ?Sized> Env for Box<E>` (another crate
 //! could implement `Wrapper` for `Box<ItsOwnType>`). With both traits in scope, call a
@@ -83,6 +83,12 @@ pub trait Wrapper: Send {
     fn captions(&self) -> Vec<Caption> {
         self.inner().captions()
     }
+
+    /// [`Env::expert_action`]; the inner env's unless overridden (a wrapper that changes
+    /// the action space maps it into its own).
+    fn expert_action(&self) -> Result<Option<Value>> {
+        self.inner().expert_action()
+    }
 }
 
 /// Implements [`Env`](crate::Env) for types that implement
@@ -149,6 +155,11 @@ macro_rules! impl_env_for_wrapper {
             }
             fn captions(&self) -> ::std::vec::Vec<$crate::scene::Caption> {
                 <Self as $crate::wrappers::Wrapper>::captions(self)
+            }
+            fn expert_action(
+                &self,
+            ) -> $crate::error::Result<::core::option::Option<$crate::spaces::Value>> {
+                <Self as $crate::wrappers::Wrapper>::expert_action(self)
             }
         }
     };
