@@ -245,6 +245,34 @@ fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides(
 }
 
 #[test]
+fn the_push_sampler_lays_scenes_out_as_the_task_does_out_to_the_arms_stretch() {
+    // PushCube's goal is 0.2 m ahead of the spawn in +x, so half its successes lie past
+    // x = 0.2; a reward model judged only on goals around the spawn square misses them.
+    let spec = vlmgym_envs::registry::spec("ArmPushCube-v0").unwrap();
+    let sampler = spec.metadata.require_sampler("ArmPushCube-v0", "test").unwrap();
+    let mut env = make("ArmPushCube-v0").unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut far_goals, mut far_on, mut far_off) = (0, 0, 0);
+    for i in 0..60 {
+        let plan = sampler.plan(&mut rng, false);
+        let goal = plan.options["goal_xy"].as_array().unwrap()[0].as_f64().unwrap();
+        let (_, info) = env.reset(Some(i), &plan.options).unwrap();
+        if goal > 0.2 {
+            far_goals += 1;
+            let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+            let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
+            match sampler.label(&facts, sampler.success(&info, false)) {
+                Some(true) => far_on += 1,
+                Some(false) => far_off += 1,
+                None => {}
+            }
+        }
+    }
+    assert!((10..=30).contains(&far_goals), "{far_goals} of 60 goals past x = 0.2");
+    assert!(far_on >= 3 && far_off >= 3, "far goals with the cube on ({far_on}) and far from ({far_off}) them");
+}
+
+#[test]
 fn the_push_samplers_hard_cases_hover_the_gripper_over_the_goal_with_the_cube_elsewhere() {
     // The state text-goal policies faked success with (the gripper covering the goal
     // marker): only in hard cases, labelled "far from the target".

@@ -54,7 +54,9 @@ pub fn specs() -> Vec<EnvSpec> {
 /// a few small random arm moves. Cube tasks: the cube in the goal (a push's disc; a pick's
 /// goal put down on the table next to it), far from it, or in between (with `hard_cases`,
 /// right at the disc's rim); labels "the cube is on the target" (success) against "the
-/// cube is far from the target". The gripper starts at its rest pose (two plans in five),
+/// cube is far from the target". Half of a push's groups place the goal where the task
+/// does (0.2 m ahead of a spawn in +x) with the cube on the way to it; the others anywhere
+/// around the cube. The gripper starts at its rest pose (two plans in five),
 /// right behind the cube as a push leaves it (one in five; the side away from the goal),
 /// or anywhere over the workspace, so a reward model sees the cube with the gripper
 /// beside, above or away from it. With `hard_cases`, cube tasks also get the cube far from
@@ -90,7 +92,15 @@ impl StateSampler for ArmSampler {
             _ => (rng.random_range(far..0.3), std::f64::consts::PI),
         };
         let angle: f64 = rng.random_range(-spread..spread);
-        let (cube, goal) = if scenario < 12 {
+        // Half of a push's groups lay the scene out as the task does: the goal 0.2 m ahead
+        // of a spawn in +x (so out to x = 0.3, the arm near full stretch) and the cube on
+        // its way there, mostly behind the goal. The rest put the goal around the cube.
+        let task_layout = self.0 == Task::PushCube && scenario < 12 && rng.random_bool(0.5);
+        let (cube, goal) = if task_layout {
+            let goal = [cube[0] + 0.1 + f64::from(super::GOAL_RADIUS), cube[1]];
+            let back = std::f64::consts::PI + angle;
+            ([goal[0] + r * back.cos(), goal[1] + r * back.sin()], goal)
+        } else if scenario < 12 {
             (cube, [(cube[0] + r * angle.cos()).clamp(-0.45, 0.45), (cube[1] + r * angle.sin()).clamp(-0.45, 0.45)])
         } else {
             // The goal first, where the gripper can reach down to it, the cube around it.
@@ -112,12 +122,15 @@ impl StateSampler for ArmSampler {
             }
             0..2 => None,
             2 => {
-                // Behind the cube, on the side away from the goal, fingers at cube height.
+                // Behind the cube, on the side away from the goal, fingers at cube height;
+                // the rest pose where that is past what the reset's inverse kinematics
+                // reaches (x > 0.14: only a push's stretched arm gets there).
                 let (dx, dy) = (goal[0] - cube[0], goal[1] - cube[1]);
                 let norm = (dx * dx + dy * dy).sqrt().max(1e-6);
                 let back = rng.random_range(0.03..0.05);
                 let z = rng.random_range(0.015..0.04);
-                Some([cube[0] - back * dx / norm, cube[1] - back * dy / norm, z])
+                let p = [cube[0] - back * dx / norm, cube[1] - back * dy / norm, z];
+                (p[0] <= 0.14).then_some(p)
             }
             _ => {
                 let (x, y) = (rng.random_range(-0.15..0.15f64), rng.random_range(-0.2..0.2f64));
