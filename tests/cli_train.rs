@@ -14,13 +14,18 @@ fn stderr(o: &Output) -> String {
 const TINY: &str = "num_envs = 2\nnum_steps = 32\nnum_minibatches = 2\nupdate_epochs = 2\ntotal_timesteps = 640\ncheckpoint_every = 5\n";
 
 fn tiny_run(dir: &Path, name: &str) -> std::path::PathBuf {
+    tiny_run_of(dir, name, "CartPole-v1")
+}
+
+/// A tiny PPO run of `env_id` (seed 5) in `dir/name`.
+fn tiny_run_of(dir: &Path, name: &str, env_id: &str) -> std::path::PathBuf {
     let cfg = dir.join("tiny.toml");
     std::fs::write(&cfg, TINY).unwrap();
     let out = dir.join(name);
     let o = vlmgym(&[
         "train",
         "--env",
-        "CartPole-v1",
+        env_id,
         "--seed",
         "5",
         "--config",
@@ -81,12 +86,7 @@ fn resume_reproduces_the_uninterrupted_run() {
 #[test]
 fn eval_reports_each_episodes_success() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("tiny.toml");
-    std::fs::write(&cfg, TINY).unwrap();
-    let out = dir.path().join("mc");
-    let args = ["train", "--env", "MountainCar-v0", "--seed", "5", "--config", cfg.to_str().unwrap(), "--out"];
-    let o = vlmgym(&[&args[..], &[out.to_str().unwrap()]].concat());
-    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tiny_run_of(dir.path(), "mc", "MountainCar-v0");
     let o = vlmgym(&["eval", "--checkpoint", out.to_str().unwrap(), "--episodes", "4"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

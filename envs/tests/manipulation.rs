@@ -12,6 +12,13 @@ fn config(task: Task, control_mode: ControlMode) -> ArmConfig {
     ArmConfig { task, control_mode, reward_mode: RewardMode::Dense, qpos_noise: 0.02, terminate_on_success: true }
 }
 
+/// The push sampler's label of `env`'s current state, from its captions' facts and `info`.
+fn label(env: &dyn Env, sampler: &dyn vlmgym_envs::StateSampler, info: &vlmgym_envs::Info) -> Option<bool> {
+    let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+    let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
+    sampler.label(&facts, sampler.success(info, false))
+}
+
 fn random_action(rng: &mut ChaCha8Rng, dim: usize) -> Value {
     Value::Box((0..dim).map(|_| rng.random_range(-1.0..1.0f32)).collect())
 }
@@ -233,9 +240,7 @@ fn reset_options_place_the_cube_and_goal_and_the_push_sampler_labels_both_sides(
     for _ in 0..40 {
         let plan = sampler.plan(&mut rng, false);
         let (_, info) = env.reset(Some(3), &plan.options).unwrap();
-        let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
-        let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
-        match sampler.label(&facts, sampler.success(&info, false)) {
+        match label(env.as_ref(), sampler, &info) {
             Some(true) => on += 1,
             Some(false) => far += 1,
             None => {}
@@ -259,9 +264,7 @@ fn the_push_sampler_lays_scenes_out_as_the_task_does_out_to_the_arms_stretch() {
         let (_, info) = env.reset(Some(i), &plan.options).unwrap();
         if goal > 0.2 {
             far_goals += 1;
-            let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
-            let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
-            match sampler.label(&facts, sampler.success(&info, false)) {
+            match label(env.as_ref(), sampler, &info) {
                 Some(true) => far_on += 1,
                 Some(false) => far_off += 1,
                 None => {}
@@ -291,9 +294,7 @@ fn the_push_samplers_hard_cases_hover_the_gripper_over_the_goal_with_the_cube_el
             let (obs, info) = env.reset(Some(i), &plan.options).unwrap();
             let o = obs.as_box().unwrap().to_vec();
             if hovering(&o) {
-                let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
-                let facts: Vec<&str> = facts.iter().map(|s| s.as_str()).collect();
-                assert_eq!(sampler.label(&facts, sampler.success(&info, false)), Some(false), "{facts:?}");
+                assert_eq!(label(env.as_ref(), sampler, &info), Some(false), "{:?}", env.captions());
                 n += 1;
             }
         }
