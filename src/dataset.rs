@@ -497,19 +497,23 @@ pub fn generate(
                 record(env.as_ref(), 0, 0.0, &info, ok)?;
             }
             for t in 1..=p.steps {
-                let a = match (&mut policy, &src.actor) {
-                    // Every other episode takes the policy's most likely actions (the states
-                    // its evaluation visits), the rest sample (the states training visits).
-                    (Some(acts), _) => acts.act(episode.is_multiple_of(2), &obs, &mut rng)?,
-                    (None, Actor::Expert) => {
+                // Policies and the expert: every other episode exact (the policy's most
+                // likely actions, the states its evaluation visits), the rest sampled or
+                // noisy (the states training visits; the expert's near misses).
+                let exact = episode.is_multiple_of(2);
+                let a = match &src.actor {
+                    Actor::Sampler => src.sampler.action(env.action_space(), &mut rng),
+                    Actor::Policy(..) => {
+                        policy.as_mut().expect("loaded for a policy source").act(exact, &obs, &mut rng)?
+                    }
+                    Actor::Expert => {
                         let a = env.expert_action()?.context("the expert gave no action")?;
-                        if episode.is_multiple_of(2) {
+                        if exact {
                             a
                         } else {
                             noisy(a, env.action_space(), &mut rng)
                         }
                     }
-                    (None, _) => src.sampler.action(env.action_space(), &mut rng),
                 };
                 let step = env.step(&a)?;
                 obs = step.obs.clone();

@@ -11,8 +11,9 @@
 //! observations change), then turn it into an [`Env`] with
 //! [`impl_env_for_wrapper!`](crate::impl_env_for_wrapper) (`impl_env_for_wrapper!(MyWrapper)`
 //! for a `MyWrapper<E>` over any `E: Env`). `close`, `scene`, `captions` and
-//! `expert_action` then reach the inner env untouched, so a stack of wrappers still draws and captions the env at its
-//! core. The macro stands in for a blanket `impl<W: Wrapper> Env for W`, which Rust's
+//! `expert_action` then reach the inner env untouched (an action-changing wrapper such as
+//! `RescaleAction` maps the expert's action into its own space), so a stack of wrappers
+//! still draws, captions and solves the env at its core. The macro stands in for a blanket `impl<W: Wrapper> Env for W`, which Rust's
 //! coherence rules refuse next to `impl<E: Env + ?Sized> Env for Box<E>` (another crate
 //! could implement `Wrapper` for `Box<ItsOwnType>`). With both traits in scope, call a
 //! wrapper's env methods as `Env::step(&mut w, ..)`: the two traits share method names.
