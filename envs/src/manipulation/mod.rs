@@ -85,6 +85,9 @@ pub const SUBSTEPS: u32 = 5;
 pub const BASE_X: f32 = -0.615;
 /// Half the cube's side, metres.
 pub const CUBE_HALF: f32 = 0.02;
+/// Height of the floor under the table, metres (ManiSkill3's table scene puts its ground at
+/// -0.9196): a cube pushed off the table's edge comes to rest there.
+pub const FLOOR_Z: f32 = -0.92;
 /// Radius of ArmPushCube's goal disc, metres.
 pub const GOAL_RADIUS: f32 = 0.1;
 /// Distance under which a reach or place counts as done, metres.
@@ -449,6 +452,11 @@ impl Arm {
         let options =
             RobotOptions { position: [BASE_X, 0.0, 0.0], gravity: false, friction: 0.3, ..RobotOptions::default() };
         let robot = Robot::load(&mut world, &self.urdf, &options).map_err(robot_error)?;
+        // The floor the Scene draws, added after the robot so its links keep their handles.
+        world.add_collider(
+            &ColliderDesc::cuboid([3.0, 3.0, 0.05]).position([0.0, 0.0, FLOOR_Z - 0.05]).friction(0.5),
+            None,
+        );
         let tcp = robot.chain(TCP_LINK).map_err(robot_error)?;
         let finger = |name: &str| robot.link(name).map(|l| l.body).map_err(robot_error);
         let fingers = [finger("panda_leftfinger")?, finger("panda_rightfinger")?];
@@ -686,5 +694,45 @@ impl Env for Arm {
 
     fn expert_action(&self) -> Result<Option<Value>> {
         Arm::expert_action(self).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cube pushed over the table's edge lands on the floor the Scene draws (it used to
+    /// fall for ever, so `cube_height` averaged tens of metres below the table) and is
+    /// captioned as off the table and far from the target, not as resting on the table.
+    #[test]
+    fn a_cube_pushed_off_the_table_rests_on_the_floor() {
+        let config = ArmConfig {
+            task: Task::PushCube,
+            control_mode: ControlMode::EeDeltaPos,
+            reward_mode: RewardMode::Dense,
+            qpos_noise: 0.02,
+            terminate_on_success: false,
+        };
+        let mut env = Arm::new(config).unwrap();
+        env.reset(Some(3), &Options::new()).unwrap();
+        let sim = env.sim.as_mut().unwrap();
+        let cube = sim.cube.unwrap();
+        sim.world.set_body_pose(cube, [0.7, 0.0, CUBE_HALF], [0.0, 0.0, 0.0, 1.0]);
+        let still = Value::Box(vec![0.0; 4]);
+        let mut lowest = f32::INFINITY;
+        for _ in 0..30 {
+            let step = env.step(&still).unwrap();
+            assert_eq!(step.info.get("success").and_then(|s| s.as_bool()), Some(false));
+            lowest = lowest.min(env.state().unwrap().cube[2]);
+        }
+        let s = env.state().unwrap();
+        assert!((s.cube[2] - (FLOOR_Z + CUBE_HALF)).abs() < 5e-3, "the cube rests on the floor: {:?}", s.cube);
+        assert!(lowest > FLOOR_Z, "it never fell through: lowest {lowest}");
+        let facts: Vec<String> = env.captions().into_iter().map(|c| c.fact).collect();
+        assert!(
+            facts.contains(&"cube.off_table".into()) && facts.contains(&"cube.far_from_target".into()),
+            "{facts:?}"
+        );
+        assert!(!facts.contains(&"cube.on_table".into()), "{facts:?}");
     }
 }

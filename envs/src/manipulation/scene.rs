@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use vlmgym_physics::LinkGeometry;
 
-use super::{dist, dist_xy, Arm, ArmState, Sim, Task, CUBE_HALF, GOAL_RADIUS, GOAL_THRESH};
+use super::{dist, dist_xy, Arm, ArmState, Sim, Task, CUBE_HALF, FLOOR_Z, GOAL_RADIUS, GOAL_THRESH};
 pub use crate::link_scene::to_scene;
 use crate::link_scene::{camera, link_objects, object, point};
 use crate::scene::{meshes, Camera, Caption, Material, Pose, Scene, Shape};
@@ -41,7 +41,7 @@ impl Arm {
             object(
                 "floor",
                 Shape::Plane { half_size: [3.0, 3.0] },
-                Pose::from_translation([0.0, -0.92, 0.0]),
+                Pose::from_translation([0.0, FLOOR_Z, 0.0]),
                 Material::textured("concrete", 1.0),
                 false,
             ),
@@ -180,6 +180,15 @@ pub(super) fn captions(task: Task, s: &ArmState) -> Vec<Caption> {
                 "the red cube is lifted above the table",
                 "the robot holds the cube up in the air",
                 "the block is raised off the table",
+            ],
+        ));
+    } else if s.cube[2] < -CUBE_HALF {
+        out.push(Caption::new(
+            "cube.off_table",
+            &[
+                "the red cube has fallen off the table",
+                "the block lies on the floor",
+                "the cube dropped over the table's edge",
             ],
         ));
     } else if s.cube[2] < CUBE_HALF + 0.005 {
