@@ -5,6 +5,8 @@
 #   push_gt_S    the env's normalised dense reward (ManiSkill3's PushCube terms, / 3)
 #   push_clg_S   contrasting goals ("the red cube sits on the green target" vs "the cube is
 #                far from the target") through the manipulation_vlmrl synthesis config
+#   push_heldout_S  the same, in the words of pair S of assets/goals/heldout/arm_push.toml
+#                (written before any arm tower was judged; never tuned on)
 #
 # Episodes run their 50 steps (`terminate_on_success=false`): with gamma 0.8, ending on
 # success pays less than parking next to the cube (docs/results.md, fifth session).
@@ -35,6 +37,16 @@ WINDOW=${WINDOW:-0.05}
 CONFIG=${CONFIG:-assets/configs/ppo/arm_push.toml}
 GOAL="the red cube sits on the green target"
 NEGATIVE="the cube is far from the target"
+HELDOUT=assets/goals/heldout/arm_push.toml
+
+# The k-th pair (1-based) of the held-out goal file: goal and negative on two lines.
+heldout_pair() {
+    python3 - "$HELDOUT" "$1" <<'PY'
+import sys, tomllib
+p = tomllib.load(open(sys.argv[1], "rb"))["pair"][int(sys.argv[2]) - 1]
+print(p["goal"]); print(p["negative"])
+PY
+}
 
 run() {
     local name=$1 dir=$RUNS/$1
@@ -45,8 +57,14 @@ run() {
     [[ -n ${STEPS:-} ]] && args+=(--steps "$STEPS")
     case $reward in
         gt) ;;
-        clg)
-            args+=(--reward clg --goal "$GOAL" --negative "$NEGATIVE" --tower "$TOWER")
+        clg | heldout)
+            local goal=$GOAL negative=$NEGATIVE
+            if [[ $reward == heldout ]]; then
+                local gn
+                mapfile -t gn < <(heldout_pair "$seed")
+                goal=${gn[0]} negative=${gn[1]}
+            fi
+            args+=(--reward clg --goal "$goal" --negative "$negative" --tower "$TOWER")
             [[ -n ${REWARD_CONFIG:-} ]] && args+=(--reward-config "$REWARD_CONFIG")
             if [[ ${PLACE:-0} == 1 ]]; then args+=(--place-window); else args+=(--window "$WINDOW"); fi
             ;;
