@@ -115,39 +115,63 @@ impl Arm {
     }
 }
 
-/// The facts a text goal can name, three phrasings each.
+/// The facts a text goal can name, each in many phrasings ([`Caption::from_templates`]:
+/// synonyms for the cube, the target, the gripper and the robot, active and passive, short
+/// and long, negated where natural). The first three phrasings of every fact are the three
+/// the arm towers were trained on (datasets rendered with `--max-phrasings 3` stay as they
+/// were).
 pub(super) fn captions(task: Task, s: &ArmState) -> Vec<Caption> {
     let mut out = Vec::new();
     let finger = s.qpos.get(7).copied().unwrap_or(0.04);
     if finger > 0.03 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "gripper.open",
-            &["the gripper is open", "the robot's fingers are spread apart", "the gripper's jaws are wide open"],
+            &[
+                "the {gripper|hand} is open",
+                "the robot's fingers are spread apart",
+                "the gripper's jaws are {wide open|apart}",
+                "the {robot|arm} has {opened|released} its {gripper|fingers}",
+                "an open {gripper|hand} on the {robot arm|arm}",
+                "the {gripper|hand} is not closed",
+            ],
         ));
     } else if finger < 0.015 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "gripper.closed",
-            &["the gripper is closed", "the robot's fingers are pressed together", "the gripper's jaws are shut"],
+            &[
+                "the {gripper|hand} is closed",
+                "the robot's fingers are pressed together",
+                "the gripper's jaws are {shut|clamped}",
+                "the {robot|arm} has {closed|clenched} its {gripper|fingers}",
+                "a closed {gripper|hand} on the {robot arm|arm}",
+                "the {gripper|hand} is not open",
+            ],
         ));
     }
     if task == Task::Reach {
         let d = dist(s.tcp, s.goal);
         if d < GOAL_THRESH {
-            out.push(Caption::new(
+            out.push(Caption::from_templates(
                 "gripper.at_goal",
                 &[
-                    "the gripper touches the green ball",
+                    "the {gripper|hand} touches the green {ball|sphere}",
                     "the robot's hand is at the green marker",
-                    "the fingertips reach the green sphere",
+                    "the fingertips reach the green {sphere|ball}",
+                    "the {robot|arm} has reached the green {ball|sphere}",
+                    "the green {ball|sphere} is {touched|reached} by the {gripper|robot's hand}",
+                    "the {gripper|hand} is {right at|on} the green {ball|sphere}",
                 ],
             ));
         } else if d > 0.15 {
-            out.push(Caption::new(
+            out.push(Caption::from_templates(
                 "gripper.far_from_goal",
                 &[
-                    "the gripper is far from the green ball",
+                    "the {gripper|hand} is far from the green {ball|sphere}",
                     "the robot's hand is away from the green marker",
-                    "the green sphere is out of the gripper's reach",
+                    "the green sphere is out of the {gripper's|hand's} reach",
+                    "the {robot|arm} has not reached the green {ball|sphere}",
+                    "the green {ball|sphere} is {far|away} from the {gripper|robot's hand}",
+                    "the {gripper|hand} is not at the green {ball|sphere}",
                 ],
             ));
         }
@@ -155,77 +179,182 @@ pub(super) fn captions(task: Task, s: &ArmState) -> Vec<Caption> {
     }
     let to_goal = if task == Task::PushCube { dist_xy(s.cube, s.goal) } else { dist(s.cube, s.goal) };
     if s.success {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "cube.on_target",
             &[
-                "the red cube sits on the green target",
-                "the red block is at the goal",
-                "the cube has reached the green target",
+                "the {red cube|cube|red block|block} sits on the green {target|goal}",
+                "the {red block|cube} is at the {goal|target}",
+                "the {cube|block} has reached the green {target|goal}",
+                "the {robot|arm} has {moved|brought} the {red cube|block} onto the green {target|goal}",
+                "the green {target|goal} is covered by the {red cube|red block}",
+                "a {red cube|red block} on the green {target|goal}",
+                "the {cube|block} is {exactly|right} on the {target|goal}",
+                "the {cube|block} is no longer away from the {target|goal}",
             ],
         ));
     } else if to_goal > 0.15 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "cube.far_from_target",
             &[
-                "the cube is far from the target",
-                "the red block is away from the green goal",
-                "the cube has not reached the target",
+                "the {cube|red cube|block|red block} is far from the {target|green target|goal}",
+                "the red block is away from the green {goal|target}",
+                "the {cube|block} has not reached the {target|goal}",
+                "the {robot|arm} has not {moved|brought} the {cube|block} to the green {target|goal} yet",
+                "the green {target|goal} is empty and the {cube|block} is {far|some way} from it",
+                "a {red cube|red block} {far|away} from the green {target|goal}",
+                "the {cube|block} is not on the {target|goal}",
+                "the {cube|block} is still {short of|off} the {target|goal}",
             ],
         ));
     }
     if s.cube[2] > CUBE_HALF + 0.03 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "cube.lifted",
             &[
-                "the red cube is lifted above the table",
-                "the robot holds the cube up in the air",
-                "the block is raised off the table",
+                "the {red cube|cube|red block} is lifted above the table",
+                "the robot holds the {cube|block} up in the air",
+                "the {block|cube} is raised off the table",
+                "the {cube|block} has been {picked up|lifted} by the {robot|arm}",
+                "a {red cube|red block} {hanging|held} above the table",
+                "the {cube|block} is not on the table {any more|now}",
             ],
         ));
     } else if s.cube[2] < -CUBE_HALF {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "cube.off_table",
             &[
-                "the red cube has fallen off the table",
-                "the block lies on the floor",
-                "the cube dropped over the table's edge",
+                "the {red cube|cube|red block} has fallen off the table",
+                "the {block|cube} lies on the floor",
+                "the {cube|block} dropped over the table's edge",
+                "the {robot|arm} has knocked the {cube|block} {off the table|to the floor}",
+                "a {red cube|red block} on the floor beside the table",
+                "the {cube|block} is no longer on the table",
             ],
         ));
     } else if s.cube[2] < CUBE_HALF + 0.005 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "cube.on_table",
-            &["the red cube rests on the table", "the block lies on the table", "the cube sits on the tabletop"],
+            &[
+                "the {red cube|cube} rests on the table",
+                "the {block|red block} lies on the table",
+                "the cube sits on the {tabletop|table}",
+                "the {cube|block} is {flat|standing} on the table",
+                "a {red cube|red block} on the {table|tabletop}",
+                "the {cube|block} has not been lifted",
+            ],
         ));
     }
     if s.grasped {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "gripper.holding_cube",
             &[
-                "the gripper holds the red cube",
-                "the robot has grasped the block",
-                "the cube is held between the fingers",
+                "the {gripper|hand} holds the {red cube|cube}",
+                "the robot has grasped the {block|cube}",
+                "the {cube|block} is held between the fingers",
+                "the {red cube|red block} is {gripped|clamped} by the {gripper|robot's hand}",
+                "a {gripper|hand} {holding|grasping} a {red cube|red block}",
+                "the {robot|arm} has not let go of the {cube|block}",
             ],
         ));
     }
     if !s.grasped && dist(s.tcp, s.cube) < 0.04 && s.tcp[2] < s.cube[2] + 0.03 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "gripper.touching_cube",
             &[
-                "the gripper touches the side of the red cube",
-                "the robot's hand is pressed against the block",
-                "the fingers are right next to the cube",
+                "the {gripper|hand} touches the side of the {red cube|cube}",
+                "the robot's hand is pressed against the {block|cube}",
+                "the fingers are right next to the {cube|block}",
+                "the {red cube|red block} is touched by the {gripper|robot's hand}",
+                "a {gripper|hand} in contact with a {red cube|red block}",
+                "the {gripper|hand} leans on the {cube|block} without holding it",
             ],
         ));
     }
     if dist_xy(s.tcp, s.cube) < 0.02 && s.tcp[2] > s.cube[2] + 0.05 {
-        out.push(Caption::new(
+        out.push(Caption::from_templates(
             "gripper.above_cube",
             &[
-                "the gripper is right above the red cube",
-                "the robot's hand hovers over the block",
-                "the fingers are positioned over the cube",
+                "the {gripper|hand} is right above the {red cube|cube}",
+                "the robot's hand hovers over the {block|cube}",
+                "the fingers are positioned over the {cube|block}",
+                "the {red cube|red block} is {directly|just} below the {gripper|robot's hand}",
+                "a {gripper|hand} hovering over a {red cube|red block}",
+                "the {gripper|hand} is over the {cube|block} but not touching it",
             ],
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every fact of every arm task, in at least ten phrasings, none of them a sentence of
+    /// the held-out or development goal files (the judges of the reward model stay unseen),
+    /// and the first three the ones the arm towers were trained on.
+    #[test]
+    fn arm_captions_are_varied_and_never_say_a_held_out_goal() {
+        let heldout = crate::scene::heldout_sentences("arm_push.toml");
+        let base = ArmState { qpos: vec![0.0; 9], goal: [0.2, 0.0, 0.001], ..ArmState::default() };
+        let states = [
+            // On the target, the gripper open and touching it.
+            ArmState {
+                cube: [0.2, 0.0, CUBE_HALF],
+                tcp: [0.17, 0.0, 0.02],
+                success: true,
+                qpos: vec![0.04; 9],
+                ..base.clone()
+            },
+            // Far from it, lifted and held, the gripper closed.
+            ArmState { cube: [-0.1, 0.0, 0.2], tcp: [-0.1, 0.0, 0.2], grasped: true, ..base.clone() },
+            // Off the table, the gripper hovering above where it was.
+            ArmState { cube: [0.7, 0.0, FLOOR_Z + CUBE_HALF], tcp: [0.7, 0.0, 0.2], ..base.clone() },
+            // On the table, the gripper right above it.
+            ArmState { cube: [-0.05, 0.0, CUBE_HALF], tcp: [-0.05, 0.0, 0.15], ..base.clone() },
+        ];
+        let mut facts = Vec::new();
+        for s in &states {
+            let captions = captions(Task::PushCube, s);
+            for c in &captions {
+                assert!(c.phrasings.len() >= 10, "{}: {} phrasings", c.fact, c.phrasings.len());
+                facts.push(c.fact.clone());
+            }
+            crate::scene::assert_none_heldout(captions, &heldout);
+        }
+        for reach in [[0.0, 0.0, 0.2], [0.3, 0.0, 0.2]] {
+            let s = ArmState { tcp: [0.0, 0.0, 0.2], goal: reach, ..base.clone() };
+            let captions = captions(Task::Reach, &s);
+            assert!(captions.iter().all(|c| c.phrasings.len() >= 10));
+            facts.extend(captions.iter().map(|c| c.fact.clone()));
+            crate::scene::assert_none_heldout(captions, &heldout);
+        }
+        facts.sort();
+        facts.dedup();
+        let want = [
+            "cube.far_from_target",
+            "cube.lifted",
+            "cube.off_table",
+            "cube.on_table",
+            "cube.on_target",
+            "gripper.above_cube",
+            "gripper.at_goal",
+            "gripper.closed",
+            "gripper.far_from_goal",
+            "gripper.holding_cube",
+            "gripper.open",
+            "gripper.touching_cube",
+        ];
+        assert_eq!(facts, want);
+        let on = captions(Task::PushCube, &states[0]);
+        let on = on.iter().find(|c| c.fact == "cube.on_target").unwrap();
+        assert_eq!(
+            on.phrasings[..3],
+            [
+                "the red cube sits on the green target",
+                "the red block is at the goal",
+                "the cube has reached the green target"
+            ]
+        );
+    }
 }
