@@ -44,12 +44,13 @@
 //! A grasp (ManiSkill3's `is_grasping`): both fingers press on the cube with at least 0.5 N,
 //! each force within 85 degrees of that finger's closing direction.
 //!
-//! Scene (module [`scene`]): table, floor, every link of the arm (its meshes), the red cube
-//! and the green goal (a ball, or ManiSkill's ring target for the push); cameras `front`
-//! (ManiSkill's render camera), `workspace` (closer over the spawn area: the reward
-//! camera), `base`, `side`, `top`. Captions: the gripper open or closed, at or far from the
-//! goal, the cube on or far from the target, lifted or on the table, held, the gripper
-//! touching the cube or above it.
+//! Scene (module [`scene`]): table, floor (a collider too, at [`FLOOR_Z`]), every link of
+//! the arm (its meshes), the red cube and the green goal (a ball, or ManiSkill's ring target
+//! for the push); cameras `front` (ManiSkill's render camera), `workspace` (closer over the
+//! spawn area: the reward camera), `base`, `side`, `top`. Captions, ten or more phrasings
+//! each: the gripper open or closed, at or far from the goal, the cube on or far from the
+//! target, lifted, on the table or fallen off it, held, the gripper touching the cube or
+//! above it.
 //!
 //! Reset options: `cube_xy` and `goal_xy` ([x, y], metres) and `goal_z` (reach, pick)
 //! place the cube or the goal instead of sampling them, and `tcp_xyz` ([x, y, z]) starts the
