@@ -1,6 +1,6 @@
 //! What pose the humanoid is in, measured from its link geometry: the facts VLM-RMs'
 //! humanoid goals name (kneeling, sitting in the lotus position, arms raised, ...), with
-//! three phrasings each, for `HumanoidPose-v0`'s captions, reward and state sampler.
+//! ten or more phrasings each, for `HumanoidPose-v0`'s captions, reward and state sampler.
 //!
 //! Every fact is a rule on a few points of the body in the world (Z up, the floor at
 //! z = 0), taken from `humanoid.xml`'s geoms: the head's centre, the pelvis, the knees
@@ -32,11 +32,13 @@ pub struct PoseGeometry {
     pub left: [f32; 3],
 }
 
-/// A fact's key, what makes it true, and three ways to say it.
+/// A fact's key, what makes it true, and the templates of its phrasings
+/// ([`Caption::from_templates`]; the first three spell the phrasings the humanoid tower
+/// was trained on).
 struct FactRule {
     key: &'static str,
     holds: fn(&PoseGeometry) -> bool,
-    phrasings: [&'static str; 3],
+    templates: &'static [&'static str],
 }
 
 fn horizontal(a: [f32; 3], b: [f32; 3]) -> f32 {
@@ -121,7 +123,7 @@ impl PoseGeometry {
 
     /// The captions of the facts that hold.
     pub fn captions(&self) -> Vec<Caption> {
-        RULES.iter().filter(|r| (r.holds)(self)).map(|r| Caption::new(r.key, &r.phrasings)).collect()
+        RULES.iter().filter(|r| (r.holds)(self)).map(|r| Caption::from_templates(r.key, r.templates)).collect()
     }
 
     /// Named quantities for `info["state"]`.
@@ -143,20 +145,26 @@ const RULES: [FactRule; 10] = [
         key: "pose.standing",
         // Head high, both feet on the floor, back straight.
         holds: |g| g.head[2] > 1.25 && g.high_foot() < 0.2 && g.upright(0.9),
-        phrasings: [
-            "the humanoid stands upright on both feet",
-            "a robot figure standing straight",
+        templates: &[
+            "the {humanoid|figure} stands upright on both feet",
+            "a robot figure standing {straight|tall}",
             "the body is on its feet, standing tall",
+            "the {humanoid|robot figure} is {standing up|upright}",
+            "both feet are on the floor and the {humanoid|body} stands straight",
+            "the {humanoid|figure} is not sitting or lying down",
         ],
     },
     FactRule {
         key: "pose.one_leg",
         // Head high on one foot, the other lifted well off the floor.
         holds: |g| g.head[2] > 1.1 && g.low_foot() < 0.15 && g.high_foot() > 0.35 && g.upright(0.8),
-        phrasings: [
-            "the humanoid balances on one leg",
-            "a robot figure standing on a single foot",
+        templates: &[
+            "the {humanoid|figure} balances on one leg",
+            "a robot figure standing on a single {foot|leg}",
             "one foot is raised off the ground while it stands on the other",
+            "the {humanoid|robot figure} stands on {one foot|one leg} with the other lifted",
+            "a single leg carries the {humanoid|body}",
+            "the {humanoid|figure} is not on both feet",
         ],
     },
     FactRule {
@@ -166,59 +174,77 @@ const RULES: [FactRule; 10] = [
             let knee = g.knees[0][2].min(g.knees[1][2]);
             knee < 0.15 && g.pelvis[2] >= 0.34 && g.pelvis[2] > knee + 0.15 && g.upright(0.7) && g.head[2] > 0.7
         },
-        phrasings: [
-            "the humanoid is down on its knees",
-            "a robot figure kneels on the floor",
+        templates: &[
+            "the {humanoid|figure} is down on its knees",
+            "a robot figure kneels on the {floor|ground}",
             "the body rests on its knees with its back upright",
+            "the {humanoid|robot figure} has gone down onto its knees",
+            "both knees touch the {floor|ground} and the {torso|back} is upright",
+            "the {humanoid|figure} is kneeling, not standing",
         ],
     },
     FactRule {
         key: "pose.sitting",
         holds: PoseGeometry::sitting,
-        phrasings: [
-            "the humanoid sits on the ground",
-            "a robot figure seated on the floor",
+        templates: &[
+            "the {humanoid|figure} sits on the ground",
+            "a robot figure seated on the {floor|ground}",
             "the body is sitting down on the floor",
+            "the {humanoid|robot figure} has sat down",
+            "its hips are on the {floor|ground} and the {torso|back} is up",
+            "the {humanoid|figure} is sitting, not standing",
         ],
     },
     FactRule {
         key: "pose.lotus",
         // Sitting with both feet tucked in near the hips and the knees spread wide.
         holds: |g| g.low_hips() && g.high_foot() < 0.3 && g.feet_reach() < 0.4 && g.knees_apart() > 0.45,
-        phrasings: [
-            "the humanoid sits cross-legged in the lotus position",
+        templates: &[
+            "the {humanoid|figure} sits cross-legged in the lotus position",
             "a robot figure meditating with its legs crossed",
             "the body sits on the floor with its legs folded in a lotus pose",
+            "the {humanoid|robot figure} is in a {lotus|meditation} pose",
+            "its legs are folded across each other while it sits",
+            "the {humanoid|figure} sits with crossed legs, not stretched ones",
         ],
     },
     FactRule {
         key: "pose.lying",
         // The back more than 60 degrees from upright, the head and hips near the floor.
         holds: |g| !g.upright(0.5) && g.head[2] < 0.45 && g.pelvis[2] < 0.35,
-        phrasings: [
-            "the humanoid lies flat on the ground",
-            "a robot figure lying down on the floor",
+        templates: &[
+            "the {humanoid|figure} lies flat on the ground",
+            "a robot figure lying down on the {floor|ground}",
             "the body is stretched out lying on the ground",
+            "the {humanoid|robot figure} is {lying down|flat on its back}",
+            "its whole body is on the {floor|ground}",
+            "the {humanoid|figure} is not upright at all",
         ],
     },
     FactRule {
         key: "pose.splits",
         // Feet far apart with the hips low between them.
         holds: |g| horizontal(g.feet[0], g.feet[1]) > 1.1 && g.pelvis[2] < 0.6 && g.high_foot() < 0.25,
-        phrasings: [
-            "the humanoid does the splits",
-            "a robot figure with its legs spread wide apart on the floor",
+        templates: &[
+            "the {humanoid|figure} does the splits",
+            "a robot figure with its legs spread wide apart on the {floor|ground}",
             "the body is low with one leg stretched far to each side",
+            "the {humanoid|robot figure} is in a full split",
+            "its legs are stretched out in opposite directions",
+            "the {humanoid|figure} has its feet very far apart",
         ],
     },
     FactRule {
         key: "arms.raised",
         // Both hands above the head.
         holds: |g| g.hands[0][2] > g.head[2] + 0.05 && g.hands[1][2] > g.head[2] + 0.05,
-        phrasings: [
-            "the humanoid raises both arms above its head",
+        templates: &[
+            "the {humanoid|figure} raises both arms above its head",
             "a robot figure with its hands up in the air",
             "both arms are lifted high overhead",
+            "the {humanoid|robot figure} holds its {arms|hands} up",
+            "its hands are higher than its head",
+            "the {humanoid|figure} does not keep its arms down",
         ],
     },
     FactRule {
@@ -232,10 +258,13 @@ const RULES: [FactRule; 10] = [
                 && side(g.hands[0]) < -0.05
                 && side(g.hands[1]) > 0.05
         },
-        phrasings: [
-            "the humanoid has its hands on its hips",
+        templates: &[
+            "the {humanoid|figure} has its hands on its hips",
             "a robot figure standing with hands resting on the hips",
             "both hands are placed on the waist",
+            "the {humanoid|robot figure} stands with its hands at its {hips|waist}",
+            "its hands rest against its {hips|sides}",
+            "the {humanoid|figure} keeps its hands on its hips, not raised",
         ],
     },
     FactRule {
@@ -248,10 +277,13 @@ const RULES: [FactRule; 10] = [
                 && distance(g.hands[0], g.chest) < 0.35
                 && distance(g.hands[1], g.chest) < 0.35
         },
-        phrasings: [
-            "the humanoid crosses its arms over its chest",
+        templates: &[
+            "the {humanoid|figure} crosses its arms over its chest",
             "a robot figure with folded arms",
             "both arms are crossed in front of the body",
+            "the {humanoid|robot figure} has its arms {folded|crossed}",
+            "its forearms cross over its {chest|torso}",
+            "the {humanoid|figure} keeps its arms folded, not hanging down",
         ],
     },
 ];
@@ -319,10 +351,24 @@ mod tests {
         let crossed = PoseGeometry { hands: [[0.2, 0.1, 1.2], [0.2, -0.1, 1.2]], ..standing() };
         assert!(crossed.facts().contains(&"arms.crossed"));
         assert!(!crossed.facts().contains(&"arms.hands_on_hips"));
-        // Every fact has three distinct phrasings.
+        // Every fact has ten or more distinct phrasings, the first three the ones the
+        // humanoid tower was trained on, and none says the kneeling goal's unseen wording
+        // (the tower checks' "a person kneeling on the ground").
         for r in RULES {
-            assert_eq!(r.phrasings.iter().collect::<std::collections::BTreeSet<_>>().len(), 3, "{}", r.key);
+            let c = Caption::from_templates(r.key, r.templates);
+            let distinct = c.phrasings.iter().collect::<std::collections::BTreeSet<_>>().len();
+            assert!(distinct >= 10 && distinct == c.phrasings.len(), "{}: {distinct}", r.key);
+            assert!(c.phrasings.iter().all(|p| !p.contains("person")), "{}", r.key);
         }
+        let kneel = Caption::from_templates(RULES[2].key, RULES[2].templates);
+        assert_eq!(
+            kneel.phrasings[..3],
+            [
+                "the humanoid is down on its knees",
+                "a robot figure kneels on the floor",
+                "the body rests on its knees with its back upright"
+            ]
+        );
         assert_eq!(fact_keys().len(), 10);
     }
 }
