@@ -87,7 +87,12 @@ pub const BASE_X: f32 = -0.615;
 /// Half the cube's side, metres.
 pub const CUBE_HALF: f32 = 0.02;
 /// Height of the floor under the table, metres (ManiSkill3's table scene puts its ground at
-/// -0.9196): a cube pushed off the table's edge comes to rest there.
+/// -0.9196): a cube pushed off the table's edge comes to rest there. Its collider joins the
+/// world the first time the cube drops below the tabletop, so an episode whose cube stays
+/// on the table runs in exactly the world it ran in before there was a floor (any collider
+/// the broad phase holds reorders the contacts, and a push's rounding with them: evaluated
+/// with an ever-present floor, a text-goal policy's 100 episodes came out 38% successful
+/// instead of 41%).
 pub const FLOOR_Z: f32 = -0.92;
 /// Radius of ArmPushCube's goal disc, metres.
 pub const GOAL_RADIUS: f32 = 0.1;
@@ -360,6 +365,8 @@ struct Sim {
     /// and the IK's frame).
     tcp_base: ([f32; 3], [f32; 4]),
     cube: Option<BodyId>,
+    /// The floor's collider is in the world (see [`FLOOR_Z`]).
+    floor: bool,
     fingers: [BodyId; 2],
     state: ArmState,
 }
@@ -453,11 +460,6 @@ impl Arm {
         let options =
             RobotOptions { position: [BASE_X, 0.0, 0.0], gravity: false, friction: 0.3, ..RobotOptions::default() };
         let robot = Robot::load(&mut world, &self.urdf, &options).map_err(robot_error)?;
-        // The floor the Scene draws, added after the robot so its links keep their handles.
-        world.add_collider(
-            &ColliderDesc::cuboid([3.0, 3.0, 0.05]).position([0.0, 0.0, FLOOR_Z - 0.05]).friction(0.5),
-            None,
-        );
         let tcp = robot.chain(TCP_LINK).map_err(robot_error)?;
         let finger = |name: &str| robot.link(name).map(|l| l.body).map_err(robot_error);
         let fingers = [finger("panda_leftfinger")?, finger("panda_rightfinger")?];
@@ -465,7 +467,7 @@ impl Arm {
             robot.set_link_friction(&mut world, name, 2.0).map_err(robot_error)?;
         }
         let tcp_base = ([0.0; 3], [0.0, 0.0, 0.0, 1.0]);
-        Ok(Sim { world, robot, tcp, tcp_base, cube: None, fingers, state: ArmState::default() })
+        Ok(Sim { world, robot, tcp, tcp_base, cube: None, floor: false, fingers, state: ArmState::default() })
     }
 
     fn sample_episode(&mut self, sim: &mut Sim) -> Result<()> {
@@ -674,6 +676,16 @@ impl Env for Arm {
             return Err(EnvError::Wrapper(e.to_string()));
         }
         sim.world.step();
+        let below_table = sim.cube.and_then(|c| sim.world.body_position(c)).is_some_and(|p| p[2] < -CUBE_HALF);
+        if below_table && !sim.floor {
+            // Added well above where the cube lands: it leaves the tabletop at most a few
+            // centimetres a control step into a 0.9 m drop.
+            sim.world.add_collider(
+                &ColliderDesc::cuboid([3.0, 3.0, 0.05]).position([0.0, 0.0, FLOOR_Z - 0.05]).friction(0.5),
+                None,
+            );
+            sim.floor = true;
+        }
         self.observe(&mut sim);
         let (dense, terms) = self.reward_terms(&sim.state);
         let s = &sim.state;
