@@ -39,15 +39,6 @@ GOAL="the red cube sits on the green target"
 NEGATIVE="the cube is far from the target"
 HELDOUT=assets/goals/heldout/arm_push.toml
 
-# The k-th pair (1-based) of the held-out goal file: goal and negative on two lines.
-heldout_pair() {
-    python3 - "$HELDOUT" "$1" <<'PY'
-import sys, tomllib
-p = tomllib.load(open(sys.argv[1], "rb"))["pair"][int(sys.argv[2]) - 1]
-print(p["goal"]); print(p["negative"])
-PY
-}
-
 run() {
     local name=$1 dir=$RUNS/$1
     IFS=_ read -r task reward seed <<<"$name"
@@ -61,7 +52,7 @@ run() {
             local goal=$GOAL negative=$NEGATIVE
             if [[ $reward == heldout ]]; then
                 local gn
-                mapfile -t gn < <(heldout_pair "$seed")
+                mapfile -t gn < <(goal_pair "$HELDOUT" "$seed")
                 goal=${gn[0]} negative=${gn[1]}
             fi
             args+=(--reward clg --goal "$goal" --negative "$negative" --tower "$TOWER")

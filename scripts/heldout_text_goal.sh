@@ -22,6 +22,7 @@
 #       assets/configs/ppo/mountaincar_continuous.toml runs/mcc_heldout
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/run_lib.sh
 ENV=${1:?usage: heldout_text_goal.sh ENV GOALS_FILE PPO_CONFIG OUT [STEPS]}
 GOALS=${2:?goal file}
 CONFIG=${3:?PPO config}
@@ -37,17 +38,8 @@ KIND=${KIND:-clg}
 [[ $KIND == clg || $KIND == range || $KIND == vlmrm ]] || { echo "KIND must be clg, range or vlmrm, not $KIND" >&2; exit 2; }
 mkdir -p "$OUT"
 
-# The k-th pair (1-based) of the goal file: goal and negative on two lines.
-pair() {
-    python3 - "$GOALS" "$1" <<'PY'
-import sys, tomllib
-p = tomllib.load(open(sys.argv[1], "rb"))["pair"][int(sys.argv[2]) - 1]
-print(p["goal"]); print(p["negative"])
-PY
-}
-
 for seed in 1 2 3; do
-    mapfile -t gn < <(pair "$seed")
+    mapfile -t gn < <(goal_pair "$GOALS" "$seed")
     goal=${gn[0]} negative=${gn[1]}
     text=$OUT/text_$seed gt=$OUT/gt_$seed
     if [[ ! -f $text/eval.json ]]; then

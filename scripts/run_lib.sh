@@ -1,5 +1,5 @@
-# Sourced by scripts/driving_experiments.sh and scripts/sac_experiments.sh: one experiment
-# run's life. A run NAME trains in $RUNS/NAME and its small files are kept in $KEEP/NAME;
+# Sourced by scripts/driving_experiments.sh, sac_experiments.sh, arm_experiments.sh and
+# heldout_text_goal.sh: one experiment run's life, and the goal pairs of a goal file. A run NAME trains in $RUNS/NAME and its small files are kept in $KEEP/NAME;
 # V is the vlmgym binary.
 
 # kept NAME: true (and says so) when NAME's files are already kept, i.e. the run is done.
@@ -33,4 +33,14 @@ keep() {
         cp "$RUNS/$1/window_check/report.json" "$KEEP/$1/window_check.json"
     fi
     echo "$1: done"
+}
+
+# goal_pair FILE K: the K-th pair (1-based) of a goal file (assets/goals/*/*.toml), its goal
+# and negative on two lines.
+goal_pair() {
+    python3 - "$1" "$2" <<'PY'
+import sys, tomllib
+p = tomllib.load(open(sys.argv[1], "rb"))["pair"][int(sys.argv[2]) - 1]
+print(p["goal"]); print(p["negative"])
+PY
 }
