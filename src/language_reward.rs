@@ -87,6 +87,10 @@ pub struct RewardSettings {
     /// Read goals without the tower's text head.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_text_head: bool,
+    /// SHA-256 of the text head file, recorded by [`pin_text_head`](Self::pin_text_head):
+    /// loading a head with another digest is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_head_sha256: Option<String>,
 }
 
 impl RewardSettings {
@@ -135,6 +139,7 @@ impl RewardSettings {
             force_renderer: false,
             text_head: None,
             no_text_head: false,
+            text_head_sha256: None,
         })
     }
 
@@ -178,6 +183,7 @@ impl RewardSettings {
             force_renderer: false,
             text_head: None,
             no_text_head: false,
+            text_head_sha256: None,
         })
     }
 
@@ -221,9 +227,36 @@ impl RewardSettings {
         if self.text_head.is_none() && !path.is_file() {
             return Ok(None);
         }
+        if let Some(want) = &self.text_head_sha256 {
+            let have = vlmgym_reward::text_head::head_digest(&path)?;
+            ensure!(
+                *want == have,
+                "the text head {} is not the one these settings were made with (SHA-256 {want}, the file's \
+                 is {have}); restore that head, or start a new run",
+                path.display()
+            );
+        }
         let head = TextHead::load(&path)?;
         head.check_tower(&self.tower)?;
         Ok(Some(head))
+    }
+
+    /// Fixes which text head goals are read through, so the settings a run writes to its
+    /// `config.toml` name it and a head trained later cannot change the run on resume: the
+    /// head [`head`](Self::head) would use, by path and SHA-256, or `no_text_head` when the
+    /// tower has none. A CLIP model has no head; its settings stay as they are.
+    pub fn pin_text_head(&mut self) -> Result<()> {
+        if self.clip.is_some() || self.no_text_head {
+            return Ok(());
+        }
+        let path = self.text_head.clone().unwrap_or_else(|| head_path(&self.tower));
+        if self.text_head.is_none() && !path.is_file() {
+            self.no_text_head = true;
+            return Ok(());
+        }
+        self.text_head_sha256 = Some(vlmgym_reward::text_head::head_digest(&path)?);
+        self.text_head = Some(path);
+        Ok(())
     }
 
     /// The synthesis config these settings name.

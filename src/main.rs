@@ -734,6 +734,14 @@ fn run() -> Result<()> {
                     ..goal.settings(id, kind)?
                 }),
             };
+            // The run's config.toml names the text head its goal is read through.
+            let reward = match reward {
+                Some(mut settings) => {
+                    settings.pin_text_head()?;
+                    Some(settings)
+                }
+                None => None,
+            };
             let reward = match (reward, place_window) {
                 (Some(mut settings), true) => {
                     if vlmgym::train::latest_checkpoint(&out)?.is_some() {

@@ -827,4 +827,53 @@ fn a_text_head_is_trained_next_to_its_tower_and_used_unless_told_not_to() {
         &p("rc2"),
     ]);
     assert!(!o.status.success() && stderr(&o).contains("trained against another tower"), "{}", stderr(&o));
+
+    // A run's config.toml pins the head its goal was read through: the tower's own by path
+    // and SHA-256, or none for a tower without one. A head retrained afterwards at the same
+    // path stops the run from resuming instead of silently changing its reward.
+    std::fs::write(p("tiny.toml"), "num_envs = 2\nnum_steps = 16\nnum_minibatches = 2\nupdate_epochs = 1\ntotal_timesteps = 64\ncheckpoint_every = 1\n").unwrap();
+    let train = |tower: &str, out: &str| {
+        vlmgym(&[
+            "train",
+            "--env",
+            "CartPole-v1",
+            "--reward",
+            "clg",
+            "--goal",
+            "a stick standing up",
+            "--negative",
+            "a stick lying down",
+            "--tower",
+            tower,
+            "--config",
+            &p("tiny.toml"),
+            "--out",
+            out,
+        ])
+    };
+    let o = train(&tower, &p("run"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config: toml::Table = std::fs::read_to_string(dir.path().join("run/config.toml")).unwrap().parse().unwrap();
+    let reward = config["reward"].as_table().unwrap();
+    assert_eq!(reward["text_head"].as_str(), Some(head.as_str()), "{reward}");
+    let digest = reward["text_head_sha256"].as_str().unwrap();
+    assert_eq!(digest.len(), 64, "{digest}");
+    assert!(reward.get("no_text_head").is_none(), "{reward}");
+    let o = train(&p("other.safetensors"), &p("run_other"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config: toml::Table =
+        std::fs::read_to_string(dir.path().join("run_other/config.toml")).unwrap().parse().unwrap();
+    let reward = config["reward"].as_table().unwrap();
+    assert_eq!(reward["no_text_head"].as_bool(), Some(true), "{reward}");
+    assert!(reward.get("text_head").is_none(), "{reward}");
+    // Retrain the head with another seed over the same file, then try to go on.
+    std::fs::write(p("head.toml"), "steps = 20\nbatch_size = 16\nseed = 1\n").unwrap();
+    let o = vlmgym(&["reward-model", "text-head", "--data", &p("ds"), "--tower", &tower, "--config", &p("head.toml")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = vlmgym(&["train", "--resume", "--out", &p("run")]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("is not the one these settings were made with"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -158,8 +158,18 @@ struct HeadMeta {
 /// SHA-256 (hex) of the tower file at `path`: what a head records of the tower it was
 /// trained against.
 pub fn tower_digest(path: &Path) -> Result<String> {
+    file_digest(path, "tower")
+}
+
+/// SHA-256 (hex) of the text head file at `path`: what a run's settings record of the head
+/// its goals were read through, so a later head at the same path cannot change it.
+pub fn head_digest(path: &Path) -> Result<String> {
+    file_digest(path, "text head")
+}
+
+fn file_digest(path: &Path, what: &str) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read tower {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
     Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
