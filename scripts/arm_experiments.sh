@@ -7,6 +7,8 @@
 #                far from the target") through the manipulation_vlmrl synthesis config
 #   push_heldout_S  the same, in the words of pair S of assets/goals/heldout/arm_push.toml
 #                (written before any arm tower was judged; never tuned on)
+#   push_dev_S   the same, in the words of pair S - 10 of assets/goals/dev/arm_push.toml
+#                (S from 11: development seeds and words, where reward settings are chosen)
 #
 # Episodes run their 50 steps (`terminate_on_success=false`): with gamma 0.8, ending on
 # success pays less than parking next to the cube (docs/results.md, fifth session).
@@ -38,6 +40,7 @@ CONFIG=${CONFIG:-assets/configs/ppo/arm_push.toml}
 GOAL="the red cube sits on the green target"
 NEGATIVE="the cube is far from the target"
 HELDOUT=assets/goals/heldout/arm_push.toml
+DEV=assets/goals/dev/arm_push.toml
 
 run() {
     local name=$1 dir=$RUNS/$1
@@ -48,11 +51,14 @@ run() {
     [[ -n ${STEPS:-} ]] && args+=(--steps "$STEPS")
     case $reward in
         gt) ;;
-        clg | heldout)
-            local goal=$GOAL negative=$NEGATIVE
+        clg | heldout | dev)
+            local goal=$GOAL negative=$NEGATIVE gn
             if [[ $reward == heldout ]]; then
-                local gn
                 mapfile -t gn < <(goal_pair "$HELDOUT" "$seed")
+                goal=${gn[0]} negative=${gn[1]}
+            elif [[ $reward == dev ]]; then
+                ((seed > 10)) || { echo "development runs take seeds from 11 ($name)" >&2; return 1; }
+                mapfile -t gn < <(goal_pair "$DEV" $((seed - 10)))
                 goal=${gn[0]} negative=${gn[1]}
             fi
             args+=(--reward clg --goal "$goal" --negative "$negative" --tower "$TOWER")

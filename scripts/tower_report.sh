@@ -49,6 +49,7 @@ if grep -q NavGoTo-v0 "${TOWER%.safetensors}.json" 2>/dev/null; then
         "nav|NavGoTo-v0|the red ball is right in front of the robot|no red ball is in view"
         "navun|NavGoTo-v0|the camera looks straight at a red sphere|there is no red sphere anywhere in sight"
     )
+    HELDOUT_NAV=1
 fi
 for p in "${PAIRS[@]}"; do
     IFS='|' read -r name env goal negative <<<"$p"
@@ -64,6 +65,7 @@ for p in "${PAIRS[@]}"; do
 done
 FILES=(driving:Driving-v0 cartpole:CartPole-v1 mountaincar:MountainCar-v0)
 [[ -n ${HELDOUT_ARM:-} ]] && FILES+=(arm_push:ArmPushCube-v0)
+[[ -n ${HELDOUT_NAV:-} ]] && FILES+=(navigation:NavGoTo-v0)
 for f in "${FILES[@]}"; do
     file=${f%%:*} env=${f#*:}
     for s in "${SEEDS[@]}"; do
@@ -86,7 +88,7 @@ for name, label in checks:
         continue
     a = [json.load(open(f"{out}/checks/{name}_{s}.json"))["auc"] for s in seeds]
     rows.append(f"| {label} AUC | " + " | ".join(f"{x:.3f}" for x in a) + f" | {st.mean(a):.3f} |")
-for file in ["driving", "cartpole", "mountaincar", "arm_push"]:
+for file in ["driving", "cartpole", "mountaincar", "arm_push", "navigation"]:
     if not os.path.exists(f"{out}/heldout/{file}_{seeds[0]}/goals_report.json"):
         continue
     r = [json.load(open(f"{out}/heldout/{file}_{s}/goals_report.json")) for s in seeds]
