@@ -115,7 +115,7 @@ use serde_json::{Map, Value as Json};
 pub use vlmgym_envs::env::STATE_KEY;
 
 /// The reward configs shipped in `assets/rewards/`, by name, for [`RewardSpec::builtin`].
-pub const BUILTINS: [(&str, &str); 11] = [
+pub const BUILTINS: [(&str, &str); 13] = [
     ("driving_vlmrl", include_str!("../../assets/rewards/driving_vlmrl.toml")),
     ("cartpole_vlmrm", include_str!("../../assets/rewards/cartpole_vlmrm.toml")),
     ("cartpole_ground_truth", include_str!("../../assets/rewards/cartpole_ground_truth.toml")),
@@ -124,6 +124,8 @@ pub const BUILTINS: [(&str, &str); 11] = [
     ("mountaincar_continuous_shaped", include_str!("../../assets/rewards/mountaincar_continuous_shaped.toml")),
     ("manipulation_vlmrl", include_str!("../../assets/rewards/manipulation_vlmrl.toml")),
     ("manipulation_reach", include_str!("../../assets/rewards/manipulation_reach.toml")),
+    ("manipulation_progress", include_str!("../../assets/rewards/manipulation_progress.toml")),
+    ("manipulation_push", include_str!("../../assets/rewards/manipulation_push.toml")),
     ("humanoid_vlmrm", include_str!("../../assets/rewards/humanoid_vlmrm.toml")),
     ("navigation_vlmrl", include_str!("../../assets/rewards/navigation_vlmrl.toml")),
     ("navigation_semantic", include_str!("../../assets/rewards/navigation_semantic.toml")),

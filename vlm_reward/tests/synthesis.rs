@@ -569,6 +569,34 @@ fn manipulation_reach_reward_weighs_the_reach_term_as_the_score() {
 }
 
 #[test]
+fn manipulation_push_reward_reaches_for_the_push_point_not_the_cube() {
+    let spec = RewardSpec::builtin("manipulation_push").unwrap();
+    assert_eq!(spec.state_quantities(), ["tcp_to_push_point"]);
+    let mut syn = Synthesizer::new(spec, 1);
+    let e = syn.step(0, &StepInput::new(&[("semantic", 0.6)], &info(json!({"tcp_to_push_point": 0.1})))).unwrap();
+    assert!((e.reward - (0.6 + 0.8)).abs() < 1e-12, "{}", e.reward);
+    // A gripper at the cube's front face (0.045 m from the push point behind it) earns less
+    // than one at the push point, whatever its distance to the cube's centre.
+    let behind = syn.step(0, &StepInput::new(&[("semantic", 0.1)], &info(json!({"tcp_to_push_point": 0.0})))).unwrap();
+    let front = syn.step(0, &StepInput::new(&[("semantic", 0.1)], &info(json!({"tcp_to_push_point": 0.045})))).unwrap();
+    assert!(behind.reward > front.reward, "{} <= {}", behind.reward, front.reward);
+}
+
+#[test]
+fn manipulation_progress_reward_pays_the_change_of_the_score() {
+    // Phi = 5 r_sem with gamma 0.8: r_sem' + 0.8 * 5 r_sem' - 5 r_sem = 5 (r_sem' - r_sem).
+    let mut syn = Synthesizer::new(RewardSpec::builtin("manipulation_progress").unwrap(), 1);
+    syn.reset(0, None).unwrap();
+    let far = info(json!({"tcp_to_cube": 0.5}));
+    let first = syn.step(0, &StepInput::new(&[("semantic", 0.2)], &far)).unwrap();
+    assert!((first.reward - (0.2 + 0.8 * 5.0 * 0.2)).abs() < 1e-12, "{}", first.reward);
+    let second = syn.step(0, &StepInput::new(&[("semantic", 0.6)], &far)).unwrap();
+    assert!((second.reward - 5.0 * (0.6 - 0.2)).abs() < 1e-12, "{}", second.reward);
+    let held = syn.step(0, &StepInput::new(&[("semantic", 0.6)], &far)).unwrap();
+    assert!(held.reward.abs() < 1e-12, "holding a score pays nothing more: {}", held.reward);
+}
+
+#[test]
 fn cartpole_vlmrm_reward_is_the_semantic_score() {
     let mut syn = Synthesizer::new(RewardSpec::builtin("cartpole_vlmrm").unwrap(), 1);
     let inf = info(json!({"x": 0.0, "x_dot": 0.0, "theta": 0.0, "theta_dot": 0.0}));

@@ -58,8 +58,9 @@
 //! and checks.
 //!
 //! `info`: `success`, `is_grasped`, the reward terms, and under [`crate::env::STATE_KEY`]
-//! the distances: `tcp_to_goal`, `tcp_to_cube`, `cube_to_goal`, `cube_height`,
-//! `is_grasped`, `success`.
+//! the distances: `tcp_to_goal`, `tcp_to_cube`, `tcp_to_push_point` (the push's: the point
+//! just behind the cube, on the -x side the task pushes from; 0 for the other tasks),
+//! `cube_to_goal`, `cube_height`, `is_grasped`, `success`.
 
 mod expert;
 pub mod scene;
@@ -601,6 +602,10 @@ impl Arm {
         let state = [
             ("tcp_to_goal", dist(s.tcp, s.goal) as f64),
             ("tcp_to_cube", if self.config.task.has_cube() { dist(s.tcp, s.cube) as f64 } else { 0.0 }),
+            (
+                "tcp_to_push_point",
+                if self.config.task == Task::PushCube { dist(push_point(s.cube), s.tcp) as f64 } else { 0.0 },
+            ),
             ("cube_to_goal", if self.config.task.has_cube() { dist(s.cube, s.goal) as f64 } else { 0.0 }),
             ("cube_height", s.cube[2] as f64),
             ("is_grasped", f64::from(u8::from(s.grasped))),
@@ -747,5 +752,42 @@ mod tests {
             "{facts:?}"
         );
         assert!(!facts.contains(&"cube.on_table".into()), "{facts:?}");
+    }
+
+    /// `tcp_to_push_point` in the state info is the distance the push's reaching term reads
+    /// (`1 - tanh(5 d)`), on every step of a random rollout; the other tasks report 0.
+    #[test]
+    fn the_push_point_distance_is_the_reaching_terms() {
+        let state = |info: &Info, key: &str| info[crate::env::STATE_KEY][key].as_f64().unwrap();
+        for (task, id) in [(Task::PushCube, "push"), (Task::Reach, "reach")] {
+            let config = ArmConfig {
+                task,
+                control_mode: ControlMode::EeDeltaPos,
+                reward_mode: RewardMode::Dense,
+                qpos_noise: 0.02,
+                terminate_on_success: false,
+            };
+            let mut env = Arm::new(config).unwrap();
+            let (_, info) = env.reset(Some(5), &Options::new()).unwrap();
+            let mut seen = vec![state(&info, "tcp_to_push_point")];
+            for t in 0..20 {
+                let a = Value::Box(vec![(t as f32 * 0.7).sin(), (t as f32 * 1.3).cos(), -0.5, 0.0]);
+                let step = env.step(&a).unwrap();
+                let d = state(&step.info, "tcp_to_push_point");
+                if task == Task::PushCube {
+                    let reaching = step.info["reward_reaching"].as_f64().unwrap();
+                    assert!(
+                        (1.0 - (5.0 * d).tanh() - reaching).abs() < 1e-6,
+                        "{id} step {t}: d {d}, reaching {reaching}"
+                    );
+                }
+                seen.push(d);
+            }
+            if task == Task::PushCube {
+                assert!(seen.iter().all(|d| *d > 0.0) && seen.iter().any(|d| (d - seen[0]).abs() > 0.01), "{seen:?}");
+            } else {
+                assert!(seen.iter().all(|d| *d == 0.0), "{id}: {seen:?}");
+            }
+        }
     }
 }
