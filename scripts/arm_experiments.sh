@@ -4,7 +4,7 @@
 #
 #   push_gt_S    the env's normalised dense reward (ManiSkill3's PushCube terms, / 3)
 #   push_clg_S   contrasting goals ("the red cube sits on the green target" vs "the cube is
-#                far from the target") through the manipulation_vlmrl synthesis config
+#                far from the target") through the env's synthesis config (manipulation_push)
 #   push_heldout_S  the same, in the words of pair S of assets/goals/heldout/arm_push.toml
 #                (written before any arm tower was judged; never tuned on)
 #   push_dev_S   the same, in the words of pair S - 10 of assets/goals/dev/arm_push.toml
@@ -25,7 +25,7 @@
 # WINDOW (CLG window, from `vlmgym reward-check`'s calibration of that tower), PLACE=1
 # (instead of WINDOW: `train --place-window`, the window placed on the contrasts of sampled
 # states), REWARD_CONFIG (the synthesis config of text-goal runs, a built-in name or a TOML
-# file; default the env's, manipulation_vlmrl), STEPS (the budget; default the config's),
+# file; default the env's, manipulation_push), STEPS (the budget; default the config's),
 # CONFIG (the PPO config, default arm_push.toml), RUNS, KEEP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
