@@ -1,6 +1,7 @@
 # Sourced by scripts/driving_experiments.sh, sac_experiments.sh, arm_experiments.sh and
-# heldout_text_goal.sh: one experiment run's life, and the goal pairs of a goal file. A run NAME trains in $RUNS/NAME and its small files are kept in $KEEP/NAME;
-# V is the vlmgym binary.
+# heldout_text_goal.sh: one experiment run's life, and the goal pairs of a goal file. A run
+# NAME trains in $RUNS/NAME and its small files are kept in $KEEP/NAME; V is the vlmgym
+# binary.
 
 # kept NAME: true (and says so) when NAME's files are already kept, i.e. the run is done.
 kept() {

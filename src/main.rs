@@ -735,13 +735,10 @@ fn run() -> Result<()> {
                 }),
             };
             // The run's config.toml names the text head its goal is read through.
-            let reward = match reward {
-                Some(mut settings) => {
-                    settings.pin_text_head()?;
-                    Some(settings)
-                }
-                None => None,
-            };
+            let mut reward = reward;
+            if let Some(settings) = reward.as_mut() {
+                settings.pin_text_head()?;
+            }
             let reward = match (reward, place_window) {
                 (Some(mut settings), true) => {
                     if vlmgym::train::latest_checkpoint(&out)?.is_some() {

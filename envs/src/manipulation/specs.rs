@@ -1,6 +1,6 @@
 //! The manipulation family's registry entries (50-step episodes at 20 Hz, as ManiSkill3's;
-//! the `workspace` reward camera, the arm key map, the `manipulation_vlmrl` reward config,
-//! `manipulation_push` for the push) and their state sampler.
+//! the `workspace` reward camera, the arm key map, each task's reward config) and their
+//! state sampler.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -25,16 +25,9 @@ pub fn specs() -> Vec<EnvSpec> {
         .render_fps(super::CONTROL_HZ as f64)
         .reward_camera("workspace")
         .keyboard(keymaps::arm)
-        .keyboard_help("arrows move the gripper  w/s raise/lower  g hold to grip")
-        .reward_config("manipulation_vlmrl");
+        .keyboard_help("arrows move the gripper  w/s raise/lower  g hold to grip");
     let spec = |id: &str, description: &str, task: Task| {
-        let mut meta = meta.clone().sampler(ArmSampler(task));
-        if task == Task::PushCube {
-            // With the reach term at the push point, development runs pushed from text at
-            // 57% success after 140k steps, where a term at the cube's centre gave 15-23%
-            // (docs/results.md, twenty-first session).
-            meta = meta.reward_config("manipulation_push");
-        }
+        let meta = meta.clone().sampler(ArmSampler(task)).reward_config(task.reward_config());
         EnvSpec::new(id, description, move |k| boxed(Arm::from_kwargs(task, k))).max_episode_steps(50).metadata(meta)
     };
     vec![
