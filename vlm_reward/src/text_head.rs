@@ -11,6 +11,13 @@
 //! sees is untouched, and weight decay keeps `W` small so wordings the head never saw move
 //! the way their neighbours do.
 //!
+//! A head may also carry a *fact memory* ([`HeadConfig::memory_temperature`]): every
+//! phrasing's sentence embedding, with the fact it names, and per fact where that fact's
+//! frames lie. A goal is then also read by retrieval: its sentence embedding is compared with
+//! the phrasings (text against text, what the sentence encoder was trained for), each fact
+//! scores its nearest phrasing, and the goal becomes the softmax-weighted mean of the facts'
+//! places, mixed with the residual map's output ([`HeadConfig::memory_mix`]).
+//!
 //! A head lives next to its tower as `<tower>.text_head.safetensors` ([`head_path`]):
 //! tensors `w` (`d x d`) and `b` (`d`), and the training settings, report and the SHA-256 of
 //! the tower file it was trained against as JSON in the metadata key `vlmgym_text_head`.
@@ -71,6 +78,13 @@ pub struct HeadConfig {
     pub swap_variants: usize,
     /// Seed of the batch draws.
     pub seed: u64,
+    /// Softmax temperature over facts of the fact memory (see the module docs): a goal's
+    /// weight on a fact is `exp(s / t)` normalised, `s` the cosine between the goal's and
+    /// the fact's nearest phrasing's sentence embeddings. 0: no memory.
+    pub memory_temperature: f64,
+    /// Share of the memory's reading in a goal's embedding: `normalise((1 - m) residual +
+    /// m memory)`. 1: the memory alone.
+    pub memory_mix: f64,
 }
 
 impl Default for HeadConfig {
@@ -86,6 +100,8 @@ impl Default for HeadConfig {
             word_swap: 0.0,
             swap_variants: 4,
             seed: 0,
+            memory_temperature: 0.0,
+            memory_mix: 1.0,
         }
     }
 }
@@ -93,7 +109,20 @@ impl Default for HeadConfig {
 impl HeadConfig {
     /// Errors naming the bad value.
     pub fn validate(&self) -> Result<()> {
-        ensure!(self.steps > 0, "text head: steps must be at least 1");
+        ensure!(
+            self.steps > 0 || self.memory_temperature > 0.0,
+            "text head: steps must be at least 1 (0 only with a fact memory)"
+        );
+        ensure!(
+            self.memory_temperature.is_finite() && self.memory_temperature >= 0.0,
+            "text head: memory_temperature must be >= 0, got {}",
+            self.memory_temperature
+        );
+        ensure!(
+            (0.0..=1.0).contains(&self.memory_mix),
+            "text head: memory_mix must be in [0, 1], got {}",
+            self.memory_mix
+        );
         ensure!(self.batch_size >= 2, "text head: batch_size must be at least 2");
         ensure!(self.lr.is_finite() && self.lr > 0.0, "text head: lr must be positive, got {}", self.lr);
         ensure!(self.weight_decay >= 0.0, "text head: weight_decay must be >= 0, got {}", self.weight_decay);
@@ -153,6 +182,47 @@ struct HeadMeta {
     report: Option<HeadReport>,
     #[serde(default)]
     tower_sha256: Option<String>,
+    /// The fact memory's temperature and mix, when the head has one (its tables are the
+    /// tensors `memory_keys`, `memory_key_fact`, `memory_values`).
+    #[serde(default)]
+    memory: Option<(f32, f32)>,
+}
+
+/// A head's fact memory (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+struct Memory {
+    /// Row-major `n x d`: every phrasing's unit sentence embedding.
+    keys: Vec<f32>,
+    /// The fact (row of `values`) each key names.
+    key_fact: Vec<u32>,
+    /// Row-major `m x d`: each fact's unit place.
+    values: Vec<f32>,
+    temperature: f32,
+    mix: f32,
+}
+
+impl Memory {
+    /// The memory's reading of the unit sentence embedding `e`: the facts' places weighted
+    /// by a softmax over each fact's nearest phrasing.
+    fn read(&self, e: &[f32]) -> Vec<f32> {
+        let d = e.len();
+        let m = self.values.len() / d;
+        let mut best = vec![f32::NEG_INFINITY; m];
+        for (key, &f) in self.keys.chunks_exact(d).zip(&self.key_fact) {
+            let s = dot(key, e);
+            if s > best[f as usize] {
+                best[f as usize] = s;
+            }
+        }
+        let top = best.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let weights: Vec<f32> = best.iter().map(|&s| ((s - top) / self.temperature).exp()).collect();
+        let total: f32 = weights.iter().sum();
+        let mut out = vec![0f32; d];
+        for (value, w) in self.values.chunks_exact(d).zip(weights) {
+            out.iter_mut().zip(value).for_each(|(o, v)| *o += w / total * v);
+        }
+        out
+    }
 }
 
 /// SHA-256 (hex) of the tower file at `path`: what a head records of the tower it was
@@ -182,12 +252,13 @@ pub struct TextHead {
     b: Vec<f32>,
     report: Option<HeadReport>,
     tower_sha256: Option<String>,
+    memory: Option<Memory>,
 }
 
 impl TextHead {
     /// The identity head of dimension `dim`.
     pub fn identity(dim: usize) -> Self {
-        Self { dim, w: vec![0.0; dim * dim], b: vec![0.0; dim], report: None, tower_sha256: None }
+        Self { dim, w: vec![0.0; dim * dim], b: vec![0.0; dim], report: None, tower_sha256: None, memory: None }
     }
 
     /// Embedding dimension.
@@ -230,6 +301,13 @@ impl TextHead {
             let e = texts.row(r).expect("in range");
             let mut v: Vec<f32> = (0..d).map(|i| e[i] + self.b[i] + dot(&self.w[i * d..(i + 1) * d], e)).collect();
             normalise_in_place(&mut v, "text head output")?;
+            if let Some(memory) = &self.memory {
+                // The reading is a mean of unit places: shorter the more the goal's nearest
+                // facts disagree, so the residual map's output counts for more there.
+                let read = memory.read(e);
+                v.iter_mut().zip(&read).for_each(|(a, b)| *a = (1.0 - memory.mix) * *a + memory.mix * b);
+                normalise_in_place(&mut v, "text head output")?;
+            }
             out.extend_from_slice(&v);
         }
         Embeddings::from_rows(out, texts.len(), d)
@@ -237,14 +315,28 @@ impl TextHead {
 
     /// Serialises the head to safetensors bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let meta = HeadMeta { dim: self.dim, report: self.report.clone(), tower_sha256: self.tower_sha256.clone() };
+        let meta = HeadMeta {
+            dim: self.dim,
+            report: self.report.clone(),
+            tower_sha256: self.tower_sha256.clone(),
+            memory: self.memory.as_ref().map(|m| (m.temperature, m.mix)),
+        };
         let meta = std::collections::HashMap::from([(META_KEY.to_string(), serde_json::to_string(&meta)?)]);
-        let w: Vec<u8> = self.w.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let b: Vec<u8> = self.b.iter().flat_map(|x| x.to_le_bytes()).collect();
-        let tensors = [
+        let le = |x: &[f32]| -> Vec<u8> { x.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        let (w, b) = (le(&self.w), le(&self.b));
+        let mut tensors = vec![
             ("b", TensorView::new(Dtype::F32, vec![self.dim], &b)?),
             ("w", TensorView::new(Dtype::F32, vec![self.dim, self.dim], &w)?),
         ];
+        let memory = self.memory.as_ref().map(|m| {
+            (le(&m.keys), m.key_fact.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(), le(&m.values))
+        });
+        if let (Some(m), Some((keys, key_fact, values))) = (&self.memory, &memory) {
+            let d = self.dim;
+            tensors.push(("memory_keys", TensorView::new(Dtype::F32, vec![m.key_fact.len(), d], keys)?));
+            tensors.push(("memory_key_fact", TensorView::new(Dtype::U32, vec![m.key_fact.len()], key_fact)?));
+            tensors.push(("memory_values", TensorView::new(Dtype::F32, vec![m.values.len() / d, d], values)?));
+        }
         Ok(safetensors::serialize(tensors, Some(meta))?)
     }
 
@@ -268,12 +360,49 @@ impl TextHead {
             Ok(x)
         };
         let d = meta.dim;
+        let memory = match meta.memory {
+            None => None,
+            Some((temperature, mix)) => {
+                let rows = |name: &str| -> Result<usize> {
+                    Ok(st
+                        .tensor(name)
+                        .with_context(|| format!("no `{name}` tensor"))?
+                        .shape()
+                        .first()
+                        .copied()
+                        .unwrap_or(0))
+                };
+                let (n, m) = (rows("memory_keys")?, rows("memory_values")?);
+                let v = st.tensor("memory_key_fact").context("no `memory_key_fact` tensor")?;
+                ensure!(
+                    v.dtype() == Dtype::U32 && v.shape() == [n],
+                    "tensor `memory_key_fact` is {:?} {:?}, expected U32 [{n}]",
+                    v.dtype(),
+                    v.shape()
+                );
+                let key_fact: Vec<u32> =
+                    v.data().chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                ensure!(key_fact.iter().all(|&f| (f as usize) < m), "tensor `memory_key_fact` names a fact past {m}");
+                ensure!(
+                    temperature > 0.0 && (0.0..=1.0).contains(&mix),
+                    "bad memory temperature {temperature} or mix {mix}"
+                );
+                Some(Memory {
+                    keys: read("memory_keys", &[n, d])?,
+                    key_fact,
+                    values: read("memory_values", &[m, d])?,
+                    temperature,
+                    mix,
+                })
+            }
+        };
         Ok(Self {
             dim: d,
             w: read("w", &[d, d])?,
             b: read("b", &[d])?,
             report: meta.report,
             tower_sha256: meta.tower_sha256,
+            memory,
         })
     }
 
@@ -407,7 +536,11 @@ impl TextHead {
             b: b.as_tensor().flatten_all()?.to_vec1::<f32>()?,
             report: None,
             tower_sha256: None,
+            memory: None,
         };
+        if config.memory_temperature > 0.0 {
+            head.memory = Some(table.memory(&text, &images, config)?);
+        }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let report = HeadReport {
             config: config.clone(),
@@ -489,6 +622,39 @@ impl FactTable {
             t.frame_facts.push(ids);
         }
         Ok(t)
+    }
+
+    /// The fact memory: every fact that has training frames, its phrasings' sentence
+    /// embeddings (`text`) as keys, and as its place the mean of its frames (`images`, this
+    /// table's frames embedded).
+    fn memory(&self, text: &Embeddings, images: &Embeddings, config: &HeadConfig) -> Result<Memory> {
+        let d = text.dim();
+        let mut memory = Memory {
+            keys: Vec::new(),
+            key_fact: Vec::new(),
+            values: Vec::new(),
+            temperature: config.memory_temperature as f32,
+            mix: config.memory_mix as f32,
+        };
+        for (f, rows) in self.fact_phrasings.iter().enumerate() {
+            let mut place = vec![0f32; d];
+            for k in (0..self.frames.len()).filter(|&k| self.frame_facts[k].contains(&f)) {
+                place.iter_mut().zip(images.row(k).expect("in range")).for_each(|(a, b)| *a += b);
+            }
+            // A fact no training frame shows (a compound never seen together) has no place.
+            if rows.is_empty() || place.iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            normalise_in_place(&mut place, "fact memory place")?;
+            let id = (memory.values.len() / d) as u32;
+            memory.values.extend_from_slice(&place);
+            for &r in rows {
+                memory.keys.extend_from_slice(text.row(r).expect("in range"));
+                memory.key_fact.push(id);
+            }
+        }
+        ensure!(!memory.values.is_empty(), "text head: no fact has training frames for the memory");
+        Ok(memory)
     }
 
     /// Top-1 accuracy of frames (`images`, this table's frames embedded) picking one of
@@ -616,6 +782,45 @@ mod tests {
     }
 
     #[test]
+    fn a_fact_memory_reads_a_goal_as_its_nearest_facts_places_and_round_trips() {
+        // Two facts in 3-d: fact 0 phrased along x (and x+y), fact 1 along z; their places
+        // are y and -y.
+        let s = std::f32::consts::FRAC_1_SQRT_2;
+        let memory = Memory {
+            keys: vec![1.0, 0.0, 0.0, s, s, 0.0, 0.0, 0.0, 1.0],
+            key_fact: vec![0, 0, 1],
+            values: vec![0.0, 1.0, 0.0, 0.0, -1.0, 0.0],
+            temperature: 0.05,
+            mix: 1.0,
+        };
+        let mut head = TextHead { memory: Some(memory), ..TextHead::identity(3) };
+        let goals = Embeddings::from_vecs(&[vec![0.9, 0.0, 0.1], vec![0.1, 0.0, 0.9], vec![s, 0.0, s]]).unwrap();
+        let out = head.apply(&Embeddings::from_vecs(&[vec![0.9, 0.0, 0.1], vec![0.1, 0.0, 0.9]]).unwrap()).unwrap();
+        // Nearest fact 0: its place, +y, almost alone (weights e^{(0.11 - 0.99) / 0.05}).
+        assert!(out.row(0).unwrap()[1] > 0.999, "{:?}", out.row(0));
+        assert!(out.row(1).unwrap()[1] < -0.999, "{:?}", out.row(1));
+        // Equally near both: the places cancel, and the residual map's output is all that
+        // is left (here the identity's; with the memory alone this goal has no direction and
+        // is refused). Near one: half each.
+        head.memory.as_mut().unwrap().mix = 0.5;
+        let out = head.apply(&goals).unwrap();
+        let r = out.row(2).unwrap();
+        assert!((r[0] - s).abs() < 1e-4 && r[1].abs() < 1e-4 && (r[2] - s).abs() < 1e-4, "{r:?}");
+        let r = out.row(0).unwrap();
+        let want = [0.5 * 0.9 / 0.9055, 0.5, 0.5 * 0.1 / 0.9055];
+        let n = want.iter().map(|x| x * x).sum::<f32>().sqrt();
+        for (a, b) in r.iter().zip(want) {
+            assert!((a - b / n).abs() < 1e-3, "{r:?}");
+        }
+        let back = TextHead::from_bytes(&head.to_bytes().unwrap()).unwrap();
+        assert_eq!(back, head);
+        // A key naming a fact past the table is refused.
+        head.memory.as_mut().unwrap().key_fact[2] = 7;
+        let e = TextHead::from_bytes(&head.to_bytes().unwrap()).unwrap_err().to_string();
+        assert!(e.contains("past 2"), "{e}");
+    }
+
+    #[test]
     fn bad_configs_say_why() {
         let e = HeadConfig { steps: 0, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("steps"), "{e}");
@@ -625,6 +830,13 @@ mod tests {
         assert!(e.contains("input_noise"), "{e}");
         let e = HeadConfig { word_swap: 1.5, ..Default::default() }.validate().unwrap_err().to_string();
         assert!(e.contains("word_swap"), "{e}");
+        let e = HeadConfig { memory_mix: 1.5, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("memory_mix"), "{e}");
+        let e = HeadConfig { memory_temperature: -1.0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("memory_temperature"), "{e}");
+        let e = HeadConfig { steps: 0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(e.contains("0 only with a fact memory"), "{e}");
+        HeadConfig { steps: 0, memory_temperature: 0.05, ..Default::default() }.validate().unwrap();
     }
 
     #[test]
