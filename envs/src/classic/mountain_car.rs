@@ -250,6 +250,11 @@ fn captions_with_goal(position: f64, velocity: f64, goal: f64) -> Vec<Caption> {
                 "a {car|vehicle} beside the flag at the top",
                 "the flag has been reached by the {car|vehicle}",
                 "the {car|vehicle} is no longer in the valley but up at the flag",
+                // The climb done, against the right slope's climb still going on.
+                "the right hill has been climbed by the {car|vehicle}",
+                "the {car|vehicle} is at the top of the right hill, by the flag",
+                "the {car|vehicle} climbed the right hill and stopped at the flag",
+                "no more climbing: the {car|vehicle} is at the top",
             ],
         )
     } else if (position - VALLEY_BOTTOM).abs() <= BOTTOM_HALF_WIDTH {
@@ -286,6 +291,9 @@ fn captions_with_goal(position: f64, velocity: f64, goal: f64) -> Vec<Caption> {
                 "a {car|vehicle} halfway up the right slope",
                 "the right hill is being climbed by the {car|vehicle}",
                 "the {car|vehicle} has not yet reached the flag",
+                "the {car|vehicle} is still climbing the right hill",
+                "the {car|vehicle} is heading up the right hill, short of the top",
+                "the top of the right hill is still above the {car|vehicle}",
             ],
         )
     };
