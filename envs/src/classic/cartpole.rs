@@ -105,6 +105,10 @@ pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
                 "the balance has been lost and the {pole|rod} is down",
                 "the {pole|rod} is not upright {any more|now}",
                 "the {pole|rod} lies at a steep slant",
+                // Which way it points (after the shapes the tower learnt).
+                "the {pole|rod} no longer points up",
+                "the {pole|rod} points out to the side",
+                "the {pole|rod} has tipped far over",
             ],
         )
     } else if theta.abs() <= UPRIGHT {
@@ -117,6 +121,8 @@ pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
                 "an upright {pole|rod} on a {cart|carriage}",
                 "the {pole|rod} is kept balanced by the {cart|carriage}",
                 "the {pole|rod} is not leaning {at all|to either side}",
+                "the {pole|rod} points straight up",
+                "the {pole|rod} points up from the {cart|carriage}",
             ],
         )
     } else if theta > 0.0 {
@@ -129,6 +135,7 @@ pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
                 "the {pole|rod} is {falling|tipping} to the right",
                 "a {pole|rod} leaning right on a {cart|carriage}",
                 "the {pole|rod} is not straight but leans right",
+                "the {pole|rod} leans slightly to the right",
             ],
         )
     } else {
@@ -140,6 +147,7 @@ pub fn cartpole_captions(state: [f64; 4]) -> Vec<Caption> {
                 "the {pole|rod} is {falling|tipping} to the left",
                 "a {pole|rod} leaning left on a {cart|carriage}",
                 "the {pole|rod} is not straight but leans left",
+                "the {pole|rod} leans slightly to the left",
             ],
         )
     });
