@@ -329,13 +329,14 @@ impl TextHead {
             ("w", TensorView::new(Dtype::F32, vec![self.dim, self.dim], &w)?),
         ];
         let memory = self.memory.as_ref().map(|m| {
-            (le(&m.keys), m.key_fact.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(), le(&m.values))
+            let key_fact: Vec<u8> = m.key_fact.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (m.key_fact.len(), m.values.len() / self.dim, le(&m.keys), key_fact, le(&m.values))
         });
-        if let (Some(m), Some((keys, key_fact, values))) = (&self.memory, &memory) {
+        if let Some((n, facts, keys, key_fact, values)) = &memory {
             let d = self.dim;
-            tensors.push(("memory_keys", TensorView::new(Dtype::F32, vec![m.key_fact.len(), d], keys)?));
-            tensors.push(("memory_key_fact", TensorView::new(Dtype::U32, vec![m.key_fact.len()], key_fact)?));
-            tensors.push(("memory_values", TensorView::new(Dtype::F32, vec![m.values.len() / d, d], values)?));
+            tensors.push(("memory_keys", TensorView::new(Dtype::F32, vec![*n, d], keys)?));
+            tensors.push(("memory_key_fact", TensorView::new(Dtype::U32, vec![*n], key_fact)?));
+            tensors.push(("memory_values", TensorView::new(Dtype::F32, vec![*facts, d], values)?));
         }
         Ok(safetensors::serialize(tensors, Some(meta))?)
     }
@@ -636,11 +637,15 @@ impl FactTable {
             temperature: config.memory_temperature as f32,
             mix: config.memory_mix as f32,
         };
-        for (f, rows) in self.fact_phrasings.iter().enumerate() {
-            let mut place = vec![0f32; d];
-            for k in (0..self.frames.len()).filter(|&k| self.frame_facts[k].contains(&f)) {
-                place.iter_mut().zip(images.row(k).expect("in range")).for_each(|(a, b)| *a += b);
+        // Every fact's sum of its frames' embeddings, in one pass over the frames.
+        let mut places = vec![vec![0f32; d]; self.facts.len()];
+        for (k, facts) in self.frame_facts.iter().enumerate() {
+            let row = images.row(k).expect("in range");
+            for &f in facts {
+                places[f].iter_mut().zip(row).for_each(|(a, b)| *a += b);
             }
+        }
+        for (rows, mut place) in self.fact_phrasings.iter().zip(places) {
             // A fact no training frame shows (a compound never seen together) has no place.
             if rows.is_empty() || place.iter().all(|&x| x == 0.0) {
                 continue;
