@@ -4,8 +4,11 @@ for comparison with `cargo run --release -p vlmgym-envs --example legged_compare
 sequence, same printout) on rapier.
 
     python scripts/legged_peer_compare.py HalfCheetah-v5 [STEPS]
+
+AMPLITUDE (default 0.8) scales the gait; 0 plays zero actions.
 """
 import math
+import os
 import sys
 
 import gymnasium as gym
@@ -14,7 +17,8 @@ import numpy as np
 
 def action(t, n, low, high):
     # The same open-loop gait as the Rust example: a sine per actuator, phase-shifted.
-    a = np.array([0.8 * math.sin(0.4 * t + 1.3 * i) for i in range(n)])
+    amplitude = float(os.environ.get("AMPLITUDE", "0.8"))
+    a = np.array([amplitude * math.sin(0.4 * t + 1.3 * i) for i in range(n)])
     return np.clip(a * high, low, high)
 
 

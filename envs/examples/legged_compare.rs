@@ -3,13 +3,21 @@
 //! sequence and printout as `scripts/legged_peer_compare.py` on MuJoCo.
 //!
 //!   cargo run --release -p vlmgym-envs --example legged_compare -- [ENV, default HalfCheetah-v0] [STEPS, default 200]
+//!
+//! `AMPLITUDE` scales the gait (default 0.8; 0 plays zero actions, as the peer script's
+//! `AMPLITUDE`); `KWARGS='{"solver_iterations": 4, "pgs_iterations": 1}'` adds
+//! constructor kwargs.
 
 use vlmgym_envs::{make_with, Options, Space, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = std::env::args().nth(1).unwrap_or_else(|| "HalfCheetah-v0".into());
     let steps: usize = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(200);
-    let mut kw = Options::new();
+    let amplitude: f32 = std::env::var("AMPLITUDE").ok().map(|s| s.parse()).transpose()?.unwrap_or(0.8);
+    let mut kw: Options = match std::env::var("KWARGS") {
+        Ok(text) => serde_json::from_str(&text)?,
+        Err(_) => Options::new(),
+    };
     kw.insert("reset_noise_scale".into(), 0.0.into());
     let mut env = make_with(&id, &kw)?;
     env.reset(Some(0), &Options::new())?;
@@ -19,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in 0..steps {
         let a: Vec<f32> = (0..n)
             .map(|i| {
-                let v = 0.8 * (0.4 * t as f64 + 1.3 * i as f64).sin() as f32 * b.high()[i];
+                let v = amplitude * (0.4 * t as f64 + 1.3 * i as f64).sin() as f32 * b.high()[i];
                 v.clamp(b.low()[i], b.high()[i])
             })
             .collect();

@@ -1,5 +1,6 @@
 //! Random play in every locomotion env: episode lengths, returns, steps/s, and a check
-//! that no observation or reward is ever non-finite.
+//! that no observation or reward is ever non-finite (episodes ended by the divergence
+//! check are counted apart).
 //!
 //!   cargo run --release -p vlmgym-envs --example legged_random -- [STEPS per env, default 10000] [ENV,ENV...]
 //!
@@ -29,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let dim = obs.as_box().map(|o| o.len()).unwrap_or(0);
         let (mut episodes, mut ret, mut returns, mut lengths, mut len) = (0, 0.0, Vec::new(), Vec::new(), 0);
         let mut final_x = Vec::new();
-        let mut bad = 0usize;
+        let (mut bad, mut unstable) = (0usize, 0usize);
         let start = Instant::now();
         for t in 0..steps {
             let a: Vec<f32> = b.low().iter().zip(b.high()).map(|(&l, &h)| rng.random_range(l..h)).collect();
@@ -44,7 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     println!("  {id} ends at step {len}: first obs entries {:?}", &o[..o.len().min(5)]);
                 }
                 episodes += 1;
-                final_x.push(s.info["x_position"].as_f64().unwrap_or(f64::NAN));
+                if s.info.contains_key("physics_unstable") {
+                    // Ended by the divergence check: no position to report.
+                    unstable += 1;
+                } else {
+                    final_x.push(s.info["x_position"].as_f64().unwrap_or(f64::NAN));
+                }
                 returns.push(ret);
                 lengths.push(len);
                 (ret, len) = (0.0, 0);
@@ -55,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
         let lens: Vec<f64> = lengths.iter().map(|&l| l as f64).collect();
         println!(
-            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  mean final x {:7.3}  non-finite {bad}",
+            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  mean final x {:7.3}  non-finite {bad}  diverged {unstable}",
             steps as f64 / secs,
             mean(&lens),
             mean(&returns),

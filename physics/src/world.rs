@@ -640,6 +640,17 @@ impl World {
         self.pw.integration_parameters.static_contact_softness = s;
     }
 
+    /// rapier's solver substeps per physics substep (`num_solver_iterations`, default 4)
+    /// and projected Gauss-Seidel sweeps in each (`num_internal_pgs_iterations`, default 1).
+    /// Each solver substep rebuilds every multibody's mass matrix, the largest cost of an
+    /// articulated body, so fewer substeps with more sweeps trade joint and contact
+    /// stiffness for speed. Both must be at least 1.
+    pub fn set_solver_iterations(&mut self, substeps: usize, pgs_sweeps: usize) {
+        let p = &mut self.pw.integration_parameters;
+        p.num_solver_iterations = substeps.max(1);
+        p.num_internal_pgs_iterations = pgs_sweeps.max(1);
+    }
+
     /// Seconds per physics substep.
     pub fn substep_dt(&self) -> f32 {
         self.pw.integration_parameters.dt

@@ -8,11 +8,17 @@ use vlmgym_physics::{BodyDesc, ColliderDesc, MjcfModel, World, WorldConfig};
 
 const G: f32 = 9.81;
 
-/// Gymnasium's half_cheetah (5 substeps of 0.01 s a step), its torso `lift` metres above
-/// its initial height, over a floor of friction 0.4 when `floor`.
-fn cheetah(lift: f64, floor: bool) -> (World, MjcfModel) {
+/// rapier's default solver (4 substeps of 1 sweep) and the locomotion envs' (1 substep of 8
+/// sweeps, `GYMNASIUM_SOLVER`): the correction must hold on both.
+const SOLVERS: [(usize, usize); 2] = [(4, 1), (1, 8)];
+
+/// Gymnasium's half_cheetah (5 substeps of 0.01 s a step, rapier's `solver` substeps and
+/// sweeps in each), its torso `lift` metres above its initial height, over a floor of
+/// friction 0.4 when `floor`.
+fn cheetah(lift: f64, floor: bool, solver: (usize, usize)) -> (World, MjcfModel) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/robots/gymnasium/half_cheetah.xml");
     let mut world = World::new(WorldConfig { control_dt: 0.05, substeps: 5, gravity: G, z_up: true }, 0);
+    world.set_solver_iterations(solver.0, solver.1);
     let model = MjcfModel::load(&mut world, &path).unwrap();
     if floor {
         let ground = world.add_body(&BodyDesc::fixed().position([0.0, 0.0, -0.5]));
@@ -27,8 +33,8 @@ fn cheetah(lift: f64, floor: bool) -> (World, MjcfModel) {
 
 /// Horizontal drift of the centre of mass of a cheetah falling freely for 5 s under random
 /// controls.
-fn free_fall_drift(conserve: bool) -> f32 {
-    let (mut world, model) = cheetah(200.0, false);
+fn free_fall_drift(conserve: bool, solver: (usize, usize)) -> f32 {
+    let (mut world, model) = cheetah(200.0, false, solver);
     // Pseudo-random controls in [-1, 1] from a linear congruential generator.
     let mut state = 12345u64;
     let mut uniform = move || {
@@ -51,32 +57,36 @@ fn free_fall_drift(conserve: bool) -> f32 {
 
 #[test]
 fn a_falling_cheetah_keeps_its_centre_of_mass_over_the_same_spot() {
-    let raw = free_fall_drift(false);
-    let kept = free_fall_drift(true);
-    // rapier alone drifts (this is what the correction is for)...
-    assert!(raw.abs() > 0.05, "rapier's drift was expected to be large: {raw} m");
-    // ...and with the correction the centre of mass stays put.
-    assert!(kept.abs() < 1e-3, "drift with the correction: {kept} m");
+    for solver in SOLVERS {
+        let raw = free_fall_drift(false, solver);
+        let kept = free_fall_drift(true, solver);
+        // rapier alone drifts (this is what the correction is for)...
+        assert!(raw.abs() > 0.05, "{solver:?}: rapier's drift was expected to be large: {raw} m");
+        // ...and with the correction the centre of mass stays put.
+        assert!(kept.abs() < 1e-3, "{solver:?}: drift with the correction: {kept} m");
+    }
 }
 
 #[test]
 fn the_contact_impulse_of_a_resting_cheetah_carries_its_weight() {
-    let (mut world, model) = cheetah(0.0, true);
-    let zero = vec![0.0; 6];
-    model.apply_controls(&mut world, &zero).unwrap();
-    for _ in 0..40 {
-        model.step_conserving_momentum(&mut world);
+    for solver in SOLVERS {
+        let (mut world, model) = cheetah(0.0, true, solver);
+        let zero = vec![0.0; 6];
+        model.apply_controls(&mut world, &zero).unwrap();
+        for _ in 0..40 {
+            model.step_conserving_momentum(&mut world);
+        }
+        // At rest the floor's impulse over one substep is the weight times the substep.
+        let impulse = model.contact_impulse(&world);
+        let weight_dt = model.mass(&world) * G * world.substep_dt();
+        assert!((impulse[2] - weight_dt).abs() < 0.05 * weight_dt, "{solver:?}: {impulse:?}, weight x dt {weight_dt}");
+        assert!(impulse[0].abs() < 0.05 * weight_dt, "{solver:?}: a resting body gets no net friction: {impulse:?}");
     }
-    // At rest the floor's impulse over one substep is the weight times the substep.
-    let impulse = model.contact_impulse(&world);
-    let weight_dt = model.mass(&world) * G * world.substep_dt();
-    assert!((impulse[2] - weight_dt).abs() < 0.05 * weight_dt, "impulse {impulse:?}, weight x dt {weight_dt}");
-    assert!(impulse[0].abs() < 0.05 * weight_dt, "a resting body gets no net friction: {impulse:?}");
 }
 
 /// A cheetah that stood 1 s on the floor with zero controls, just pushed to 1 m/s along x.
-fn cheetah_pushed() -> (World, MjcfModel) {
-    let (mut world, model) = cheetah(0.0, true);
+fn cheetah_pushed(solver: (usize, usize)) -> (World, MjcfModel) {
+    let (mut world, model) = cheetah(0.0, true, solver);
     model.apply_controls(&mut world, &[0.0; 6]).unwrap();
     for _ in 0..20 {
         world.step();
@@ -89,8 +99,8 @@ fn cheetah_pushed() -> (World, MjcfModel) {
 }
 
 /// The speed (centre of mass, m/s) over 10 steps of a pushed cheetah.
-fn pushed(conserve: bool) -> Vec<f32> {
-    let (mut world, model) = cheetah_pushed();
+fn pushed(conserve: bool, solver: (usize, usize)) -> Vec<f32> {
+    let (mut world, model) = cheetah_pushed(solver);
     let mass = model.mass(&world);
     let mut speeds = vec![model.momentum(&world)[0] / mass];
     for _ in 0..10 {
@@ -106,23 +116,25 @@ fn pushed(conserve: bool) -> Vec<f32> {
 
 #[test]
 fn the_correction_keeps_what_the_floor_does_to_a_pushed_cheetah() {
-    let raw = pushed(false);
-    let kept = pushed(true);
-    assert!((raw[0] - 1.0).abs() < 0.05, "set_state gives the bodies the new velocity at once: {raw:?}");
-    // The floor slows it down at mu g = 3.9 m/s^2 while its feet slide (0.2 s: to 0.22 m/s;
-    // before the cross-plane slide the sideways friction row took the whole cone and the
-    // cheetah still moved at 0.9 m/s)...
-    assert!((0.12..0.32).contains(&raw[4]), "rapier alone: {raw:?}");
-    // ...and the correction keeps the floor's impulses (a wrong sign on the friction
-    // impulse would double or cancel the slowing).
-    for (r, k) in raw.iter().zip(&kept) {
-        assert!((r - k).abs() < 0.05, "speeds without {raw:?} and with the correction {kept:?}");
+    for solver in SOLVERS {
+        let raw = pushed(false, solver);
+        let kept = pushed(true, solver);
+        assert!((raw[0] - 1.0).abs() < 0.05, "set_state gives the bodies the new velocity at once: {raw:?}");
+        // The floor slows it down at mu g = 3.9 m/s^2 while its feet slide (0.2 s: to 0.22
+        // m/s; before the cross-plane slide the sideways friction row took the whole cone
+        // and the cheetah still moved at 0.9 m/s)...
+        assert!((0.12..0.32).contains(&raw[4]), "{solver:?}: rapier alone: {raw:?}");
+        // ...and the correction keeps the floor's impulses (a wrong sign on the friction
+        // impulse would double or cancel the slowing).
+        for (r, k) in raw.iter().zip(&kept) {
+            assert!((r - k).abs() < 0.05, "{solver:?}: speeds without {raw:?} and with the correction {kept:?}");
+        }
     }
 }
 
 #[test]
 fn a_planar_model_has_no_sideways_friction_and_keeps_its_layout() {
-    let (mut world, model) = cheetah_pushed();
+    let (mut world, model) = cheetah_pushed(SOLVERS[1]);
     // The hidden cross-plane slide is not part of qpos / qvel (Gymnasium's 9 and 9).
     assert_eq!((model.nq(), model.nv()), (9, 9));
     assert_eq!(model.joints()[..3].iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["rootx", "rootz", "rooty"]);

@@ -33,7 +33,11 @@
 //! `terminate_when_unhealthy`, `reset_noise_scale`, `exclude_current_positions_from_observation`,
 //! `conserve_momentum` (default true; not in Gymnasium), `contact_frequency` and
 //! `contact_damping_ratio` (contact softness, Hz and ratio; default rapier's stiff contacts;
-//! MuJoCo's default `solref` is about 8 Hz, ratio 1).
+//! MuJoCo's default `solref` is about 8 Hz, ratio 1), `solver_iterations` and
+//! `pgs_iterations` (rapier's solver substeps per physics step and Gauss-Seidel sweeps in
+//! each: [`GYMNASIUM_SOLVER`], 1 and 8, for the Gymnasium bodies; [`HUMANOID_POSE_SOLVER`],
+//! rapier's default 4 and 1, for `HumanoidPose-v0`; 4 and 1 reproduce the runs made before
+//! the twenty-third session).
 //!
 //! Differences from Gymnasium v5 (documented in the README): the ant and humanoid leave
 //! the external contact forces (`cfrc_ext`) and the humanoid also `cinert`, `cvel` and
@@ -265,6 +269,9 @@ pub struct LeggedConfig {
     /// `contact_frequency`, `contact_damping_ratio`): see `World::set_contact_softness`.
     /// None: rapier's stiff defaults.
     pub contact_softness: Option<(f32, f32)>,
+    /// rapier's solver substeps per physics step and Gauss-Seidel sweeps in each (kwargs
+    /// `solver_iterations`, `pgs_iterations`): see `World::set_solver_iterations`.
+    pub solver: (usize, usize),
     /// `HumanoidPose-v0`: the pose fact (a [`pose_fact_keys`] key) whose holding is the
     /// reward (1 a step while it holds, else 0); the Gymnasium terms are then unused and
     /// episodes never end early. None: the body's v5 reward.
@@ -287,6 +294,7 @@ impl LeggedConfig {
             exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
             conserve_momentum: r.bool("conserve_momentum", true)?,
             contact_softness: contact_softness(&mut r)?,
+            solver: solver(&mut r, GYMNASIUM_SOLVER)?,
             pose_goal: None,
         };
         r.finish()?;
@@ -323,6 +331,7 @@ impl LeggedConfig {
             exclude_current_positions: r.bool("exclude_current_positions_from_observation", true)?,
             conserve_momentum: r.bool("conserve_momentum", true)?,
             contact_softness: contact_softness(&mut r)?,
+            solver: solver(&mut r, HUMANOID_POSE_SOLVER)?,
             pose_goal: Some(goal),
         };
         r.finish()?;
@@ -332,6 +341,29 @@ impl LeggedConfig {
         Ok(c)
     }
 }
+
+/// The kwargs `solver_iterations` and `pgs_iterations` (each at least 1), `default` unless given.
+fn solver(r: &mut ArgReader, default: (usize, usize)) -> Result<(usize, usize)> {
+    let (substeps, sweeps) = default;
+    let substeps = r.usize("solver_iterations", substeps)?;
+    let sweeps = r.usize("pgs_iterations", sweeps)?;
+    for (key, v) in [("solver_iterations", substeps), ("pgs_iterations", sweeps)] {
+        if v == 0 {
+            return Err(EnvError::kwarg(key, "expected at least 1".to_string()));
+        }
+    }
+    Ok((substeps, sweeps))
+}
+
+/// The Gymnasium bodies' solver: one rapier substep per physics step (MuJoCo's one
+/// integration step at the model's timestep) with 8 Gauss-Seidel sweeps. Against MuJoCo's
+/// random play it is as close as rapier's default (4 substeps of 1 sweep) or closer, at 2-4
+/// times the speed; with fewer sweeps the ant diverges more often (README, results.md).
+pub const GYMNASIUM_SOLVER: (usize, usize) = (1, 8);
+
+/// `HumanoidPose-v0`'s solver: rapier's default (4 substeps of 1 sweep), on which its
+/// text-goal results were measured.
+pub const HUMANOID_POSE_SOLVER: (usize, usize) = (4, 1);
 
 /// The kwargs `contact_frequency` (Hz, > 0) and `contact_damping_ratio` (>= 0, default 1
 /// when only the frequency is given); None when neither is given.
@@ -381,7 +413,7 @@ impl Legged {
     /// A body with `config`; loads its model once to size the spaces.
     pub fn new(config: LeggedConfig) -> Result<Self> {
         let defaults = config.body.defaults();
-        let sim = Self::build(defaults, config.contact_softness, 0)?;
+        let sim = Self::build(defaults, &config, 0)?;
         let (nq, nv) = (sim.model.nq(), sim.model.nv());
         let excluded = if config.exclude_current_positions { defaults.excluded } else { 0 };
         let obs_dim = nq - excluded + nv;
@@ -468,14 +500,15 @@ impl Legged {
         low
     }
 
-    fn build(d: Defaults, softness: Option<(f32, f32)>, seed: u64) -> Result<Sim> {
+    fn build(d: Defaults, config: &LeggedConfig, seed: u64) -> Result<Sim> {
         let path = model_path(d.file);
         let dt = MjcfModel::file_timestep(&path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
         let control_dt = dt * d.frame_skip as f32;
         let mut world = World::new(WorldConfig { control_dt, substeps: d.frame_skip, gravity: 9.81, z_up: true }, seed);
-        if let Some((hz, zeta)) = softness {
+        if let Some((hz, zeta)) = config.contact_softness {
             world.set_contact_softness(hz, zeta);
         }
+        world.set_solver_iterations(config.solver.0, config.solver.1);
         let model = MjcfModel::load(&mut world, &path).map_err(|e| EnvError::kwarg("model", e.to_string()))?;
         // A floor 4 km across (MuJoCo's plane collides everywhere; a good runner covers
         // hundreds of metres in an episode, and a 200 m floor let one fall off its edge). A
@@ -605,7 +638,7 @@ impl Env for Legged {
 
     fn reset(&mut self, seed: Option<u64>, options: &Options) -> Result<(Value, Info)> {
         let nq = self.sim.as_ref().map(|s| s.model.nq());
-        let mut sim = Self::build(self.defaults, self.config.contact_softness, seed.unwrap_or(0))?;
+        let mut sim = Self::build(self.defaults, &self.config, seed.unwrap_or(0))?;
         let mut r = ArgReader::options(options);
         let start = r.opt_vec("qpos", nq.unwrap_or(sim.model.nq()))?;
         let start_vel = r.opt_vec("qvel", sim.model.nv())?;
