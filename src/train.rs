@@ -348,6 +348,8 @@ pub struct EvalReport {
     pub returns: Vec<f64>,
     /// Mean episode length.
     pub mean_length: f64,
+    /// Every episode's length.
+    pub lengths: Vec<u64>,
     /// Fraction of episodes whose last info says `success` (null if the env reports none).
     pub success_rate: Option<f64>,
     /// Every episode's `success` (episode `i` is reset with seed `seed + i`), to see which
@@ -360,6 +362,10 @@ pub struct EvalReport {
     /// Means of the numeric (and boolean, as 0/1) fields of each episode's last info, and of
     /// objects one level down as `outer.inner` (env metrics).
     pub metrics: std::collections::BTreeMap<String, f64>,
+    /// How many episodes' last info had each field of `metrics` (its mean is over those:
+    /// e.g. `physics_unstable` counts the episodes the locomotion envs' divergence check
+    /// ended).
+    pub metric_episodes: std::collections::BTreeMap<String, usize>,
     /// With `--score-visited`: how the run's own language reward scored the states its agent
     /// visited.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -624,7 +630,7 @@ pub fn eval(
             }
         }
         returns.push(ret);
-        lengths.push(len as f64);
+        lengths.push(len);
     }
     let n = returns.len() as f64;
     let mean = returns.iter().sum::<f64>() / n;
@@ -641,10 +647,12 @@ pub fn eval(
         mean_return: mean,
         std_return: std,
         returns,
-        mean_length: lengths.iter().sum::<f64>() / n,
+        mean_length: lengths.iter().sum::<u64>() as f64 / n,
+        lengths,
         success_rate: (!reported.is_empty())
             .then(|| reported.iter().filter(|s| **s).count() as f64 / reported.len() as f64),
         successes: if reported.is_empty() { Vec::new() } else { successes },
+        metric_episodes: sums.iter().map(|(k, (_, c))| (k.clone(), *c)).collect(),
         metrics: sums.into_iter().map(|(k, (s, c))| (k, s / c as f64)).collect(),
         visited: scorer.map(|s| s.report()),
     })

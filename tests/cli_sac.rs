@@ -164,6 +164,9 @@ fn eval_runs_a_sac_checkpoint() {
     assert_eq!(det["env_id"], "Pendulum-v1");
     assert_eq!(det["global_step"], 600);
     assert_eq!(det["mean_length"], 200.0);
+    assert_eq!(det["lengths"], serde_json::json!([200, 200]), "every episode's length");
+    // Both episodes' last info has the state's angle, so its mean is over 2.
+    assert_eq!(det["metric_episodes"]["state.theta"], 2, "{}", det["metric_episodes"]);
     let r = det["mean_return"].as_f64().unwrap();
     assert!((-2000.0..=0.0).contains(&r), "{r}");
     assert_eq!(eval(&["--deterministic"])["returns"], det["returns"], "deterministic eval repeats");
