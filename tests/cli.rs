@@ -197,9 +197,14 @@ fn bench_locomotion_measures_every_body_and_the_pose_envs_reward_frames() {
         .iter()
         .map(|r| (r["env_id"].as_str().unwrap().to_string(), r["name"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(rows.len(), 7, "{rows:?}");
+    assert_eq!(rows.len(), 9, "{rows:?}");
     for id in ["Ant-v0", "HalfCheetah-v0", "Hopper-v0", "Walker2d-v0", "Humanoid-v0", "HumanoidPose-v0"] {
         assert!(rows.contains(&(id.to_string(), "state_obs".to_string())), "{id}: {rows:?}");
+    }
+    // The Ant and the Humanoid again on rapier's default solver, with the kwargs that say so.
+    for r in json["results"].as_array().unwrap().iter().filter(|r| r["name"] == "state_obs_rapier_default_solver") {
+        assert!(["Ant-v0", "Humanoid-v0"].contains(&r["env_id"].as_str().unwrap()), "{r}");
+        assert_eq!(r["kwargs"], serde_json::json!({"solver_iterations": 4, "pgs_iterations": 1}), "{r}");
     }
     assert!(rows.contains(&("HumanoidPose-v0".to_string(), "state_obs_and_front_112px_raster_frame".to_string())));
     assert!(json["results"].as_array().unwrap().iter().all(|r| r["steps_per_sec"].as_f64().unwrap() > 0.0));
