@@ -3,6 +3,7 @@
 # (assets/configs/ppo/mujoco.toml, 1M steps), 3 seeds per body.
 #
 #   ant_gt_S, cheetah_gt_S, hopper_gt_S, walker_gt_S
+#   hopper_g995_S: the hopper with assets/configs/ppo/hopper_gamma995.toml (gamma 0.995)
 #
 # Every run trains in $RUNS/NAME (a run that was cut off resumes from its last checkpoint
 # when the script is run again), is evaluated with 20 deterministic episodes (eval.json:
@@ -20,7 +21,6 @@ source scripts/run_lib.sh
 V=${VLMGYM:-${CARGO_TARGET_DIR:-target}/release/vlmgym}
 RUNS=${RUNS:-runs/loco}
 KEEP=${KEEP:-docs/runs/locomotion}
-CONFIG=assets/configs/ppo/mujoco.toml
 
 run() {
     local name=$1
@@ -34,8 +34,13 @@ run() {
         walker) env=Walker2d-v0 ;;
         *) echo "unknown body in $name" >&2; return 1 ;;
     esac
-    [[ $reward == gt ]] || { echo "unknown reward in $name" >&2; return 1; }
-    train_and_eval "$name" --env "$env" --seed "$seed" --config "$CONFIG"
+    local config
+    case $reward in
+        gt) config=assets/configs/ppo/mujoco.toml ;;
+        g995) config=assets/configs/ppo/hopper_gamma995.toml ;;
+        *) echo "unknown reward in $name" >&2; return 1 ;;
+    esac
+    train_and_eval "$name" --env "$env" --seed "$seed" --config "$config"
     keep "$name"
 }
 
