@@ -644,7 +644,7 @@ impl World {
     /// and projected Gauss-Seidel sweeps in each (`num_internal_pgs_iterations`, default 1).
     /// Each solver substep rebuilds every multibody's mass matrix, the largest cost of an
     /// articulated body, so fewer substeps with more sweeps trade joint and contact
-    /// stiffness for speed. Both must be at least 1.
+    /// stiffness for speed. A count below 1 is taken as 1.
     pub fn set_solver_iterations(&mut self, substeps: usize, pgs_sweeps: usize) {
         let p = &mut self.pw.integration_parameters;
         p.num_solver_iterations = substeps.max(1);
