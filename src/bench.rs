@@ -145,6 +145,22 @@ pub struct Measurement {
     pub schedule: Option<Schedule>,
 }
 
+impl Measurement {
+    /// A row for one env stepped on one thread, with its constructor `kwargs` if not the
+    /// defaults.
+    fn single_env(name: impl Into<String>, env_id: &str, steps_per_sec: f64, kwargs: Option<Options>) -> Self {
+        Measurement {
+            name: name.into(),
+            env_id: env_id.into(),
+            num_envs: 1,
+            threads: 1,
+            steps_per_sec,
+            kwargs,
+            schedule: None,
+        }
+    }
+}
+
 /// The report of `vlmgym bench classic`: steps/s of one CartPole and of sync vs threaded
 /// vector envs of 1, 2, 8 and 32 CartPoles (threaded on every core, at most one per env),
 /// each the median of [`ROUNDS`] interleaved rounds.
@@ -301,15 +317,7 @@ pub fn locomotion(min_time: Duration) -> anyhow::Result<Vec<Measurement>> {
     kwargs.insert("pgs_iterations".into(), 1.into());
     for id in ["Ant-v0", "Humanoid-v0"] {
         let steps_per_sec = Workload::with_kwargs(id, &kwargs, Target::Single, 0)?.steps_per_second(min_time)?;
-        out.push(Measurement {
-            name: "state_obs_rapier_default_solver".into(),
-            env_id: id.into(),
-            num_envs: 1,
-            threads: 1,
-            steps_per_sec,
-            kwargs: Some(kwargs.clone()),
-            schedule: None,
-        });
+        out.push(Measurement::single_env("state_obs_rapier_default_solver", id, steps_per_sec, Some(kwargs.clone())));
     }
     Ok(out)
 }
@@ -331,15 +339,7 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration, size: (u32, u32)) 
     let mut out = Vec::new();
     for &id in ids {
         let steps_per_sec = Workload::new(id, Target::Single, 0)?.steps_per_second(min_time)?;
-        out.push(Measurement {
-            name: "state_obs".into(),
-            env_id: id.into(),
-            num_envs: 1,
-            threads: 1,
-            steps_per_sec,
-            kwargs: None,
-            schedule: None,
-        });
+        out.push(Measurement::single_env("state_obs", id, steps_per_sec, None));
         let spec = vlmgym_envs::registry::spec(id)?;
         let Some(camera) = spec.metadata.reward_camera.clone() else { continue };
         let mut env = make_with(id, &Options::new())?;
@@ -372,19 +372,12 @@ fn steps_with_reward_frames(ids: &[&str], min_time: Duration, size: (u32, u32)) 
             n += 1;
         }
         let steps_per_sec = n as f64 / start.elapsed().as_secs_f64();
-        out.push(Measurement {
-            name: if width == height {
-                format!("state_obs_and_{camera}_{width}px_raster_frame")
-            } else {
-                format!("state_obs_and_{camera}_{width}x{height}px_raster_frame")
-            },
-            env_id: id.into(),
-            num_envs: 1,
-            threads: 1,
-            steps_per_sec,
-            kwargs: None,
-            schedule: None,
-        });
+        let name = if width == height {
+            format!("state_obs_and_{camera}_{width}px_raster_frame")
+        } else {
+            format!("state_obs_and_{camera}_{width}x{height}px_raster_frame")
+        };
+        out.push(Measurement::single_env(name, id, steps_per_sec, None));
     }
     Ok(out)
 }

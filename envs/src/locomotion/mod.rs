@@ -344,9 +344,8 @@ impl LeggedConfig {
 
 /// The kwargs `solver_iterations` and `pgs_iterations` (each at least 1), `default` unless given.
 fn solver(r: &mut ArgReader, default: (usize, usize)) -> Result<(usize, usize)> {
-    let (substeps, sweeps) = default;
-    let substeps = r.usize("solver_iterations", substeps)?;
-    let sweeps = r.usize("pgs_iterations", sweeps)?;
+    let substeps = r.usize("solver_iterations", default.0)?;
+    let sweeps = r.usize("pgs_iterations", default.1)?;
     for (key, v) in [("solver_iterations", substeps), ("pgs_iterations", sweeps)] {
         if v == 0 {
             return Err(EnvError::kwarg(key, "expected at least 1".to_string()));
