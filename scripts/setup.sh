@@ -56,6 +56,8 @@ REQUIRED_PKGS=(
     mesa-vulkan-drivers libvulkan1
     # building bevy and its dependencies (cc is the linker rustc uses)
     gcc libc6-dev pkg-config libudev-dev libx11-dev libxkbcommon-dev libasound2-dev
+    # unpacking and patching the patched dependencies (scripts/patched_crates.sh)
+    patch tar
     # viewer window under Xvfb, screenshots
     xvfb xdotool x11-apps imagemagick libxcursor1 libxrandr2 libxi6 libx11-xcb1 libxkbcommon-x11-0
 )
@@ -124,6 +126,16 @@ done
 CARGO_VERSION=$(cargo --version)
 RUSTC_VERSION=$(rustc --version)
 log "toolchain: $RUSTC_VERSION; $CARGO_VERSION"
+
+# ---------------------------------------------------------------------------
+# 2b. Patched dependencies (Cargo.toml's [patch.crates-io] points into third_party/)
+# ---------------------------------------------------------------------------
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if ! bash "$REPO_ROOT/scripts/patched_crates.sh" --check >/dev/null 2>&1; then
+    bash "$REPO_ROOT/scripts/patched_crates.sh"
+    CHANGED=1
+fi
+log "patched crates: $(cat "$REPO_ROOT"/third_party/*/.vlmgym-patch | cut -d' ' -f1 | tr '\n' ' ')"
 
 # ---------------------------------------------------------------------------
 # 3. Sentence encoder all-MiniLM-L6-v2 in the model cache
