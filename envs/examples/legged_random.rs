@@ -1,11 +1,14 @@
 //! Random play in every locomotion env: episode lengths, returns, steps/s, and a check
 //! that no observation or reward is ever non-finite (episodes ended by the divergence
-//! check are counted apart).
+//! check are counted apart). `fingerprint` hashes the bits of every observation and reward:
+//! two builds print the same one exactly when they simulate bit-identical trajectories (used
+//! to check that patches/rapier3d-0.36.1.patch changes no result).
 //!
 //!   cargo run --release -p vlmgym-envs --example legged_random -- [STEPS per env, default 10000] [ENV,ENV...]
 //!
 //! `KWARGS='{"contact_frequency": 8}'` passes constructor kwargs to every env.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -31,12 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (mut episodes, mut ret, mut returns, mut lengths, mut len) = (0, 0.0, Vec::new(), Vec::new(), 0);
         let mut final_x = Vec::new();
         let (mut bad, mut unstable) = (0usize, 0usize);
+        let mut fingerprint = DefaultHasher::new();
         let start = Instant::now();
         for t in 0..steps {
             let a: Vec<f32> = b.low().iter().zip(b.high()).map(|(&l, &h)| rng.random_range(l..h)).collect();
             let s = env.step(&Value::Box(a))?;
             bad +=
                 s.obs.as_box().unwrap().iter().filter(|v| !v.is_finite()).count() + usize::from(!s.reward.is_finite());
+            s.obs.as_box().unwrap().iter().for_each(|v| v.to_bits().hash(&mut fingerprint));
+            s.reward.to_bits().hash(&mut fingerprint);
             ret += s.reward;
             len += 1;
             if s.terminated || s.truncated {
@@ -61,11 +67,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
         let lens: Vec<f64> = lengths.iter().map(|&l| l as f64).collect();
         println!(
-            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  mean final x {:7.3}  non-finite {bad}  diverged {unstable}",
+            "{id:15} obs {dim:3}  {steps} steps {:7.0} steps/s  episodes {episodes:4}  mean length {:6.1}  mean return {:8.2}  mean final x {:7.3}  non-finite {bad}  diverged {unstable}  fingerprint {:016x}",
             steps as f64 / secs,
             mean(&lens),
             mean(&returns),
-            mean(&final_x)
+            mean(&final_x),
+            fingerprint.finish()
         );
     }
     Ok(())
