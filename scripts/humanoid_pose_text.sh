@@ -10,7 +10,9 @@
 #   scripts/humanoid_pose_text.sh lotus pose.lotus "a humanoid robot sitting in the lotus position" 1 2 3
 #
 # Environment: VLMGYM (the binary), RUNS (default runs/poses), KEEP (default
-# docs/runs/locomotion), STEPS (default 500000).
+# docs/runs/locomotion), STEPS (default 500000), KWARGS (space-separated KEY=VALUE env
+# kwargs for a new run, e.g. "solver_iterations=1 pgs_iterations=8"; a resumed or evaluated
+# run reads them from its config.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/run_lib.sh
@@ -21,6 +23,10 @@ KEEP=${KEEP:-docs/runs/locomotion}
 [[ $# -ge 4 ]] || { echo "usage: $0 NAME FACT GOAL SEED..." >&2; exit 2; }
 name=$1 fact=$2 goal=$3
 shift 3
+kwargs=()
+for kv in ${KWARGS:-}; do
+    kwargs+=(--kwarg "$kv")
+done
 for seed in "$@"; do
     run=${name}_text_$seed
     kept "$run" && continue
@@ -30,7 +36,7 @@ for seed in "$@"; do
         "$V" train --out "$dir" --resume
     else
         "$V" train --env HumanoidPose-v0 --kwarg pose="$fact" --reward vlmrm --goal "$goal" \
-            --baseline "a humanoid robot" --tower assets/models/simlit_humanoid_tower.safetensors \
+            --baseline "a humanoid robot" --tower assets/models/simlit_humanoid_tower.safetensors "${kwargs[@]}" \
             --config assets/configs/ppo/mujoco.toml --steps "${STEPS:-500000}" --seed "$seed" --out "$dir"
     fi
     "$V" eval --checkpoint "$dir" --episodes 10 --deterministic >"$dir/eval.json"
