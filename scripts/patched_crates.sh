@@ -7,7 +7,7 @@
 # unchanged is left alone.
 #
 #   scripts/patched_crates.sh           # prepare third_party/
-#   scripts/patched_crates.sh --check   # exit 1 unless third_party/ matches patches/
+#   scripts/patched_crates.sh --check   # exit 1 unless third_party/ was made from the current patches/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,7 +68,10 @@ for patch in "${patches[@]}"; do
     tmp=$(mktemp -d)
     tar -xzf "$file" -C "$tmp"
     [ -d "$tmp/$base" ] || die "$file does not unpack to $base/"
-    patch --quiet --forward -p0 -d "$tmp/$base" <"$patch" || die "$patch does not apply to $name $version"
+    if ! patch --quiet --forward -p0 -d "$tmp/$base" <"$patch"; then
+        rm -rf "$tmp"
+        die "$patch does not apply to $name $version"
+    fi
     # A rustfmt.toml of the crate's own (defaults), so `cargo fmt --all` reads the crate
     # with its upstream style rather than this repository's.
     [ -f "$tmp/$base/rustfmt.toml" ] || : >"$tmp/$base/rustfmt.toml"
