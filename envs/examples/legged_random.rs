@@ -39,9 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for t in 0..steps {
             let a: Vec<f32> = b.low().iter().zip(b.high()).map(|(&l, &h)| rng.random_range(l..h)).collect();
             let s = env.step(&Value::Box(a))?;
-            bad +=
-                s.obs.as_box().unwrap().iter().filter(|v| !v.is_finite()).count() + usize::from(!s.reward.is_finite());
-            s.obs.as_box().unwrap().iter().for_each(|v| v.to_bits().hash(&mut fingerprint));
+            for v in s.obs.as_box().unwrap() {
+                bad += usize::from(!v.is_finite());
+                v.to_bits().hash(&mut fingerprint);
+            }
+            bad += usize::from(!s.reward.is_finite());
             s.reward.to_bits().hash(&mut fingerprint);
             ret += s.reward;
             len += 1;
