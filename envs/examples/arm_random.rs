@@ -1,6 +1,10 @@
 //! Steps every arm task with uniform random actions (both controllers) and counts
 //! non-finite observations and rewards: `--example arm_random -- [STEPS]` (default 100000
-//! per task and controller).
+//! per task and controller). `fingerprint` hashes the bits of every observation and reward:
+//! two builds print the same one exactly when they simulate bit-identical trajectories (as
+//! `legged_random`'s, used to check that patches/rapier3d-0.36.1.patch changes no result).
+
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,18 +21,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut rng = ChaCha8Rng::seed_from_u64(0);
             env.reset(Some(0), &Options::new())?;
             let (mut bad, mut episodes) = (0u64, 0u64);
+            let mut fingerprint = DefaultHasher::new();
             for _ in 0..steps {
                 let a = Value::Box((0..dim).map(|_| rng.random_range(-1.0..1.0f32)).collect());
                 let s = env.step(&a)?;
-                if !s.reward.is_finite() || s.obs.as_box().is_some_and(|o| o.iter().any(|x| !x.is_finite())) {
+                let obs = s.obs.as_box().unwrap_or(&[]);
+                if !s.reward.is_finite() || obs.iter().any(|x| !x.is_finite()) {
                     bad += 1;
                 }
+                obs.iter().for_each(|x| x.to_bits().hash(&mut fingerprint));
+                s.reward.to_bits().hash(&mut fingerprint);
                 if s.done() {
                     episodes += 1;
                     env.reset(None, &Options::new())?;
                 }
             }
-            println!("{id} {mode}: {steps} random steps, {episodes} episodes, {bad} with a non-finite value");
+            println!(
+                "{id} {mode}: {steps} random steps, {episodes} episodes, {bad} with a non-finite value, fingerprint {:016x}",
+                fingerprint.finish()
+            );
         }
     }
     Ok(())

@@ -640,7 +640,9 @@ impl MjcfModel {
         if position {
             for idx in touched {
                 if let Some(mb) = joints.get_multibody_mut(idx) {
-                    mb.forward_kinematics(bodies, false);
+                    // The poses (and so the bodies) now; the Jacobians follow at the next step,
+                    // which starts with a full forward kinematics before anything reads them.
+                    mb.forward_kinematics_poses(bodies);
                     mb.update_rigid_bodies(bodies, true);
                 }
             }
